@@ -1,0 +1,31 @@
+//! A Rust client for [FastComments](https://fastcomments.com): every operation of the
+//! REST API, typed errors, and an embedded mock server (feature `mock`).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), fastcomments::Error> {
+//! let client = fastcomments::Client::builder()
+//!     .api_key(std::env::var("FASTCOMMENTS_API_KEY").unwrap())
+//!     .tenant_id("my-tenant")
+//!     .build()?;
+//! let pages = client.get_pages().send().await?;
+//! println!("{} pages", pages.pages.len());
+//! # Ok(()) }
+//! ```
+//!
+//! The low-level client is generated at build time by progenitor from `openapi.json`;
+//! [`Client`] has one method per operation returning its builder ([`builder`]), and the
+//! request and response types are in [`types`]. A builder's `send()` returns progenitor's
+//! error type, which converts into [`Error`] with `?`.
+#![warn(missing_docs)]
+
+pub mod client;
+pub mod error;
+pub mod generated;
+#[cfg(feature = "mock")]
+pub mod mock;
+pub mod operations;
+
+pub use client::{Client, ClientBuilder, DataCenter, Region, UploadImage};
+pub use error::{ApiError, Error, TransportKind};
+pub use generated::{builder, types};
+pub use progenitor_client::ResponseValue;
