@@ -1,0 +1,341 @@
+//! `/api/v1/comments`: create, get, update, delete, and list by `skip`/`limit` or by
+//! precalculated `page`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State as AxumState};
+use axum::http::HeaderMap;
+use axum::routing::get;
+use serde_json::{Value, json};
+
+use super::auth;
+use super::respond::{Answer, Failure, body, int_param, skip_take, typed};
+use super::state::{Object, State, Tenant, find, merge, new_id, now_ms};
+use crate::types;
+
+/// Most comments one `skip`/`limit` request may ask for.
+pub(crate) const MAX_LIMIT: i64 = 100;
+/// Comments per precalculated page (`page` mode).
+pub(crate) const PAGE_SIZE: usize = 30;
+/// Most comments `page=-1` ("all") returns.
+pub(crate) const ALL_PAGES_MAX: usize = 250;
+
+pub(crate) fn routes() -> Router<Arc<State>> {
+    Router::new()
+        .route("/api/v1/comments", get(list).post(create))
+        .route(
+            "/api/v1/comments/{id}",
+            get(get_one).patch(update).delete(delete),
+        )
+}
+
+type Params = Query<HashMap<String, String>>;
+
+async fn list(
+    AxumState(state): AxumState<Arc<State>>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> Answer {
+    let tenant_id = auth::secured(&state, &headers, &q)?;
+    let window = Window::from_query(&q)?;
+    let comments = state
+        .with_tenant(&tenant_id, |t| window.apply(&matching(t, &q)?, &q))
+        .unwrap_or_else(|| Ok(Vec::new()))?;
+    typed::<types::ApiGetCommentsResponse>(json!({ "status": "success", "comments": comments }))
+}
+
+/// Which slice of the matching comments a list request asks for.
+enum Window {
+    /// `skip` + `limit`.
+    Offset { skip: i64, limit: usize },
+    /// Precalculated page `n` of [`PAGE_SIZE`].
+    Page(usize),
+    /// `page=-1`: everything, up to [`ALL_PAGES_MAX`].
+    All,
+}
+
+impl Window {
+    fn from_query(q: &HashMap<String, String>) -> Result<Window, Failure> {
+        let skip = int_param(q, "skip", "invalid-skip")?;
+        let limit = int_param(q, "limit", "invalid-limit")?;
+        if let Some(page) = int_param(q, "page", "invalid-page")? {
+            if skip.is_some() {
+                return Err(Failure::bad_request(
+                    "invalid-skip",
+                    "Pass either page or skip, not both.",
+                ));
+            }
+            return match page {
+                -1 => Ok(Window::All),
+                p if p >= 0 => Ok(Window::Page(p as usize)),
+                _ => Err(Failure::bad_request(
+                    "invalid-page",
+                    "page must be -1 or greater.",
+                )),
+            };
+        }
+        let skip = skip.unwrap_or(0);
+        if skip < 0 {
+            return Err(Failure::bad_request(
+                "invalid-skip",
+                "skip must not be negative.",
+            ));
+        }
+        let limit = limit.unwrap_or(MAX_LIMIT);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(Failure::bad_request(
+                "invalid-limit",
+                format!("limit must be between 1 and {MAX_LIMIT}."),
+            ));
+        }
+        Ok(Window::Offset {
+            skip,
+            limit: limit as usize,
+        })
+    }
+
+    fn apply(
+        &self,
+        matching: &[&Object],
+        q: &HashMap<String, String>,
+    ) -> Result<Vec<Object>, Failure> {
+        let ordered = order(matching, q.get("direction").map(String::as_str))?;
+        Ok(match *self {
+            Window::Offset { skip, limit } => skip_take(&ordered, skip, limit),
+            Window::Page(n) => skip_take(&ordered, (n * PAGE_SIZE) as i64, PAGE_SIZE),
+            Window::All => skip_take(&ordered, 0, ALL_PAGES_MAX),
+        }
+        .into_iter()
+        .cloned()
+        .collect())
+    }
+}
+
+/// The tenant's comments that pass the request's filters, oldest first.
+fn matching<'a>(
+    tenant: &'a Tenant,
+    q: &HashMap<String, String>,
+) -> Result<Vec<&'a Object>, Failure> {
+    let from = int_param(q, "fromDate", "invalid-from-date")?;
+    let to = int_param(q, "toDate", "invalid-to-date")?;
+    let field_is = |c: &Object, field: &str, param: &str| {
+        q.get(param)
+            .is_none_or(|want| c.get(field).and_then(Value::as_str) == Some(want.as_str()))
+    };
+    Ok(tenant
+        .comments
+        .iter()
+        .filter(|c| {
+            field_is(c, "urlId", "urlId")
+                && field_is(c, "userId", "userId")
+                && field_is(c, "anonUserId", "anonUserId")
+                && field_is(c, "parentId", "parentId")
+        })
+        .filter(|c| {
+            let date = date_of(c);
+            from.is_none_or(|f| date >= f) && to.is_none_or(|t| date <= t)
+        })
+        .collect())
+}
+
+fn date_of(comment: &Object) -> i64 {
+    comment.get("date").and_then(Value::as_f64).unwrap_or(0.0) as i64
+}
+
+/// Sorts by `direction`: `NF` newest first (the default), `OF` oldest first, `MR` most
+/// relevant (most votes, then newest).
+fn order<'a>(
+    oldest_first: &[&'a Object],
+    direction: Option<&str>,
+) -> Result<Vec<&'a Object>, Failure> {
+    let mut out = oldest_first.to_vec();
+    match direction.unwrap_or("NF") {
+        "OF" => {}
+        "NF" => out.reverse(),
+        "MR" => {
+            out.reverse();
+            let votes = |c: &Object| c.get("votes").and_then(Value::as_i64).unwrap_or(0);
+            out.sort_by_key(|c| std::cmp::Reverse(votes(c)));
+        }
+        other => {
+            return Err(Failure::bad_request(
+                "invalid-direction",
+                format!("direction must be OF, NF or MR, not {other}."),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+async fn get_one(
+    AxumState(state): AxumState<Arc<State>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> Answer {
+    let tenant_id = auth::secured(&state, &headers, &q)?;
+    let comment = state
+        .with_tenant(&tenant_id, |t| find(&mut t.comments, &id).cloned())
+        .flatten()
+        .ok_or_else(|| Failure::not_found("comment"))?;
+    typed::<types::ApiGetCommentResponse>(json!({ "status": "success", "comment": comment }))
+}
+
+async fn create(
+    AxumState(state): AxumState<Arc<State>>,
+    headers: HeaderMap,
+    Query(q): Params,
+    bytes: Bytes,
+) -> Answer {
+    let tenant_id = auth::secured(&state, &headers, &q)?;
+    let params: types::CreateCommentParams = body(&bytes)?;
+    let comment = new_comment(&tenant_id, params);
+    state.with_tenant(&tenant_id, |t| {
+        t.audit("c", "Comment", comment["id"].as_str().unwrap_or_default());
+        t.comments.push(comment.clone());
+    });
+    typed::<types::ApiSaveCommentResponse>(
+        json!({ "status": "success", "comment": comment, "user": null }),
+    )
+}
+
+fn new_comment(tenant_id: &str, params: types::CreateCommentParams) -> Object {
+    let date = params.date.unwrap_or_else(now_ms);
+    let mut comment = Object::new();
+    let mut set = |k: &str, v: Value| {
+        comment.insert(k.to_string(), v);
+    };
+    set("id", new_id().into());
+    set("tenantId", tenant_id.into());
+    set("urlId", params.url_id.into());
+    set("url", params.url.into());
+    set("commentHTML", render_html(&params.comment).into());
+    set("comment", params.comment.into());
+    set("commenterName", params.commenter_name.into());
+    set("date", date.into());
+    set("locale", params.locale.into());
+    set("approved", params.approved.unwrap_or(true).into());
+    set("verified", params.verified.unwrap_or(false).into());
+    set("votes", params.votes.unwrap_or(0).into());
+    set("votesUp", params.votes_up.unwrap_or(0).into());
+    set("votesDown", params.votes_down.unwrap_or(0).into());
+    set("feedbackIds", json!(params.feedback_ids));
+    set("hashTags", json!([]));
+    set("mentions", json!([]));
+    let optional = [
+        ("commenterEmail", params.commenter_email),
+        ("commenterLink", params.commenter_link),
+        ("userId", params.user_id),
+        ("parentId", params.parent_id),
+        ("avatarSrc", params.avatar_src),
+        ("pageTitle", params.page_title),
+    ];
+    for (key, value) in optional {
+        if let Some(value) = value {
+            set(key, value.into());
+        }
+    }
+    comment
+}
+
+/// The HTML FastComments renders for plain text: escaped, in a paragraph.
+fn render_html(text: &str) -> String {
+    let escaped = text
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;");
+    format!("<p>{escaped}</p>")
+}
+
+async fn update(
+    AxumState(state): AxumState<Arc<State>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Params,
+    bytes: Bytes,
+) -> Answer {
+    let tenant_id = auth::secured(&state, &headers, &q)?;
+    let _: types::UpdatableCommentParams = body(&bytes)?;
+    let mut patch: Object = body(&bytes)?;
+    if let Some(text) = patch.get("comment").and_then(Value::as_str)
+        && !patch.contains_key("commentHTML")
+    {
+        let html = render_html(text);
+        patch.insert("commentHTML".into(), html.into());
+    }
+    state
+        .with_tenant(&tenant_id, |t| {
+            let comment = find(&mut t.comments, &id)?;
+            merge(comment, patch);
+            t.audit("u", "Comment", &id);
+            Some(())
+        })
+        .flatten()
+        .ok_or_else(|| Failure::not_found("comment"))?;
+    typed::<types::ApiEmptyResponse>(json!({ "status": "success" }))
+}
+
+async fn delete(
+    AxumState(state): AxumState<Arc<State>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> Answer {
+    let tenant_id = auth::secured(&state, &headers, &q)?;
+    let removed = state
+        .with_tenant(&tenant_id, |t| {
+            let before = t.comments.len();
+            t.comments
+                .retain(|c| c.get("id").and_then(Value::as_str) != Some(id.as_str()));
+            let removed = t.comments.len() < before;
+            if removed {
+                t.audit("d", "Comment", &id);
+            }
+            removed
+        })
+        .unwrap_or(false);
+    let action = if removed {
+        "hard-removed"
+    } else {
+        "already-deleted"
+    };
+    typed::<types::DeleteCommentResult>(json!({ "status": "success", "action": action }))
+}
+
+/// Adds `count` comments to `url_id`, one second apart and ending now.
+pub(crate) fn seed(
+    tenant: &mut Tenant,
+    tenant_id: &str,
+    url_id: &str,
+    count: usize,
+) -> Vec<String> {
+    if !tenant
+        .pages
+        .iter()
+        .any(|p| p.get("urlId").and_then(Value::as_str) == Some(url_id))
+    {
+        super::pages::seed(tenant, url_id, url_id);
+    }
+    let start = now_ms() - 1000 * count as i64;
+    (0..count)
+        .map(|i| {
+            let params = types::CreateCommentParams::builder()
+                .comment(format!("Comment {i} on {url_id}"))
+                .commenter_name(format!("Seeded User {}", i % 7))
+                .url(format!("https://example.com/{url_id}"))
+                .url_id(url_id)
+                .locale("en_us")
+                .date(Some(start + 1000 * i as i64));
+            let params = types::CreateCommentParams::try_from(params)
+                .expect("every required field of the seed comment is set");
+            let comment = new_comment(tenant_id, params);
+            let id = comment["id"].as_str().unwrap_or_default().to_string();
+            tenant.comments.push(comment);
+            id
+        })
+        .collect()
+}

@@ -1,0 +1,178 @@
+//! `/api/v1/pages`: list, add, get by URL id, patch, delete.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State as AxumState};
+use axum::http::HeaderMap;
+use axum::routing::{get, patch};
+use serde_json::{Value, json};
+
+use super::auth;
+use super::respond::{Answer, Failure, body, typed};
+use super::state::{Object, State, Tenant, find, merge, new_id};
+use crate::types;
+
+pub(crate) fn routes() -> Router<Arc<State>> {
+    Router::new()
+        .route("/api/v1/pages", get(list).post(add))
+        .route("/api/v1/pages/by-url-id", get(by_url_id))
+        .route("/api/v1/pages/{id}", patch(update).delete(delete))
+}
+
+type Params = Query<HashMap<String, String>>;
+
+/// A page as the API sends it, with its comment counts taken from the comments.
+fn with_counts(tenant: &Tenant, page: &Object) -> Object {
+    let url_id = page.get("urlId").and_then(Value::as_str);
+    let on_page = tenant
+        .comments
+        .iter()
+        .filter(|c| c.get("urlId").and_then(Value::as_str) == url_id);
+    let (all, roots) = on_page.fold((0, 0), |(all, roots), c| {
+        (
+            all + 1,
+            roots + usize::from(c.get("parentId").is_none_or(Value::is_null)),
+        )
+    });
+    let mut page = page.clone();
+    page.insert("commentCount".into(), all.into());
+    page.insert("rootCommentCount".into(), roots.into());
+    page
+}
+
+async fn list(
+    AxumState(state): AxumState<Arc<State>>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> Answer {
+    let tenant_id = auth::secured(&state, &headers, &q)?;
+    let pages: Vec<Object> = state
+        .with_tenant(&tenant_id, |t| {
+            t.pages.iter().map(|p| with_counts(t, p)).collect()
+        })
+        .unwrap_or_default();
+    typed::<types::GetPagesApiResponse>(json!({ "status": "success", "pages": pages }))
+}
+
+async fn by_url_id(
+    AxumState(state): AxumState<Arc<State>>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> Answer {
+    let tenant_id = auth::secured(&state, &headers, &q)?;
+    let url_id = q
+        .get("urlId")
+        .ok_or_else(|| Failure::bad_request("invalid-url-id", "urlId is required."))?;
+    let page = state
+        .with_tenant(&tenant_id, |t| {
+            t.pages
+                .iter()
+                .find(|p| p.get("urlId").and_then(Value::as_str) == Some(url_id.as_str()))
+                .map(|p| with_counts(t, p))
+        })
+        .flatten()
+        .ok_or_else(|| Failure::not_found_ok("page"))?;
+    typed::<types::GetPageByUrlIdApiResponse>(json!({ "status": "success", "page": page }))
+}
+
+async fn add(
+    AxumState(state): AxumState<Arc<State>>,
+    headers: HeaderMap,
+    Query(q): Params,
+    bytes: Bytes,
+) -> Answer {
+    let tenant_id = auth::secured(&state, &headers, &q)?;
+    let data: types::CreateApiPageData = body(&bytes)?;
+    let page = state
+        .with_tenant(&tenant_id, |t| {
+            let id = insert(t, &data.url_id, &data.title);
+            let page = find(&mut t.pages, &id).expect("just inserted");
+            page.insert("url".into(), data.url.into());
+            page.insert(
+                "accessibleByGroupIds".into(),
+                json!(data.accessible_by_group_ids),
+            );
+            let page = page.clone();
+            t.audit("c", "Page", &id);
+            with_counts(t, &page)
+        })
+        .unwrap_or_default();
+    typed::<types::AddPageApiResponse>(json!({ "status": "success", "page": page }))
+}
+
+async fn update(
+    AxumState(state): AxumState<Arc<State>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Params,
+    bytes: Bytes,
+) -> Answer {
+    let tenant_id = auth::secured(&state, &headers, &q)?;
+    let _: types::UpdateApiPageData = body(&bytes)?;
+    let patch: Object = body(&bytes)?;
+    let page = state
+        .with_tenant(&tenant_id, |t| {
+            let page = find(&mut t.pages, &id)?;
+            merge(page, patch);
+            let page = page.clone();
+            t.audit("u", "Page", &id);
+            Some(with_counts(t, &page))
+        })
+        .flatten()
+        .ok_or_else(|| Failure::not_found_ok("page"))?;
+    typed::<types::PatchPageApiResponse>(
+        json!({ "status": "success", "page": page, "commentsUpdated": 0 }),
+    )
+}
+
+async fn delete(
+    AxumState(state): AxumState<Arc<State>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> Answer {
+    let tenant_id = auth::secured(&state, &headers, &q)?;
+    let removed = state
+        .with_tenant(&tenant_id, |t| {
+            let before = t.pages.len();
+            t.pages
+                .retain(|p| p.get("id").and_then(Value::as_str) != Some(id.as_str()));
+            let removed = t.pages.len() < before;
+            if removed {
+                t.audit("d", "Page", &id);
+            }
+            removed
+        })
+        .unwrap_or(false);
+    if !removed {
+        return Err(Failure::not_found_ok("page"));
+    }
+    typed::<types::DeletePageApiResponse>(json!({ "status": "success" }))
+}
+
+fn insert(tenant: &mut Tenant, url_id: &str, title: &str) -> String {
+    let id = new_id();
+    tenant.pages.push(
+        json!({
+            "id": id,
+            "urlId": url_id,
+            "title": title,
+            "createdAt": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "accessibleByGroupIds": [],
+            "commentCount": 0,
+            "rootCommentCount": 0,
+        })
+        .as_object()
+        .cloned()
+        .unwrap_or_default(),
+    );
+    id
+}
+
+/// Adds a page without going through the API; returns its id.
+pub(crate) fn seed(tenant: &mut Tenant, url_id: &str, title: &str) -> String {
+    insert(tenant, url_id, title)
+}

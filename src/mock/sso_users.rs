@@ -1,0 +1,205 @@
+//! `/api/v1/sso-users`: list (100 per page through `skip`), add, get by id or email,
+//! patch, put, delete.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State as AxumState};
+use axum::http::HeaderMap;
+use axum::routing::get;
+use serde_json::{Value, json};
+
+use super::auth;
+use super::respond::{Answer, Failure, body, int_param, skip_take, typed};
+use super::state::{Object, State, find, merge, now_ms};
+use crate::types;
+
+/// SSO users per page.
+pub(crate) const PAGE_SIZE: usize = 100;
+
+pub(crate) fn routes() -> Router<Arc<State>> {
+    Router::new()
+        .route("/api/v1/sso-users", get(list).post(add))
+        .route("/api/v1/sso-users/by-id/{id}", get(by_id))
+        .route("/api/v1/sso-users/by-email/{email}", get(by_email))
+        .route(
+            "/api/v1/sso-users/{id}",
+            axum::routing::patch(patch).put(put).delete(delete),
+        )
+}
+
+type Params = Query<HashMap<String, String>>;
+
+async fn list(
+    AxumState(state): AxumState<Arc<State>>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> Answer {
+    let tenant_id = auth::secured(&state, &headers, &q)?;
+    let skip = int_param(&q, "skip", "invalid-skip")?.unwrap_or(0);
+    if skip < 0 {
+        return Err(Failure::bad_request(
+            "invalid-skip",
+            "skip must not be negative.",
+        ));
+    }
+    let users = state
+        .with_tenant(&tenant_id, |t| skip_take(&t.sso_users, skip, PAGE_SIZE))
+        .unwrap_or_default();
+    typed::<types::GetSsoUsersResponse>(json!({ "status": "success", "users": users }))
+}
+
+fn lookup(state: &State, tenant_id: &str, field: &str, value: &str) -> Option<Object> {
+    state
+        .with_tenant(tenant_id, |t| {
+            t.sso_users
+                .iter()
+                .find(|u| u.get(field).and_then(Value::as_str) == Some(value))
+                .cloned()
+        })
+        .flatten()
+}
+
+async fn by_id(
+    AxumState(state): AxumState<Arc<State>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> Answer {
+    let tenant_id = auth::secured(&state, &headers, &q)?;
+    let user =
+        lookup(&state, &tenant_id, "id", &id).ok_or_else(|| Failure::not_found_ok("SSO user"))?;
+    typed::<types::GetSsoUserByIdApiResponse>(json!({ "status": "success", "user": user }))
+}
+
+async fn by_email(
+    AxumState(state): AxumState<Arc<State>>,
+    headers: HeaderMap,
+    Path(email): Path<String>,
+    Query(q): Params,
+) -> Answer {
+    let tenant_id = auth::secured(&state, &headers, &q)?;
+    let user = lookup(&state, &tenant_id, "email", &email)
+        .ok_or_else(|| Failure::not_found_ok("SSO user"))?;
+    typed::<types::GetSsoUserByEmailApiResponse>(json!({ "status": "success", "user": user }))
+}
+
+async fn add(
+    AxumState(state): AxumState<Arc<State>>,
+    headers: HeaderMap,
+    Query(q): Params,
+    bytes: Bytes,
+) -> Answer {
+    let tenant_id = auth::secured(&state, &headers, &q)?;
+    let data: types::CreateApissoUserData = body(&bytes)?;
+    let supplied: Object = body(&bytes)?;
+    let mut user = json!({
+        "id": data.id,
+        "username": data.username,
+        "email": data.email,
+        "websiteUrl": "",
+        "signUpDate": now_ms(),
+        "createdFromUrlId": "",
+        "loginCount": 0,
+        "avatarSrc": "",
+        "optedInNotifications": false,
+        "optedInSubscriptionNotifications": false,
+        "displayLabel": "",
+        "displayName": data.username,
+        "groupIds": [],
+    })
+    .as_object()
+    .cloned()
+    .unwrap_or_default();
+    merge(&mut user, supplied);
+    let added = state
+        .with_tenant(&tenant_id, |t| {
+            if t.sso_users.iter().any(|u| u.get("id") == user.get("id")) {
+                return false;
+            }
+            t.audit("c", "SSOUser", &data.id);
+            t.sso_users.push(user.clone());
+            true
+        })
+        .unwrap_or(false);
+    if !added {
+        return Err(Failure::bad_request(
+            "user-exists",
+            "An SSO user with this id exists.",
+        ));
+    }
+    typed::<types::AddSsoUserApiResponse>(json!({ "status": "success", "user": user }))
+}
+
+/// Applies an update; `replace` drops the fields the body does not name (PUT).
+fn update(
+    state: &State,
+    tenant_id: &str,
+    id: &str,
+    bytes: &[u8],
+    replace: bool,
+) -> Result<Object, Failure> {
+    let _: types::UpdateApissoUserData = body(bytes)?;
+    let supplied: Object = body(bytes)?;
+    state
+        .with_tenant(tenant_id, |t| {
+            let user = find(&mut t.sso_users, id)?;
+            if replace {
+                let keep = ["id", "signUpDate", "loginCount"];
+                user.retain(|k, _| keep.contains(&k.as_str()));
+            }
+            merge(user, supplied);
+            let user = user.clone();
+            t.audit("u", "SSOUser", id);
+            Some(user)
+        })
+        .flatten()
+        .ok_or_else(|| Failure::not_found_ok("SSO user"))
+}
+
+async fn patch(
+    AxumState(state): AxumState<Arc<State>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Params,
+    bytes: Bytes,
+) -> Answer {
+    let tenant_id = auth::secured(&state, &headers, &q)?;
+    let user = update(&state, &tenant_id, &id, &bytes, false)?;
+    typed::<types::PatchSsoUserApiResponse>(json!({ "status": "success", "user": user }))
+}
+
+async fn put(
+    AxumState(state): AxumState<Arc<State>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Params,
+    bytes: Bytes,
+) -> Answer {
+    let tenant_id = auth::secured(&state, &headers, &q)?;
+    let user = update(&state, &tenant_id, &id, &bytes, true)?;
+    typed::<types::PutSsoUserApiResponse>(json!({ "status": "success", "user": user }))
+}
+
+async fn delete(
+    AxumState(state): AxumState<Arc<State>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> Answer {
+    let tenant_id = auth::secured(&state, &headers, &q)?;
+    let user = state
+        .with_tenant(&tenant_id, |t| {
+            let index = t
+                .sso_users
+                .iter()
+                .position(|u| u.get("id").and_then(Value::as_str) == Some(id.as_str()))?;
+            t.audit("d", "SSOUser", &id);
+            Some(t.sso_users.remove(index))
+        })
+        .flatten()
+        .ok_or_else(|| Failure::not_found_ok("SSO user"))?;
+    typed::<types::DeleteSsoUserApiResponse>(json!({ "status": "success", "user": user }))
+}

@@ -1,0 +1,174 @@
+//! The mock's in-memory data: tenants, their collections, and the request log.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::extract::Request;
+use serde_json::{Map, Value};
+
+/// One stored object (comment, page, ...), as the JSON the API sends.
+pub(crate) type Object = Map<String, Value>;
+
+/// Everything the mock holds.
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    tenants: Mutex<HashMap<String, Tenant>>,
+    requests: Mutex<Vec<RecordedRequest>>,
+}
+
+/// One tenant's data. Collections keep insertion order.
+#[derive(Debug, Default)]
+pub(crate) struct Tenant {
+    pub(crate) api_key: String,
+    pub(crate) comments: Vec<Object>,
+    pub(crate) pages: Vec<Object>,
+    pub(crate) sso_users: Vec<Object>,
+    pub(crate) votes: Vec<Object>,
+    pub(crate) audit_logs: Vec<Object>,
+    pub(crate) images: Vec<Vec<u8>>,
+}
+
+/// A request as the mock received it.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct RecordedRequest {
+    /// `GET`, `POST`, ...
+    pub method: String,
+    /// The path, e.g. `/api/v1/comments`.
+    pub path: String,
+    /// The raw query string, if any.
+    pub query: Option<String>,
+    /// The `x-api-key` header as sent (shown redacted by `Debug`).
+    pub api_key: Option<String>,
+    /// The `User-Agent` header.
+    pub user_agent: Option<String>,
+}
+
+impl RecordedRequest {
+    /// The value of query parameter `name`, percent-decoded.
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        let query = self.query.as_deref()?;
+        serde_urlencoded_pairs(query)
+            .into_iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
+    }
+}
+
+fn serde_urlencoded_pairs(query: &str) -> Vec<(String, String)> {
+    axum::extract::Query::<Vec<(String, String)>>::try_from_uri(
+        &format!("/?{query}")
+            .parse()
+            .expect("a query string is a valid URI"),
+    )
+    .map(|q| q.0)
+    .unwrap_or_default()
+}
+
+impl fmt::Debug for RecordedRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecordedRequest")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("query", &self.query)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("user_agent", &self.user_agent)
+            .finish()
+    }
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A new id, unique in the process, shaped like FastComments' (24 hex digits).
+pub(crate) fn new_id() -> String {
+    format!("{:024x}", NEXT_ID.fetch_add(1, Ordering::Relaxed))
+}
+
+/// The current time in epoch milliseconds.
+pub(crate) fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+impl State {
+    pub(crate) fn add_tenant(&self, tenant_id: &str, api_key: &str) {
+        let mut tenants = self.tenants.lock().expect("mock state poisoned");
+        tenants.entry(tenant_id.to_string()).or_default().api_key = api_key.to_string();
+    }
+
+    /// Runs `f` on a tenant's data, `None` if there is no such tenant.
+    pub(crate) fn with_tenant<R>(
+        &self,
+        tenant_id: &str,
+        f: impl FnOnce(&mut Tenant) -> R,
+    ) -> Option<R> {
+        let mut tenants = self.tenants.lock().expect("mock state poisoned");
+        tenants.get_mut(tenant_id).map(f)
+    }
+
+    pub(crate) fn record(&self, request: &Request) {
+        let header = |name: &str| {
+            request
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let recorded = RecordedRequest {
+            method: request.method().to_string(),
+            path: request.uri().path().to_string(),
+            query: request.uri().query().map(str::to_owned),
+            api_key: header("x-api-key"),
+            user_agent: header("user-agent"),
+        };
+        self.requests
+            .lock()
+            .expect("mock state poisoned")
+            .push(recorded);
+    }
+
+    pub(crate) fn requests(&self) -> Vec<RecordedRequest> {
+        self.requests.lock().expect("mock state poisoned").clone()
+    }
+
+    pub(crate) fn clear_requests(&self) {
+        self.requests.lock().expect("mock state poisoned").clear();
+    }
+}
+
+impl Tenant {
+    /// Appends an audit log entry, as FastComments does for every API change.
+    pub(crate) fn audit(&mut self, crud_type: &str, resource_name: &str, object_id: &str) {
+        let mut entry = Object::new();
+        entry.insert("_id".into(), new_id().into());
+        entry.insert("crudType".into(), crud_type.into());
+        entry.insert("resourceName".into(), resource_name.into());
+        entry.insert("from".into(), "api".into());
+        entry.insert(
+            "when".into(),
+            chrono::Utc::now()
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+                .into(),
+        );
+        entry.insert(
+            "objectDetails".into(),
+            serde_json::json!({ "id": object_id }),
+        );
+        self.audit_logs.push(entry);
+    }
+}
+
+/// Finds an object by `id` in a collection.
+pub(crate) fn find<'a>(items: &'a mut [Object], id: &str) -> Option<&'a mut Object> {
+    items
+        .iter_mut()
+        .find(|o| o.get("id").and_then(Value::as_str) == Some(id))
+}
+
+/// Copies every field of `patch` onto `target` (a JSON merge without deletion).
+pub(crate) fn merge(target: &mut Object, patch: Object) {
+    for (key, value) in patch {
+        target.insert(key, value);
+    }
+}

@@ -1,0 +1,190 @@
+//! `/api/v1/votes`: vote on a comment, list a page's votes (all, or one user's),
+//! delete a vote. Votes update the comment's `votes`/`votesUp`/`votesDown`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, Query, State as AxumState};
+use axum::http::HeaderMap;
+use axum::routing::{delete as delete_route, get};
+use serde_json::{Value, json};
+
+use super::auth;
+use super::respond::{Answer, Failure, typed};
+use super::state::{Object, State, Tenant, find, new_id};
+use crate::types;
+
+pub(crate) fn routes() -> Router<Arc<State>> {
+    Router::new()
+        .route("/api/v1/votes", get(list).post(create))
+        .route("/api/v1/votes/for-user", get(for_user))
+        .route("/api/v1/votes/{id}", delete_route(delete))
+}
+
+type Params = Query<HashMap<String, String>>;
+
+fn str_of<'a>(o: &'a Object, key: &str) -> Option<&'a str> {
+    o.get(key).and_then(Value::as_str)
+}
+
+/// The `GetVotesResponse`/`GetVotesForUserResponse` body for the votes that pass `keep`.
+fn votes_body(tenant: &Tenant, url_id: &str, keep: impl Fn(&Object) -> bool) -> Value {
+    let (anonymous, authorized): (Vec<&Object>, Vec<&Object>) = tenant
+        .votes
+        .iter()
+        .filter(|v| str_of(v, "urlId") == Some(url_id) && keep(v))
+        .partition(|v| v.get("anonymous") == Some(&Value::Bool(true)));
+    let public = |votes: Vec<&Object>| -> Vec<Value> {
+        votes
+            .into_iter()
+            .map(|v| {
+                let mut v = v.clone();
+                v.remove("anonymous");
+                v.remove("editKey");
+                Value::Object(v)
+            })
+            .collect()
+    };
+    json!({
+        "status": "success",
+        "appliedAuthorizedVotes": public(authorized),
+        "appliedAnonymousVotes": public(anonymous),
+        "pendingVotes": [],
+    })
+}
+
+fn required<'a>(q: &'a HashMap<String, String>, name: &str) -> Result<&'a str, Failure> {
+    q.get(name)
+        .map(String::as_str)
+        .ok_or_else(|| Failure::bad_request("missing-parameter", format!("{name} is required.")))
+}
+
+async fn list(
+    AxumState(state): AxumState<Arc<State>>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> Answer {
+    let tenant_id = auth::secured(&state, &headers, &q)?;
+    let url_id = required(&q, "urlId")?;
+    let body = state
+        .with_tenant(&tenant_id, |t| votes_body(t, url_id, |_| true))
+        .unwrap_or_default();
+    typed::<types::GetVotesResponse>(body)
+}
+
+async fn for_user(
+    AxumState(state): AxumState<Arc<State>>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> Answer {
+    let tenant_id = auth::secured(&state, &headers, &q)?;
+    let url_id = required(&q, "urlId")?;
+    let voter = voter(&q)?.0;
+    let body = state
+        .with_tenant(&tenant_id, |t| {
+            votes_body(t, url_id, |v| str_of(v, "userId") == Some(voter))
+        })
+        .unwrap_or_default();
+    typed::<types::GetVotesForUserResponse>(body)
+}
+
+/// Who votes: `userId` (an authorized vote) or `anonUserId` (anonymous).
+fn voter(q: &HashMap<String, String>) -> Result<(&str, bool), Failure> {
+    match (q.get("userId"), q.get("anonUserId")) {
+        (Some(user), _) => Ok((user, false)),
+        (None, Some(anon)) => Ok((anon, true)),
+        (None, None) => Err(Failure::bad_request(
+            "missing-user",
+            "userId or anonUserId is required.",
+        )),
+    }
+}
+
+/// Adds `sign` (+1/-1) of a vote in `direction` to a comment's counters.
+fn count(comment: &mut Object, direction: &str, sign: i64) {
+    let field = if direction == "up" {
+        "votesUp"
+    } else {
+        "votesDown"
+    };
+    for (key, delta) in [
+        (field, sign),
+        ("votes", if direction == "up" { sign } else { -sign }),
+    ] {
+        let now = comment.get(key).and_then(Value::as_i64).unwrap_or(0);
+        comment.insert(key.into(), (now + delta).into());
+    }
+}
+
+async fn create(
+    AxumState(state): AxumState<Arc<State>>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> Answer {
+    let tenant_id = auth::secured(&state, &headers, &q)?;
+    let comment_id = required(&q, "commentId")?;
+    let direction = required(&q, "direction")?;
+    if direction != "up" && direction != "down" {
+        return Err(Failure::bad_request(
+            "invalid-direction",
+            "direction must be up or down.",
+        ));
+    }
+    let (user, anonymous) = voter(&q)?;
+    let vote = state
+        .with_tenant(&tenant_id, |t| {
+            let comment = find(&mut t.comments, comment_id)?;
+            count(comment, direction, 1);
+            let vote = json!({
+                "id": new_id(),
+                "commentId": comment_id,
+                "urlId": comment.get("urlId").cloned().unwrap_or_default(),
+                "userId": user,
+                "direction": direction,
+                "createdAt": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                "anonymous": anonymous,
+                "editKey": if anonymous { Value::from(new_id()) } else { Value::Null },
+            });
+            let vote = vote.as_object().cloned().unwrap_or_default();
+            t.audit("c", "Vote", str_of(&vote, "id").unwrap_or_default());
+            t.votes.push(vote.clone());
+            Some(vote)
+        })
+        .flatten()
+        .ok_or_else(|| Failure::not_found("comment"))?;
+    typed::<types::VoteResponse>(json!({
+        "status": "success",
+        "voteId": vote["id"],
+        "isVerified": !anonymous,
+        "editKey": vote.get("editKey").filter(|k| !k.is_null()),
+    }))
+}
+
+async fn delete(
+    AxumState(state): AxumState<Arc<State>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> Answer {
+    let tenant_id = auth::secured(&state, &headers, &q)?;
+    state
+        .with_tenant(&tenant_id, |t| {
+            let index = t
+                .votes
+                .iter()
+                .position(|v| str_of(v, "id") == Some(id.as_str()))?;
+            let vote = t.votes.remove(index);
+            if let (Some(comment_id), Some(direction)) =
+                (str_of(&vote, "commentId"), str_of(&vote, "direction"))
+                && let Some(comment) = find(&mut t.comments, comment_id)
+            {
+                count(comment, direction, -1);
+            }
+            t.audit("d", "Vote", &id);
+            Some(())
+        })
+        .flatten()
+        .ok_or_else(|| Failure::not_found("vote"))?;
+    typed::<types::VoteDeleteResponse>(json!({ "status": "success", "wasPendingVote": false }))
+}
