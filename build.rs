@@ -42,6 +42,7 @@ fn main() {
     rewrite_unique_titles(&mut spec);
     rewrite_allow_unknown_fields(&mut spec);
     rewrite_merge_contradictory_all_of(&mut spec);
+    rewrite_string_enum_any_of_as_one_enum(&mut spec);
     rewrite_default_response_as_error_ranges(&mut spec);
 
     let code = generate(spec);
@@ -344,6 +345,48 @@ fn merge_if_contradictory(
         merged.insert("additionalProperties".into(), record);
     }
     Some(merged)
+}
+
+/// Replaces an `anyOf` whose members are all string enums by one string enum holding
+/// every value.
+///
+/// typify renders such an `anyOf` (e.g. `VoteResponse.status`: `APIStatus` or
+/// `"pending-verification"`) as a struct of flattened optional members, which no JSON
+/// string can deserialize into: every `CreateVote` answer would fail to decode. Lost:
+/// the names of the member enums for that field (the union gets its own type).
+fn rewrite_string_enum_any_of_as_one_enum(spec: &mut Value) {
+    let components = spec["components"]["schemas"].clone();
+    let string_enum_values = |part: &Value| -> Option<Vec<Value>> {
+        let mut schema = part;
+        while let Some(name) = schema.get("$ref").and_then(Value::as_str) {
+            schema = components.get(name.trim_start_matches("#/components/schemas/"))?;
+        }
+        (schema["type"] == "string").then(|| schema["enum"].as_array().cloned())?
+    };
+    fn walk(v: &mut Value, values_of: &dyn Fn(&Value) -> Option<Vec<Value>>) {
+        match v {
+            Value::Object(map) => {
+                let union = map
+                    .get("anyOf")
+                    .and_then(Value::as_array)
+                    .and_then(|parts| {
+                        let lists: Option<Vec<Vec<Value>>> = parts.iter().map(values_of).collect();
+                        let mut all: Vec<Value> = lists?.into_iter().flatten().collect();
+                        all.dedup();
+                        Some(all)
+                    });
+                if let Some(values) = union {
+                    map.remove("anyOf");
+                    map.insert("type".into(), "string".into());
+                    map.insert("enum".into(), Value::Array(values));
+                }
+                map.values_mut().for_each(|c| walk(c, values_of));
+            }
+            Value::Array(items) => items.iter_mut().for_each(|i| walk(i, values_of)),
+            _ => {}
+        }
+    }
+    walk(spec, &string_enum_values);
 }
 
 /// Replaces each operation's `default` response by `4XX` and `5XX` responses of the
