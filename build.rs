@@ -54,6 +54,10 @@ fn main() {
         &out.join("operations.rs"),
         &operations_table(&operations, &removed),
     );
+    write_if_changed(
+        &out.join("operations.json"),
+        &operations_manifest(&operations, &removed),
+    );
 }
 
 /// Where an operation takes `tenantId`.
@@ -572,6 +576,22 @@ fn tenant_scoped_methods(ops: &[Operation], removed: &BTreeSet<String>) -> Strin
     }
     out.push_str("}\n");
     out
+}
+
+/// The operations and how each is reached, for `cargo xtask spec --check`.
+fn operations_manifest(ops: &[Operation], removed: &BTreeSet<String>) -> String {
+    let entries: Vec<Value> = ops
+        .iter()
+        .map(|op| {
+            let how = if removed.contains(&op.id) {
+                "hand-written"
+            } else {
+                "generated"
+            };
+            serde_json::json!({ "operationId": op.id, "implementation": how })
+        })
+        .collect();
+    serde_json::to_string_pretty(&entries).expect("JSON")
 }
 
 /// Writes only when the content changed, so an unchanged spec does not touch the

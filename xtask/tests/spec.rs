@@ -1,0 +1,154 @@
+//! `cargo xtask spec`: refreshing from files and URLs, the change report, the check.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+
+use serde_json::{Value, json};
+
+fn committed_spec() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi.json")).unwrap()
+}
+
+/// The committed spec with one operation removed, one added, one changed.
+fn edited_spec() -> Value {
+    let mut spec: Value = serde_json::from_str(&committed_spec()).unwrap();
+    let paths = spec["paths"].as_object_mut().unwrap();
+    paths["/api/v1/votes/{id}"]
+        .as_object_mut()
+        .unwrap()
+        .remove("delete");
+    paths.insert(
+        "/api/v1/widgets".into(),
+        json!({ "get": {
+            "operationId": "GetWidgets",
+            "parameters": [{ "in": "query", "name": "tenantId", "required": true, "schema": { "type": "string" } }],
+            "responses": { "200": { "description": "Ok", "content": { "application/json": {
+                "schema": { "$ref": "#/components/schemas/APIEmptyResponse" } } } } }
+        } }),
+    );
+    let get_pages = &mut paths["/api/v1/pages"]["get"];
+    get_pages["parameters"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({ "in": "query", "name": "skip", "required": false, "schema": { "type": "integer" } }));
+    get_pages["responses"]["200"]["content"]["application/json"]["schema"] =
+        json!({ "$ref": "#/components/schemas/APIEmptyResponse" });
+    spec
+}
+
+#[test]
+fn diff_reports_added_removed_and_changed_operations() {
+    let old: Value = serde_json::from_str(&committed_spec()).unwrap();
+    let diff = xtask::diff(&old, &edited_spec()).unwrap();
+    let ids = |v: &[(String, xtask::OperationShape)]| {
+        v.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&diff.added), ["GetWidgets"]);
+    assert_eq!(ids(&diff.removed), ["DeleteVote"]);
+    assert_eq!(
+        diff.changed,
+        [(
+            "GetPages".to_string(),
+            vec![
+                "+ parameter skip (query, optional, integer)".to_string(),
+                "response GetPagesAPIResponse -> APIEmptyResponse".to_string(),
+            ]
+        )]
+    );
+    let report = diff.to_string();
+    assert!(
+        report.contains("added    GetWidgets: GET /api/v1/widgets -> APIEmptyResponse"),
+        "{report}"
+    );
+    assert!(
+        report.ends_with("1 added, 1 removed, 1 changed\n"),
+        "{report}"
+    );
+    assert_eq!(
+        xtask::diff(&old, &old).unwrap().to_string(),
+        "no operation changed\n"
+    );
+}
+
+#[test]
+fn refresh_from_a_file_replaces_the_spec_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("openapi.json");
+    std::fs::write(&target, committed_spec()).unwrap();
+    let source = dir.path().join("new.json");
+    let new_text = serde_json::to_string(&edited_spec()).unwrap();
+    std::fs::write(&source, &new_text).unwrap();
+
+    let diff = xtask::refresh(source.to_str().unwrap(), &target).unwrap();
+    assert_eq!(
+        (diff.added.len(), diff.removed.len(), diff.changed.len()),
+        (1, 1, 1)
+    );
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), new_text);
+}
+
+#[test]
+fn refresh_refuses_a_document_that_is_not_a_spec_and_keeps_the_old_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("openapi.json");
+    std::fs::write(&target, committed_spec()).unwrap();
+    for (name, text) in [
+        ("html.json", "<html>503</html>"),
+        ("swagger2.json", r#"{"swagger":"2.0","paths":{}}"#),
+    ] {
+        let source = dir.path().join(name);
+        std::fs::write(&source, text).unwrap();
+        let error = xtask::refresh(source.to_str().unwrap(), &target).unwrap_err();
+        assert!(error.contains(name), "{error}");
+    }
+    assert!(xtask::refresh("/no/such/file.json", &target).is_err());
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), committed_spec());
+}
+
+/// Serves `body` once over HTTP on loopback; returns the URL.
+fn serve_once(body: String) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut request = [0u8; 4096];
+        let _ = stream.read(&mut request);
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        stream.write_all(body.as_bytes()).unwrap();
+    });
+    format!("http://{addr}/js/swagger.json")
+}
+
+#[test]
+fn refresh_from_a_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("openapi.json");
+    std::fs::write(&target, committed_spec()).unwrap();
+    let new_text = serde_json::to_string(&edited_spec()).unwrap();
+    let diff = xtask::refresh(&serve_once(new_text.clone()), &target).unwrap();
+    assert_eq!(diff.added.len(), 1);
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), new_text);
+}
+
+#[test]
+fn compare_fails_when_an_operation_is_not_reachable() {
+    let spec: Value = serde_json::from_str(&committed_spec()).unwrap();
+    let mut manifest: Vec<Value> = xtask::operations(&spec)
+        .unwrap()
+        .keys()
+        .map(|id| json!({ "operationId": id, "implementation": "generated" }))
+        .collect();
+    let total = manifest.len();
+    assert!(
+        xtask::compare(&spec, &Value::Array(manifest.clone()))
+            .unwrap()
+            .starts_with(&format!("{total} of {total}"))
+    );
+    manifest.retain(|e| e["operationId"] != "GetComments");
+    let error = xtask::compare(&spec, &Value::Array(manifest)).unwrap_err();
+    assert!(error.contains("GetComments"), "{error}");
+}
