@@ -120,6 +120,50 @@ impl Region {
     }
 }
 
+impl std::str::FromStr for Region {
+    type Err = Error;
+
+    /// Parses `global`, `eu`, a data centre's host prefix (`gdc-oregon`, `eudc-limburg`,
+    /// ...) or an `http(s)://` base URL, as one would put in an environment variable.
+    ///
+    /// ```
+    /// use fastcomments::{DataCenter, Region};
+    /// assert_eq!("eu".parse::<Region>().unwrap(), Region::Eu);
+    /// assert_eq!("gdc-virginia".parse::<Region>().unwrap(), Region::DataCenter(DataCenter::Virginia));
+    /// assert!("mars".parse::<Region>().is_err());
+    /// ```
+    fn from_str(s: &str) -> Result<Region, Error> {
+        const CENTRES: [DataCenter; 8] = [
+            DataCenter::Oregon,
+            DataCenter::Virginia,
+            DataCenter::Singapore,
+            DataCenter::Falkenstein2,
+            DataCenter::SaoPaulo,
+            DataCenter::Helsinki2,
+            DataCenter::Limburg,
+            DataCenter::France,
+        ];
+        let lower = s.trim().to_ascii_lowercase();
+        match lower.as_str() {
+            "global" | "" => Ok(Region::Global),
+            "eu" => Ok(Region::Eu),
+            url if url.starts_with("http://") || url.starts_with("https://") => {
+                Ok(Region::Custom(s.trim().to_string()))
+            }
+            name => CENTRES
+                .into_iter()
+                .find(|dc| dc.host_prefix() == name)
+                .map(Region::DataCenter)
+                .ok_or_else(|| {
+                    Error::InvalidRequest(format!(
+                        "unknown region {s:?}: use global, eu, a data centre such as \
+                         gdc-oregon, or a base URL"
+                    ))
+                }),
+        }
+    }
+}
+
 /// A secret (API key) whose `Debug` never shows it.
 #[derive(Clone)]
 pub(crate) struct Secret<T>(T);
