@@ -2,7 +2,7 @@
 //!
 //! Every operation of the spec is a method on [`Client`] returning progenitor's builder
 //! for it (`crate::builder::*`), with `tenantId` preset from the client. Every request,
-//! generated or hand-written, goes through [`Inner::execute`] (reached from
+//! generated or hand-written, goes through `Inner::execute` (reached from
 //! `ClientHooks::exec`), which adds the API key where the spec requires it, falls back to
 //! the fallback host when the primary cannot be reached, and turns every failed answer
 //! (a non-2xx status, or a body whose `status` is `"failed"`) into [`Error`].

@@ -299,12 +299,13 @@ fn build_out_dir(root: &Path) -> Result<String, String> {
     }
     String::from_utf8_lossy(&output.stdout)
         .lines()
+        .rev()
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
         .filter(|m| {
             m["reason"] == "build-script-executed"
                 && str_of(&m["package_id"]).contains("fastcomments")
         })
         .filter_map(|m| m["out_dir"].as_str().map(str::to_owned))
-        .last()
+        .next()
         .ok_or_else(|| "cargo reported no build script output for fastcomments".into())
 }
