@@ -4,20 +4,25 @@
 //! for it (`crate::builder::*`), with `tenantId` preset from the client. Every request,
 //! generated or hand-written, goes through `Inner::execute` (reached from
 //! `ClientHooks::exec`), which adds the API key where the spec requires it, falls back to
-//! the fallback host when the primary cannot be reached, and turns every failed answer
-//! (a non-2xx status, or a body whose `status` is `"failed"`) into [`Error`].
+//! the fallback host when the primary cannot be reached, retries by the client's
+//! [`RetryPolicy`], and turns every failed answer (a non-2xx status, or a body whose
+//! `status` is `"failed"`) into [`Error`].
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use progenitor_client::{ClientHooks, OperationInfo};
-use reqwest::header::{HeaderName, HeaderValue};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
+use tracing::Instrument;
 
-use crate::error::{Error, encode_failure, is_failure_body};
+use crate::error::{
+    Envelope, Error, Failure, TransportKind, describe, failure_code, is_failure_body,
+};
 use crate::generated;
 use crate::operations::{self, Operation};
+use crate::retry::{Attempt, RequestKind, RetryEvent, RetryPolicy, parse_retry_after};
 
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -178,7 +183,7 @@ impl<T> fmt::Debug for Secret<T> {
 ///
 /// ```
 /// # fn main() -> Result<(), fastcomments::Error> {
-/// use std::time::Duration;
+/// use std::time::{Duration, SystemTime};
 /// let client = fastcomments::Client::builder()
 ///     .api_key("my-api-key")
 ///     .tenant_id("my-tenant")
@@ -199,6 +204,7 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     timeout: Duration,
     user_agent: String,
+    retry: RetryPolicy,
 }
 
 impl Default for ClientBuilder {
@@ -211,6 +217,7 @@ impl Default for ClientBuilder {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             timeout: DEFAULT_TIMEOUT,
             user_agent: USER_AGENT.into(),
+            retry: RetryPolicy::default(),
         }
     }
 }
@@ -259,6 +266,13 @@ impl ClientBuilder {
         self
     }
 
+    /// How failed requests are retried: [`RetryPolicy::default`] (one minute per attempt,
+    /// 5 attempts) unless set; [`RetryPolicy::none`] turns retries off.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
     /// Replaces the `User-Agent` (`fastcomments-rust/<version>` by default).
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
         self.user_agent = user_agent.into();
@@ -296,6 +310,7 @@ impl ClientBuilder {
             api_key,
             base_url: base_url.clone(),
             fallback,
+            retry: self.retry,
         }));
         Ok(Client {
             raw: generated::Client::new_with_client(&base_url, http, inner),
@@ -347,6 +362,34 @@ impl Client {
     /// The primary base URL.
     pub fn base_url(&self) -> &str {
         &self.raw.inner.0.base_url
+    }
+
+    /// The retry policy of this client.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.raw.inner.0.retry
+    }
+
+    /// A copy of this client with another retry policy, for one call or a few:
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &fastcomments::Client) -> Result<(), fastcomments::Error> {
+    /// use fastcomments::RetryPolicy;
+    /// // A health check should fail fast rather than wait minutes.
+    /// client.with_retry(RetryPolicy::none()).get_pages().send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn with_retry(&self, policy: RetryPolicy) -> Client {
+        let mut config = Config::clone(&self.raw.inner.0);
+        config.retry = policy;
+        let inner = Inner(Arc::new(config));
+        Client {
+            raw: generated::Client::new_with_client(
+                self.base_url(),
+                self.raw.client.clone(),
+                inner,
+            ),
+            tenant_id: self.tenant_id.clone(),
+        }
     }
 
     /// `POST /upload-image/{tenantId}` (UploadImage): uploads and resizes an image.
@@ -452,8 +495,7 @@ impl UploadImage<'_> {
         let response = raw
             .inner
             .execute(&raw.client, request, "upload_image")
-            .await
-            .map_err(Error::transport)?;
+            .await;
         decode_response(response).await
     }
 }
@@ -463,9 +505,8 @@ impl UploadImage<'_> {
 pub(crate) async fn decode_response<T: serde::de::DeserializeOwned>(
     response: reqwest::Response,
 ) -> Result<T, Error> {
-    let failure = response.extensions().get::<Failure>().cloned();
-    if let Some(failure) = failure {
-        return Err(Error::from_failed_response(failure.status, &failure.body));
+    if let Some(envelope) = response.extensions().get::<Envelope>() {
+        return Err(envelope.clone().into_error());
     }
     let body = response.bytes().await.map_err(Error::transport)?;
     serde_json::from_slice(&body).map_err(|e| Error::decode(&body, &e))
@@ -533,41 +574,111 @@ impl Multipart {
 #[derive(Clone, Debug)]
 pub struct Inner(Arc<Config>);
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Config {
     api_key: Option<Secret<HeaderValue>>,
     base_url: String,
     fallback: Option<String>,
+    retry: RetryPolicy,
 }
 
-/// A failed response, attached by [`Inner::execute`] to the response it returns so that
-/// the `post` hook and [`decode_response`] can fail the call.
-#[derive(Clone, Debug)]
-pub(crate) struct Failure {
-    status: u16,
-    body: Bytes,
+/// A successful response, or how the attempt failed and what the retry policy needs to
+/// know about it.
+type AttemptResult = Result<reqwest::Response, FailedAttempt>;
+
+struct FailedAttempt {
+    failure: Failure,
+    /// For transport failures: whether the request may have reached the server.
+    sent: bool,
+    /// The FastComments error code of a failed response.
+    code: Option<String>,
+    /// `Retry-After` of a 429 or 503.
+    retry_after: Option<Duration>,
+}
+
+impl FailedAttempt {
+    fn transport(error: reqwest::Error) -> FailedAttempt {
+        let error = error.without_url();
+        FailedAttempt {
+            sent: !error.is_connect(),
+            failure: Failure::Transport {
+                transport: TransportKind::of(&error),
+                message: describe(&error),
+            },
+            code: None,
+            retry_after: None,
+        }
+    }
+
+    fn response(status: reqwest::StatusCode, headers: &HeaderMap, body: &[u8]) -> FailedAttempt {
+        let retry_after = matches!(status.as_u16(), 429 | 503)
+            .then(|| headers.get(RETRY_AFTER)?.to_str().ok())
+            .flatten()
+            .and_then(|v| parse_retry_after(v, SystemTime::now()));
+        FailedAttempt {
+            failure: Failure::Response {
+                status: status.as_u16(),
+                body: String::from_utf8_lossy(body).into_owned(),
+            },
+            sent: true,
+            code: failure_code(body),
+            retry_after,
+        }
+    }
+
+    fn as_attempt(&self) -> Attempt<'_> {
+        match &self.failure {
+            Failure::Transport { .. } => Attempt::Transport { sent: self.sent },
+            Failure::Response { status, .. } => Attempt::Response {
+                status: *status,
+                code: self.code.as_deref(),
+            },
+        }
+    }
+
+    fn cause(&self) -> String {
+        match (&self.failure, &self.code) {
+            (Failure::Transport { transport, .. }, _) => transport.to_string(),
+            (Failure::Response { status, .. }, Some(code)) => format!("HTTP {status} {code}"),
+            (Failure::Response { status, .. }, None) => format!("HTTP {status}"),
+        }
+    }
+
+    /// The response the hooks hand back for a failed call: it carries the [`Envelope`]
+    /// that the `post` hook (or [`decode_response`]) turns into [`Error`].
+    fn into_response(self, attempts: u32, gave_up: bool) -> reqwest::Response {
+        let mut response = http::Response::new(Bytes::new());
+        response.extensions_mut().insert(Envelope {
+            attempts,
+            gave_up,
+            failure: self.failure,
+        });
+        reqwest::Response::from(response)
+    }
 }
 
 impl Inner {
-    /// Sends one request of operation `method_name` (progenitor's name for it), the one
-    /// path every call takes.
+    /// Sends one call of operation `method_name` (progenitor's name for it), the one path
+    /// every call takes: API key, retries, fallback host, failure detection. A failed call
+    /// comes back as a response carrying an [`Envelope`].
     pub(crate) async fn execute(
         &self,
         http: &reqwest::Client,
         mut request: reqwest::Request,
-        method_name: &str,
-    ) -> reqwest::Result<reqwest::Response> {
+        method_name: &'static str,
+    ) -> reqwest::Response {
         let operation = operations::by_method_name(method_name);
         self.authorize(&mut request, operation);
+        let operation_id = operation.map_or(method_name, |o| o.id);
         let span = tracing::debug_span!(
             "fastcomments",
-            operation = operation.map_or(method_name, |o| o.id),
+            operation = operation_id,
             method = %request.method(),
             path = request.url().path(),
         );
-        let _entered = span.enter();
-        let response = self.send_with_fallback(http, request).await?;
-        buffer_and_classify(response).await
+        self.with_retries(http, request, operation_id)
+            .instrument(span)
+            .await
     }
 
     fn authorize(&self, request: &mut reqwest::Request, operation: Option<&Operation>) {
@@ -581,6 +692,79 @@ impl Inner {
         }
     }
 
+    /// Sends `request` until it succeeds or the retry policy stops, waiting the policy's
+    /// schedule between attempts.
+    async fn with_retries(
+        &self,
+        http: &reqwest::Client,
+        mut request: reqwest::Request,
+        operation: &'static str,
+    ) -> reqwest::Response {
+        let policy = &self.0.retry;
+        let method = request.method().clone();
+        let kind = RequestKind {
+            operation,
+            method: &method,
+        };
+        let started = tokio::time::Instant::now();
+        let mut attempt = 1;
+        loop {
+            // Keep the request for the next attempt; a body that cannot be cloned (a
+            // stream) is sent once.
+            let (current, template) = match request.try_clone() {
+                Some(copy) => (copy, Some(request)),
+                None => (request, None),
+            };
+            let failed = match self.attempt(http, current).await {
+                Ok(response) => return response,
+                Err(failed) => failed,
+            };
+            let wanted = policy.should_retry(&kind, &failed.as_attempt());
+            let wait = policy.next_wait(attempt, failed.retry_after);
+            let next = template.filter(|_| {
+                wanted
+                    && attempt < policy.attempts()
+                    && policy.within_deadline(started.elapsed(), wait)
+            });
+            let Some(next) = next else {
+                return failed.into_response(attempt, wanted);
+            };
+            policy.notify(&RetryEvent {
+                operation,
+                attempt,
+                wait,
+                cause: failed.cause(),
+            });
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+            request = next;
+        }
+    }
+
+    /// One attempt: send (with the fallback host), read the whole body, classify.
+    async fn attempt(&self, http: &reqwest::Client, request: reqwest::Request) -> AttemptResult {
+        let response = self
+            .send_with_fallback(http, request)
+            .await
+            .map_err(FailedAttempt::transport)?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let version = response.version();
+        let body = response.bytes().await.map_err(FailedAttempt::transport)?;
+        if !status.is_success() || is_failure_body(&body) {
+            tracing::debug!(
+                status = status.as_u16(),
+                "FastComments answered with a failure"
+            );
+            return Err(FailedAttempt::response(status, &headers, &body));
+        }
+        let mut rebuilt = http::Response::new(body);
+        *rebuilt.status_mut() = status;
+        *rebuilt.headers_mut() = headers;
+        *rebuilt.version_mut() = version;
+        Ok(reqwest::Response::from(rebuilt))
+    }
+
     async fn send_with_fallback(
         &self,
         http: &reqwest::Client,
@@ -592,8 +776,7 @@ impl Inner {
                 let (Some(fallback), Some(mut spare)) = (&self.0.fallback, spare) else {
                     return Err(error);
                 };
-                let rebased = rebase(spare.url(), &self.0.base_url, fallback);
-                let Some(rebased) = rebased else {
+                let Some(rebased) = rebase(spare.url(), &self.0.base_url, fallback) else {
                     return Err(error);
                 };
                 *spare.url_mut() = rebased;
@@ -611,41 +794,16 @@ fn rebase(url: &reqwest::Url, from: &str, to: &str) -> Option<reqwest::Url> {
     reqwest::Url::parse(&format!("{to}{rest}")).ok()
 }
 
-/// Reads the whole body and returns an equivalent response; when the answer is a
-/// failure (non-2xx, or `status: "failed"` in the body) a [`Failure`] rides along in its
-/// extensions.
-async fn buffer_and_classify(response: reqwest::Response) -> reqwest::Result<reqwest::Response> {
-    let status = response.status();
-    let headers = response.headers().clone();
-    let version = response.version();
-    let body = response.bytes().await?;
-    let failed = !status.is_success() || is_failure_body(&body);
-    let mut rebuilt = http::Response::new(body.clone());
-    *rebuilt.status_mut() = status;
-    *rebuilt.headers_mut() = headers;
-    *rebuilt.version_mut() = version;
-    if failed {
-        tracing::debug!(
-            status = status.as_u16(),
-            "FastComments answered with a failure"
-        );
-        rebuilt.extensions_mut().insert(Failure {
-            status: status.as_u16(),
-            body,
-        });
-    }
-    Ok(reqwest::Response::from(rebuilt))
-}
-
 impl ClientHooks<Inner> for generated::Client {
     async fn exec(
         &self,
         request: reqwest::Request,
         info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        self.inner
+        Ok(self
+            .inner
             .execute(&self.client, request, info.operation_id)
-            .await
+            .await)
     }
 
     async fn post<E>(
@@ -656,12 +814,9 @@ impl ClientHooks<Inner> for generated::Client {
         match result
             .as_ref()
             .ok()
-            .and_then(|r| r.extensions().get::<Failure>())
+            .and_then(|r| r.extensions().get::<Envelope>())
         {
-            Some(failure) => Err(progenitor_client::Error::Custom(encode_failure(
-                failure.status,
-                &failure.body,
-            ))),
+            Some(envelope) => Err(progenitor_client::Error::Custom(envelope.encode())),
             None => Ok(()),
         }
     }

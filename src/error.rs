@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// The number of characters of a response body kept in an error, enough to recognise
@@ -43,13 +43,13 @@ pub enum Error {
         excerpt: String,
     },
     /// The request did not complete: connection refused or reset, DNS, TLS, timeout.
-    #[error("{kind} error: {source}")]
+    #[error("{kind} error: {message}")]
     Transport {
         /// What kind of transport failure this was.
         kind: TransportKind,
-        /// The underlying error (its URL removed: query strings may carry tokens).
-        #[source]
-        source: reqwest::Error,
+        /// The underlying error and its causes (never the URL: query strings may carry
+        /// tokens).
+        message: String,
     },
     /// A success body that does not have the shape the spec promises.
     #[error("could not decode the response: {message}; body starts with {excerpt:?}")]
@@ -63,10 +63,20 @@ pub enum Error {
     /// a value that cannot be encoded).
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+    /// The retry policy gave up: every attempt allowed failed with a retryable error, or
+    /// the next wait would have passed its deadline.
+    #[error("gave up after {attempts} attempts: {last}")]
+    GaveUp {
+        /// How many times the request was sent.
+        attempts: u32,
+        /// The failure of the last attempt.
+        last: Box<Error>,
+    },
 }
 
 /// The kind of a [`Error::Transport`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum TransportKind {
     /// The server could not be reached (refused, DNS, TLS handshake): nothing was sent.
@@ -75,6 +85,30 @@ pub enum TransportKind {
     Timeout,
     /// The connection broke after the request was (maybe) sent, or the body was cut.
     Connection,
+}
+
+impl TransportKind {
+    pub(crate) fn of(error: &reqwest::Error) -> TransportKind {
+        if error.is_timeout() {
+            TransportKind::Timeout
+        } else if error.is_connect() {
+            TransportKind::Connect
+        } else {
+            TransportKind::Connection
+        }
+    }
+}
+
+/// An error and its causes on one line (reqwest's own message is only the outermost).
+pub(crate) fn describe(error: &dyn std::error::Error) -> String {
+    let mut out = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    out
 }
 
 impl fmt::Display for TransportKind {
@@ -140,37 +174,47 @@ impl Error {
         match self {
             Error::Api(api) => Some(api.http_status),
             Error::Http { status, .. } => Some(*status),
-            Error::Transport { source, .. } => source.status().map(|s| s.as_u16()),
-            Error::Decode { .. } | Error::InvalidRequest(_) => None,
+            Error::GaveUp { last, .. } => last.status(),
+            Error::Transport { .. } | Error::Decode { .. } | Error::InvalidRequest(_) => None,
         }
     }
 
     /// The FastComments error code (`missing-api-key`, ...), for [`Error::Api`].
     pub fn code(&self) -> Option<&str> {
+        self.api_error().map(|api| api.code.as_str())
+    }
+
+    /// The FastComments error body, for [`Error::Api`] (also behind [`Error::GaveUp`]).
+    pub fn api_error(&self) -> Option<&ApiError> {
         match self {
-            Error::Api(api) => Some(&api.code),
+            Error::Api(api) => Some(api),
+            Error::GaveUp { last, .. } => last.api_error(),
             _ => None,
         }
     }
 
-    /// The FastComments error body, for [`Error::Api`].
-    pub fn api_error(&self) -> Option<&ApiError> {
+    /// How many times the request was sent, when the retry policy sent it more than once
+    /// and gave up.
+    pub fn attempts(&self) -> Option<u32> {
         match self {
-            Error::Api(api) => Some(api),
+            Error::GaveUp { attempts, .. } => Some(*attempts),
             _ => None,
         }
     }
 
     /// Whether the same request may succeed if sent again later: transport failures and
-    /// the HTTP statuses that mean "not now" (408, 429, 500, 502, 503, 504).
+    /// the HTTP statuses that mean "not now" (408, 429, 500, 502, 503, 504), with or
+    /// without a FastComments body.
     ///
-    /// An [`Error::Api`] is an answer about the request itself and is not retryable;
-    /// neither are decode errors and invalid requests.
+    /// Any other [`Error::Api`] is an answer about the request itself and is not
+    /// retryable; neither are decode errors and invalid requests.
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Transport { .. } => true,
             Error::Http { status, .. } => is_retryable_status(*status),
-            Error::Api(_) | Error::Decode { .. } | Error::InvalidRequest(_) => false,
+            Error::Api(api) => is_retryable_status(api.http_status),
+            Error::GaveUp { last, .. } => last.is_retryable(),
+            Error::Decode { .. } | Error::InvalidRequest(_) => false,
         }
     }
 
@@ -191,16 +235,9 @@ impl Error {
 
     /// Wraps a transport error, classifying it and dropping its URL.
     pub(crate) fn transport(source: reqwest::Error) -> Error {
-        let kind = if source.is_timeout() {
-            TransportKind::Timeout
-        } else if source.is_connect() {
-            TransportKind::Connect
-        } else {
-            TransportKind::Connection
-        };
         Error::Transport {
-            kind,
-            source: source.without_url(),
+            kind: TransportKind::of(&source),
+            message: describe(&source.without_url()),
         }
     }
 
@@ -232,6 +269,13 @@ pub(crate) fn is_failure_body(body: &[u8]) -> bool {
         .is_some_and(|s| s == "failed" || s == "failure")
 }
 
+/// The `code` of a FastComments failure body.
+pub(crate) fn failure_code(body: &[u8]) -> Option<String> {
+    api_error_body(body)
+        .map(|api| api.code)
+        .filter(|c| !c.is_empty())
+}
+
 fn api_error_body(body: &[u8]) -> Option<ApiError> {
     if !is_failure_body(body) {
         return None;
@@ -248,26 +292,64 @@ fn excerpt(body: &[u8]) -> String {
     out
 }
 
-/// How a failed response travels from the client hooks to [`Error`]: the hooks can
-/// only fail a call with `progenitor_client::Error::Custom(String)`, so the status and
-/// body are written into that string behind this prefix.
-const FAILURE_PREFIX: &str = "fastcomments failure: HTTP ";
-
-/// Encodes a failed response for `progenitor_client::Error::Custom`.
-pub(crate) fn encode_failure(status: u16, body: &[u8]) -> String {
-    format!(
-        "{FAILURE_PREFIX}{status}: {}",
-        String::from_utf8_lossy(body)
-    )
+/// A failed call as it travels from the client hooks to [`Error`]: the hooks can only
+/// fail a call with `progenitor_client::Error::Custom(String)`, so the failure is written
+/// into that string as JSON behind [`ENVELOPE_PREFIX`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Envelope {
+    /// How many times the request was sent.
+    pub(crate) attempts: u32,
+    /// Whether the retry policy stopped on a retryable failure (attempts or deadline).
+    pub(crate) gave_up: bool,
+    pub(crate) failure: Failure,
 }
 
-fn decode_failure(message: &str) -> Option<Error> {
-    let rest = message.strip_prefix(FAILURE_PREFIX)?;
-    let (status, body) = rest.split_once(": ")?;
-    Some(Error::from_failed_response(
-        status.parse().ok()?,
-        body.as_bytes(),
-    ))
+/// How the last attempt failed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub(crate) enum Failure {
+    /// A failed response (non-2xx, or `status: "failed"` in the body).
+    Response { status: u16, body: String },
+    /// No response.
+    Transport {
+        transport: TransportKind,
+        message: String,
+    },
+}
+
+const ENVELOPE_PREFIX: &str = "fastcomments failure ";
+
+impl Envelope {
+    pub(crate) fn encode(&self) -> String {
+        format!(
+            "{ENVELOPE_PREFIX}{}",
+            serde_json::to_string(self).expect("an envelope serializes")
+        )
+    }
+
+    fn decode(message: &str) -> Option<Envelope> {
+        serde_json::from_str(message.strip_prefix(ENVELOPE_PREFIX)?).ok()
+    }
+
+    pub(crate) fn into_error(self) -> Error {
+        let last = match self.failure {
+            Failure::Response { status, body } => {
+                Error::from_failed_response(status, body.as_bytes())
+            }
+            Failure::Transport { transport, message } => Error::Transport {
+                kind: transport,
+                message,
+            },
+        };
+        if self.gave_up && self.attempts > 1 {
+            Error::GaveUp {
+                attempts: self.attempts,
+                last: Box::new(last),
+            }
+        } else {
+            last
+        }
+    }
 }
 
 impl<E> From<progenitor_client::Error<E>> for Error {
@@ -275,13 +357,16 @@ impl<E> From<progenitor_client::Error<E>> for Error {
         use progenitor_client::Error as P;
         match error {
             P::InvalidRequest(message) => Error::InvalidRequest(message),
+            // Building the request failed (e.g. a value that cannot go in a URL).
+            P::CommunicationError(e) if e.is_builder() => {
+                Error::InvalidRequest(describe(&e.without_url()))
+            }
             P::CommunicationError(e) | P::InvalidUpgrade(e) | P::ResponseBodyError(e) => {
                 Error::transport(e)
             }
             P::InvalidResponsePayload(body, e) => Error::decode(&body, &e),
-            P::Custom(message) => {
-                decode_failure(&message).unwrap_or(Error::InvalidRequest(message))
-            }
+            P::Custom(message) => Envelope::decode(&message)
+                .map_or(Error::InvalidRequest(message), Envelope::into_error),
             // The hooks turn every non-2xx answer into `Custom` before the generated code
             // looks at it; these remain for a 2xx status the spec does not declare.
             P::ErrorResponse(value) => Error::Http {
@@ -302,14 +387,44 @@ mod tests {
 
     #[test]
     fn failure_round_trips_through_the_custom_message() {
-        let body = br#"{"status":"failed","code":"missing-api-key","reason":"no key","x":1}"#;
-        let error = decode_failure(&encode_failure(200, body)).expect("decodes");
+        let body = r#"{"status":"failed","code":"missing-api-key","reason":"no key","x":1}"#;
+        let envelope = Envelope {
+            attempts: 1,
+            gave_up: false,
+            failure: Failure::Response {
+                status: 200,
+                body: body.into(),
+            },
+        };
+        let error = Envelope::decode(&envelope.encode())
+            .expect("decodes")
+            .into_error();
         let api = error.api_error().expect("api error");
         assert_eq!(
             (api.http_status, api.code.as_str(), api.reason.as_str()),
             (200, "missing-api-key", "no key")
         );
         assert_eq!(api.extra["x"], 1);
+    }
+
+    #[test]
+    fn a_policy_that_gave_up_reports_attempts_and_the_last_cause() {
+        let envelope = Envelope {
+            attempts: 3,
+            gave_up: true,
+            failure: Failure::Transport {
+                transport: TransportKind::Timeout,
+                message: "operation timed out".into(),
+            },
+        };
+        let error = Envelope::decode(&envelope.encode()).unwrap().into_error();
+        assert_eq!(error.attempts(), Some(3));
+        assert!(matches!(&error, Error::GaveUp { last, .. }
+            if matches!(**last, Error::Transport { kind: TransportKind::Timeout, .. })));
+        assert_eq!(
+            error.to_string(),
+            "gave up after 3 attempts: timeout error: operation timed out"
+        );
     }
 
     #[test]

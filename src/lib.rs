@@ -24,8 +24,10 @@ pub mod generated;
 #[cfg(feature = "mock")]
 pub mod mock;
 pub mod operations;
+pub mod retry;
 
 pub use client::{Client, ClientBuilder, DataCenter, Region, UploadImage};
 pub use error::{ApiError, Error, TransportKind};
 pub use generated::{builder, types};
 pub use progenitor_client::ResponseValue;
+pub use retry::{RetryEvent, RetryPolicy};

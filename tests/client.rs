@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use axum::http::StatusCode;
 use axum::routing::get;
 use common::{API_KEY, TENANT, mock, refusing_address, serve};
-use fastcomments::{Client, Error, Region, TransportKind};
+use fastcomments::{Client, Error, Region, RetryPolicy, TransportKind};
 
 #[tokio::test]
 async fn api_key_is_sent_on_a_secured_operation_and_never_on_a_public_one() {
@@ -128,6 +128,7 @@ async fn a_502_html_page_is_an_http_error_with_an_excerpt() {
     let client = Client::builder()
         .base_url(base)
         .tenant_id(TENANT)
+        .retry(RetryPolicy::none())
         .build()
         .unwrap();
     match Error::from(client.get_pages().send().await.unwrap_err()) {
@@ -223,6 +224,7 @@ async fn without_a_fallback_a_refused_connection_is_a_connect_error() {
     let client = Client::builder()
         .base_url(refusing_address().await)
         .tenant_id(TENANT)
+        .retry(RetryPolicy::none())
         .build()
         .unwrap();
     let error = Error::from(client.get_pages().send().await.unwrap_err());
