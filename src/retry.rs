@@ -58,8 +58,11 @@ pub struct RetryPolicy {
     jitter: bool,
     safe_operations: BTreeSet<String>,
     transient_codes: BTreeSet<String>,
-    on_retry: Option<Arc<dyn Fn(&RetryEvent) + Send + Sync>>,
+    on_retry: Option<RetryCallback>,
 }
+
+/// What [`RetryPolicy::on_retry`] keeps.
+type RetryCallback = Arc<dyn Fn(&RetryEvent) + Send + Sync>;
 
 /// One retry about to happen, as given to [`RetryPolicy::on_retry`] and logged.
 #[derive(Debug, Clone)]
