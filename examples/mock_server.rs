@@ -5,7 +5,8 @@
 //! ```
 //!
 //! It registers tenant `demo` with API key `demo-key`, seeds page `welcome` with ten
-//! comments, and serves until interrupted (Ctrl-C).
+//! comments, and serves until interrupted (Ctrl-C). Faults are scripted over HTTP at
+//! `POST /__mock/faults` (see `fastcomments::mock::FaultRule`).
 
 use std::net::SocketAddr;
 

@@ -2,7 +2,7 @@
 //!
 //! With no environment it starts the embedded mock server, seeds it, and runs a whole
 //! session against it: list pages, create a comment, read it back, update it, and show a
-//! typed error. With `FASTCOMMENTS_API_KEY` and `FASTCOMMENTS_TENANT_ID` set it runs the
+//! typed error, then ride out two injected 503s with retries. With `FASTCOMMENTS_API_KEY` and `FASTCOMMENTS_TENANT_ID` set it runs the
 //! read-only part against the real service; `FASTCOMMENTS_REGION` (`global`, `eu`,
 //! `gdc-oregon`, ...) or `FASTCOMMENTS_BASE_URL` choose the host.
 //!
@@ -11,8 +11,10 @@
 //! FASTCOMMENTS_API_KEY=... FASTCOMMENTS_TENANT_ID=... cargo run --example quickstart
 //! ```
 
-use fastcomments::mock::MockServer;
-use fastcomments::{Client, Error, Region};
+use std::time::Duration;
+
+use fastcomments::mock::{Fault, FaultRule, MockServer};
+use fastcomments::{Client, Error, Region, RetryPolicy};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -45,7 +47,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 client.base_url()
             );
             read_only(&client).await?;
-            read_write(&client).await
+            read_write(&client).await?;
+            show_a_retry(&server, &client).await
         }
     }
 }
@@ -128,5 +131,31 @@ async fn read_write(client: &Client) -> Result<(), Box<dyn std::error::Error>> {
         .send()
         .await?;
     println!("Page 'welcome' now has {} comments", page.comments.len());
+    Ok(())
+}
+
+/// The mock answers the next two page listings with 503; the client waits and retries.
+/// (The default schedule waits 1 min, then 2 min, ...; this demo uses half a second.)
+async fn show_a_retry(
+    server: &MockServer,
+    client: &Client,
+) -> Result<(), Box<dyn std::error::Error>> {
+    println!("\nTwo injected 503s:");
+    server.inject(
+        FaultRule::new(Fault::Status { status: 503 })
+            .method("GET")
+            .path("/api/v1/pages")
+            .times(2),
+    );
+    let policy = RetryPolicy::default()
+        .base(Duration::from_millis(500))
+        .on_retry(|e| {
+            println!(
+                "  attempt {} of {} failed ({}), retrying in {:?}",
+                e.attempt, e.operation, e.cause, e.wait
+            )
+        });
+    let pages = client.with_retry(policy).get_pages().send().await?;
+    println!("  then it worked: {} page(s)", pages.pages.len());
     Ok(())
 }

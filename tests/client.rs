@@ -3,11 +3,9 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
-
 use axum::http::StatusCode;
 use axum::routing::get;
-use common::{API_KEY, TENANT, mock, refusing_address, serve};
+use common::{API_KEY, Captured, TENANT, mock, refusing_address, serve};
 use fastcomments::{Client, Error, Region, RetryPolicy, TransportKind};
 
 #[tokio::test]
@@ -241,20 +239,6 @@ async fn without_a_fallback_a_refused_connection_is_a_connect_error() {
     assert!(error.is_retryable());
 }
 
-/// A `tracing` writer that keeps everything written to it.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn the_api_key_appears_in_no_debug_output_error_or_log() {
     let (server, _) = mock().await;
@@ -263,17 +247,12 @@ async fn the_api_key_appears_in_no_debug_output_error_or_log() {
     let builder = Client::builder().api_key(secret);
 
     let logs = Captured::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
     let error = {
-        let _guard = tracing::subscriber::set_default(subscriber);
+        let _guard = logs.install();
         Error::from(client.get_comments().send().await.unwrap_err())
     };
     assert_eq!(error.code(), Some("invalid-api-key"));
-    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let logs = logs.text();
     assert!(logs.contains("GetComments"), "the call was logged: {logs}");
 
     for (what, text) in [

@@ -27,6 +27,7 @@
 mod audit_logs;
 mod auth;
 mod comments;
+mod faults;
 mod pages;
 mod respond;
 mod sso_users;
@@ -41,8 +42,13 @@ use axum::Router;
 use axum::extract::{Request, State as AxumState};
 use axum::middleware::{self, Next};
 use axum::response::Response;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
+use tower::ServiceExt;
 
+use faults::Hangup;
+
+pub use faults::{Fault, FaultRule};
 pub use state::RecordedRequest;
 use state::State;
 
@@ -68,14 +74,7 @@ impl MockServer {
         let state = Arc::new(State::default());
         let app = router(state.clone());
         let (shutdown, stopped) = oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
-                let _ = stopped.await;
-            });
-            if let Err(error) = serve.await {
-                tracing::error!(%error, "mock server stopped");
-            }
-        });
+        tokio::spawn(serve(listener, app, stopped));
         Ok(MockServer {
             addr,
             base_url: format!("http://{addr}"),
@@ -139,6 +138,31 @@ impl MockServer {
     pub fn clear_requests(&self) {
         self.state.clear_requests();
     }
+
+    /// Scripts a fault: the requests `rule` matches get its [`Fault`] instead of their
+    /// normal answer. Rules apply in the order given, first match wins.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use fastcomments::mock::{Fault, FaultRule, MockServer};
+    /// use fastcomments::{Error, RetryPolicy};
+    /// let server = MockServer::start().await?;
+    /// server.add_tenant("demo", "key");
+    /// server.inject(FaultRule::new(Fault::Status { status: 503 }).path("/api/v1/pages").times(2));
+    /// let client = server.client("demo", "key")?.with_retry(RetryPolicy::none());
+    /// let error = Error::from(client.get_pages().send().await.unwrap_err());
+    /// assert_eq!(error.status(), Some(503));
+    /// # Ok(()) }
+    /// ```
+    pub fn inject(&self, rule: FaultRule) {
+        self.state.faults.add(rule);
+    }
+
+    /// Forgets every scripted fault.
+    pub fn clear_faults(&self) {
+        self.state.faults.clear();
+    }
 }
 
 impl Drop for MockServer {
@@ -151,6 +175,7 @@ impl Drop for MockServer {
 
 fn router(state: Arc<State>) -> Router {
     Router::new()
+        .merge(faults::control_routes())
         .merge(comments::routes())
         .merge(pages::routes())
         .merge(sso_users::routes())
@@ -158,8 +183,50 @@ fn router(state: Arc<State>) -> Router {
         .merge(upload::routes())
         .merge(audit_logs::routes())
         .fallback(respond::no_route)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            faults::inject,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), record))
         .with_state(state)
+}
+
+/// Accepts connections until `stopped` fires. Each connection is served by hyper with a
+/// [`Hangup`] in every request's extensions, so that a fault can close it unanswered.
+async fn serve(listener: TcpListener, app: Router, mut stopped: oneshot::Receiver<()>) {
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(error) => {
+                    tracing::warn!(%error, "mock server: accept failed");
+                    continue;
+                }
+            },
+            _ = &mut stopped => return,
+        };
+        tokio::spawn(serve_connection(stream, app.clone()));
+    }
+}
+
+async fn serve_connection(stream: TcpStream, app: Router) {
+    let hangup = Hangup::default();
+    let closed = hangup.0.clone();
+    let service =
+        hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+            request.extensions_mut().insert(hangup.clone());
+            app.clone().oneshot(request)
+        });
+    let connection = hyper::server::conn::http1::Builder::new()
+        .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+    tokio::select! {
+        result = connection => {
+            if let Err(error) = result {
+                tracing::debug!(%error, "mock server: connection ended with an error");
+            }
+        }
+        () = closed.notified() => tracing::debug!("mock server: hung up on purpose"),
+    }
 }
 
 /// Records every request before it is handled.

@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use axum::extract::Request;
 use serde_json::{Map, Value};
 
+use super::faults::{CONTROL_PREFIX, Faults};
+
 /// One stored object (comment, page, ...), as the JSON the API sends.
 pub(crate) type Object = Map<String, Value>;
 
@@ -16,6 +18,7 @@ pub(crate) type Object = Map<String, Value>;
 pub(crate) struct State {
     tenants: Mutex<HashMap<String, Tenant>>,
     requests: Mutex<Vec<RecordedRequest>>,
+    pub(crate) faults: Faults,
 }
 
 /// One tenant's data. Collections keep insertion order.
@@ -108,6 +111,9 @@ impl State {
     }
 
     pub(crate) fn record(&self, request: &Request) {
+        if request.uri().path().starts_with(CONTROL_PREFIX) {
+            return;
+        }
         let header = |name: &str| {
             request
                 .headers()

@@ -1,0 +1,314 @@
+//! Fault injection: scripted failures per route, for testing retries and error handling.
+//!
+//! A test scripts faults with [`MockServer::inject`](super::MockServer::inject); a mock
+//! running standalone takes the same rules as JSON at `POST /__mock/faults` (and forgets
+//! them at `DELETE /__mock/faults`):
+//!
+//! ```text
+//! curl -X POST localhost:8080/__mock/faults -H 'content-type: application/json' \
+//!   -d '{"fault": {"kind": "status", "status": 503}, "path": "/api/v1/comments", "times": 2}'
+//! ```
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State as AxumState};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+
+use super::respond::Failure;
+use super::state::State;
+
+/// What a faulty answer looks like.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Fault {
+    /// Answer this status with a FastComments error body (code `mock-fault`).
+    Status {
+        /// The HTTP status.
+        status: u16,
+    },
+    /// Answer this status (429 or 503, usually) with a `Retry-After` header, in seconds
+    /// or as an HTTP date.
+    RetryAfter {
+        /// The HTTP status.
+        status: u16,
+        /// The header's value.
+        retry_after: String,
+    },
+    /// Answer this status with an HTML page, as a proxy or load balancer would.
+    Html {
+        /// The HTTP status.
+        status: u16,
+    },
+    /// Close the connection without handling the request: nothing happens on the server.
+    ResetBeforeHandling,
+    /// Handle the request (its change is made), then close the connection unanswered.
+    ResetAfterHandling,
+    /// Handle the request, send the headers and half the body, then close the connection.
+    CutBody,
+    /// Wait this long, then handle the request normally (past a client's timeout, the
+    /// client has given up by then).
+    Stall {
+        /// How long, in milliseconds.
+        millis: u64,
+    },
+    /// Handle the request and send the first half of its JSON body, well framed: the
+    /// client reads a complete response that does not parse.
+    Truncated,
+    /// Answer 200 with a body that is not JSON.
+    Malformed,
+}
+
+/// When a [`Fault`] applies: which requests, how many times.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultRule {
+    /// The fault.
+    pub fault: Fault,
+    /// The path it applies to: exact, or a prefix when it ends with `*`; any when absent.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// The HTTP method it applies to; any when absent.
+    #[serde(default)]
+    pub method: Option<String>,
+    /// How many matching requests it applies to; every one when absent.
+    #[serde(default = "one")]
+    pub times: Option<u32>,
+}
+
+fn one() -> Option<u32> {
+    Some(1)
+}
+
+impl FaultRule {
+    /// A rule applying `fault` to the next request, whatever it is.
+    ///
+    /// ```
+    /// use fastcomments::mock::{Fault, FaultRule};
+    /// let rule = FaultRule::new(Fault::Status { status: 503 })
+    ///     .method("GET")
+    ///     .path("/api/v1/comments")
+    ///     .times(3);
+    /// assert_eq!(rule.times, Some(3));
+    /// ```
+    pub fn new(fault: Fault) -> FaultRule {
+        FaultRule {
+            fault,
+            path: None,
+            method: None,
+            times: Some(1),
+        }
+    }
+
+    /// Only requests to this path (a prefix when it ends with `*`).
+    pub fn path(mut self, path: impl Into<String>) -> FaultRule {
+        self.path = Some(path.into());
+        self
+    }
+
+    /// Only requests with this method.
+    pub fn method(mut self, method: impl Into<String>) -> FaultRule {
+        self.method = Some(method.into().to_ascii_uppercase());
+        self
+    }
+
+    /// The next `n` matching requests.
+    pub fn times(mut self, n: u32) -> FaultRule {
+        self.times = Some(n);
+        self
+    }
+
+    /// Every matching request, until the faults are cleared.
+    pub fn always(mut self) -> FaultRule {
+        self.times = None;
+        self
+    }
+
+    fn matches(&self, method: &str, path: &str) -> bool {
+        let path_matches = self
+            .path
+            .as_deref()
+            .is_none_or(|p| match p.strip_suffix('*') {
+                Some(prefix) => path.starts_with(prefix),
+                None => path == p,
+            });
+        path_matches && self.method.as_deref().is_none_or(|m| m == method)
+    }
+}
+
+/// The scripted faults, first match wins.
+#[derive(Debug, Default)]
+pub(crate) struct Faults(Mutex<Vec<FaultRule>>);
+
+impl Faults {
+    pub(crate) fn add(&self, rule: FaultRule) {
+        self.0.lock().expect("faults poisoned").push(rule);
+    }
+
+    pub(crate) fn clear(&self) {
+        self.0.lock().expect("faults poisoned").clear();
+    }
+
+    /// The fault for this request, if a rule matches; uses up one of its times.
+    fn take(&self, method: &str, path: &str) -> Option<Fault> {
+        let mut rules = self.0.lock().expect("faults poisoned");
+        let index = rules.iter().position(|r| r.matches(method, path))?;
+        let rule = &mut rules[index];
+        let fault = rule.fault.clone();
+        match &mut rule.times {
+            Some(1) => {
+                rules.remove(index);
+            }
+            Some(n) => *n -= 1,
+            None => {}
+        }
+        Some(fault)
+    }
+}
+
+/// Lets a handler close the connection it was called on.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Hangup(pub(crate) Arc<Notify>);
+
+impl Hangup {
+    /// Closes the connection; the caller never answers.
+    async fn now(&self) -> Response {
+        self.0.notify_one();
+        std::future::pending().await
+    }
+}
+
+/// The middleware that applies scripted faults.
+pub(crate) async fn inject(
+    AxumState(state): AxumState<Arc<State>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path();
+    let fault = if path.starts_with(CONTROL_PREFIX) {
+        None
+    } else {
+        state.faults.take(request.method().as_str(), path)
+    };
+    let Some(fault) = fault else {
+        return next.run(request).await;
+    };
+    tracing::debug!(
+        ?fault,
+        path = request.uri().path(),
+        "mock: injecting a fault"
+    );
+    let hangup = request
+        .extensions()
+        .get::<Hangup>()
+        .cloned()
+        .unwrap_or_default();
+    match fault {
+        Fault::Status { status } => fault_failure(status).into_response(),
+        Fault::RetryAfter { status, retry_after } => {
+            let mut response = fault_failure(status).into_response();
+            if let Ok(value) = HeaderValue::from_str(&retry_after) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            response
+        }
+        Fault::Html { status } => (
+            status_code(status),
+            [(header::CONTENT_TYPE, "text/html")],
+            format!("<html><head><title>{status}</title></head><body><h1>{status}</h1>The server is having a moment.</body></html>"),
+        )
+            .into_response(),
+        Fault::ResetBeforeHandling => hangup.now().await,
+        Fault::ResetAfterHandling => {
+            let _ = next.run(request).await;
+            hangup.now().await
+        }
+        Fault::CutBody => cut_body(next.run(request).await, hangup).await,
+        Fault::Stall { millis } => {
+            tokio::time::sleep(Duration::from_millis(millis)).await;
+            next.run(request).await
+        }
+        Fault::Truncated => truncated(next.run(request).await).await,
+        Fault::Malformed => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            "{\"status\": \"success\", \"comments\": [{\"id\": ",
+        )
+            .into_response(),
+    }
+}
+
+fn status_code(status: u16) -> StatusCode {
+    StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+fn fault_failure(status: u16) -> Failure {
+    Failure::new(
+        status_code(status),
+        "mock-fault",
+        format!("injected fault: HTTP {status}"),
+    )
+}
+
+/// Sends the head and half the body of `response`, then hangs up.
+async fn cut_body(response: Response, hangup: Hangup) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return hangup.now().await;
+    };
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+    let half = bytes.slice(..bytes.len() / 2);
+    let stream = futures::stream::once(async move { Ok::<_, std::io::Error>(half) }).chain(
+        futures::stream::once(async move {
+            let _ = hangup.now().await;
+            Err(std::io::Error::other("cut"))
+        }),
+    );
+    Response::from_parts(parts, Body::from_stream(stream))
+}
+
+/// Cuts the body of `response` in half, keeping the framing correct.
+async fn truncated(response: Response) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let half = bytes.slice(..bytes.len() / 2);
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(half.len()));
+    Response::from_parts(parts, Body::from(half))
+}
+
+/// Where the mock's own control routes live; faults and the request log leave them alone.
+pub(crate) const CONTROL_PREFIX: &str = "/__mock/";
+
+/// `POST /__mock/faults` adds a rule, `DELETE /__mock/faults` clears them: faults for a
+/// mock running in another process.
+pub(crate) fn control_routes() -> Router<Arc<State>> {
+    Router::new().route("/__mock/faults", post(add_rule).delete(clear_rules))
+}
+
+async fn add_rule(
+    AxumState(state): AxumState<Arc<State>>,
+    Json(rule): Json<FaultRule>,
+) -> StatusCode {
+    state.faults.add(rule);
+    StatusCode::NO_CONTENT
+}
+
+async fn clear_rules(AxumState(state): AxumState<Arc<State>>) -> StatusCode {
+    state.faults.clear();
+    StatusCode::NO_CONTENT
+}
