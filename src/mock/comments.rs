@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::auth;
 use super::respond::{Answer, Failure, body, int_param, skip_take, typed};
-use super::state::{Object, State, Tenant, find, merge, new_id, now_ms};
+use super::state::{Object, State, Tenant, find, merge, new_id, now_ms, remove};
 use crate::types;
 
 /// Most comments one `skip`/`limit` request may ask for.
@@ -288,10 +288,7 @@ async fn delete(
     let tenant_id = auth::secured(&state, &headers, &q)?;
     let removed = state
         .with_tenant(&tenant_id, |t| {
-            let before = t.comments.len();
-            t.comments
-                .retain(|c| c.get("id").and_then(Value::as_str) != Some(id.as_str()));
-            let removed = t.comments.len() < before;
+            let removed = remove(&mut t.comments, &id).is_some();
             if removed {
                 t.audit("d", "Comment", &id);
             }

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::auth;
 use super::respond::{Answer, Failure, body, typed};
-use super::state::{Object, State, Tenant, find, merge, new_id};
+use super::state::{Object, State, Tenant, find, merge, new_id, remove};
 use crate::types;
 
 pub(crate) fn routes() -> Router<Arc<State>> {
@@ -137,10 +137,7 @@ async fn delete(
     let tenant_id = auth::secured(&state, &headers, &q)?;
     let removed = state
         .with_tenant(&tenant_id, |t| {
-            let before = t.pages.len();
-            t.pages
-                .retain(|p| p.get("id").and_then(Value::as_str) != Some(id.as_str()));
-            let removed = t.pages.len() < before;
+            let removed = remove(&mut t.pages, &id).is_some();
             if removed {
                 t.audit("d", "Page", &id);
             }

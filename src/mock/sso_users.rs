@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::auth;
 use super::respond::{Answer, Failure, body, int_param, skip_take, typed};
-use super::state::{Object, State, find, merge, now_ms};
+use super::state::{Object, State, find, merge, now_ms, remove};
 use crate::types;
 
 /// SSO users per page.
@@ -192,12 +192,9 @@ async fn delete(
     let tenant_id = auth::secured(&state, &headers, &q)?;
     let user = state
         .with_tenant(&tenant_id, |t| {
-            let index = t
-                .sso_users
-                .iter()
-                .position(|u| u.get("id").and_then(Value::as_str) == Some(id.as_str()))?;
+            let user = remove(&mut t.sso_users, &id)?;
             t.audit("d", "SSOUser", &id);
-            Some(t.sso_users.remove(index))
+            Some(user)
         })
         .flatten()
         .ok_or_else(|| Failure::not_found_ok("SSO user"))?;

@@ -172,6 +172,14 @@ pub(crate) fn find<'a>(items: &'a mut [Object], id: &str) -> Option<&'a mut Obje
         .find(|o| o.get("id").and_then(Value::as_str) == Some(id))
 }
 
+/// Removes the object with `id` from a collection, returning it.
+pub(crate) fn remove(items: &mut Vec<Object>, id: &str) -> Option<Object> {
+    let index = items
+        .iter()
+        .position(|o| o.get("id").and_then(Value::as_str) == Some(id))?;
+    Some(items.remove(index))
+}
+
 /// Copies every field of `patch` onto `target` (a JSON merge without deletion).
 pub(crate) fn merge(target: &mut Object, patch: Object) {
     for (key, value) in patch {

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::auth;
 use super::respond::{Answer, Failure, typed};
-use super::state::{Object, State, Tenant, find, new_id};
+use super::state::{Object, State, Tenant, find, new_id, remove};
 use crate::types;
 
 pub(crate) fn routes() -> Router<Arc<State>> {
@@ -170,11 +170,7 @@ async fn delete(
     let tenant_id = auth::secured(&state, &headers, &q)?;
     state
         .with_tenant(&tenant_id, |t| {
-            let index = t
-                .votes
-                .iter()
-                .position(|v| str_of(v, "id") == Some(id.as_str()))?;
-            let vote = t.votes.remove(index);
+            let vote = remove(&mut t.votes, &id)?;
             if let (Some(comment_id), Some(direction)) =
                 (str_of(&vote, "commentId"), str_of(&vote, "direction"))
                 && let Some(comment) = find(&mut t.comments, comment_id)
