@@ -45,6 +45,7 @@ fn main() {
     rewrite_string_enum_any_of_as_one_enum(&mut spec);
     rewrite_default_response_as_error_ranges(&mut spec);
 
+    let lists = list_operations(&spec);
     let code = generate(spec);
     assert_no_uninhabited_types(&code);
 
@@ -54,6 +55,7 @@ fn main() {
         &out.join("operations.rs"),
         &operations_table(&operations, &removed),
     );
+    write_if_changed(&out.join("pagination.rs"), &pagination_impls(&lists));
     write_if_changed(
         &out.join("operations.json"),
         &operations_manifest(&operations, &removed),
@@ -592,6 +594,274 @@ fn operations_manifest(ops: &[Operation], removed: &BTreeSet<String>) -> String 
         })
         .collect();
     serde_json::to_string_pretty(&entries).expect("JSON")
+}
+
+/// How a list operation pages, as `crate::pagination::PagingMode` names it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Paging {
+    Skip,
+    Page,
+    AfterId,
+    Cursor,
+}
+
+impl Paging {
+    fn name(self) -> &'static str {
+        match self {
+            Paging::Skip => "Skip",
+            Paging::Page => "Page",
+            Paging::AfterId => "AfterId",
+            Paging::Cursor => "Cursor",
+        }
+    }
+
+    fn parameter(self) -> &'static str {
+        match self {
+            Paging::Skip => "skip",
+            Paging::Page => "page",
+            Paging::AfterId => "afterId",
+            Paging::Cursor => "cursor",
+        }
+    }
+}
+
+/// A parameter's Rust type as typify spells it, for the casts in generated code.
+fn rust_number_type(schema: &Value) -> Option<&'static str> {
+    match (schema["type"].as_str(), schema["format"].as_str()) {
+        (Some("integer"), Some("int64")) => Some("i64"),
+        (Some("integer"), _) => Some("i32"),
+        (Some("number"), _) => Some("f64"),
+        _ => None,
+    }
+}
+
+/// A GET operation that returns one collection and takes `skip`, `page`, `afterId` or
+/// `cursor`: it gets a stream (`crate::pagination`).
+struct ListOperation {
+    id: String,
+    /// The paging modes it supports, the default first.
+    modes: Vec<Paging>,
+    /// The Rust type of `skip` / `page`, when taken.
+    skip_type: Option<&'static str>,
+    page_type: Option<&'static str>,
+    /// The page-size parameter (`limit`, `pageSize`, `count`) and its Rust type.
+    size: Option<(String, &'static str)>,
+    /// The response field holding the items, whether it is required, the item type.
+    items_field: String,
+    items_required: bool,
+    item_type: String,
+    /// Whether items have a required `id` (`_id` in the spec).
+    item_id: Option<bool>,
+    /// `hasMore` / `nextCursor` in the response: whether required.
+    has_more: Option<bool>,
+    next_cursor: Option<bool>,
+}
+
+/// Finds the list operations in the (rewritten) spec.
+fn list_operations(spec: &Value) -> Vec<ListOperation> {
+    let components = &spec["components"]["schemas"];
+    let resolve = |schema: &Value| -> (Value, Option<String>) {
+        let mut schema = schema.clone();
+        let mut name = None;
+        while let Some(r) = schema
+            .get("$ref")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+        {
+            let n = r.trim_start_matches("#/components/schemas/").to_string();
+            schema = components[&n].clone();
+            name = Some(n);
+        }
+        (schema, name)
+    };
+    let mut out: Vec<ListOperation> = operations_of(spec)
+        .filter(|(_, method, _)| *method == "get")
+        .filter_map(|(_, _, op)| {
+            let params: Vec<&Value> = op["parameters"].as_array().into_iter().flatten().collect();
+            let param = |name: &str| params.iter().find(|p| p["name"] == name).copied();
+            let modes: Vec<Paging> = [Paging::Skip, Paging::Page, Paging::AfterId, Paging::Cursor]
+                .into_iter()
+                .filter(|m| param(m.parameter()).is_some())
+                .collect();
+            if modes.is_empty() {
+                return None;
+            }
+            let (response, _) =
+                resolve(&op["responses"]["200"]["content"]["application/json"]["schema"]);
+            let properties = response["properties"].as_object()?;
+            // Required and not nullable: typify makes it a plain value, not an Option.
+            let required = |name: &str| {
+                response["required"]
+                    .as_array()
+                    .is_some_and(|r| r.iter().any(|x| x == name))
+                    && properties.get(name).is_none_or(|p| p["nullable"] != true)
+            };
+            let arrays: Vec<(&String, &Value)> = properties
+                .iter()
+                .filter(|(_, v)| v["type"] == "array")
+                .collect();
+            let [(field, array)] = arrays.as_slice() else {
+                return None;
+            };
+            let (item_schema, item_name) = resolve(&array["items"]);
+            let item_name = item_name?;
+            let item_props = item_schema["properties"].as_object();
+            let item_id_key = ["id", "_id"]
+                .into_iter()
+                .find(|k| item_props.is_some_and(|p| p.contains_key(*k)));
+            let item_id = item_id_key.map(|k| {
+                item_schema["required"]
+                    .as_array()
+                    .is_some_and(|r| r.iter().any(|x| x == k))
+            });
+            if modes.contains(&Paging::AfterId) && item_id.is_none() {
+                return None;
+            }
+            let number = |name: &str| param(name).and_then(|p| rust_number_type(&p["schema"]));
+            let size = ["limit", "pageSize", "count"]
+                .into_iter()
+                .find_map(|n| number(n).map(|t| (n.to_string(), t)));
+            Some(ListOperation {
+                id: op["operationId"].as_str()?.to_string(),
+                skip_type: number("skip"),
+                page_type: number("page"),
+                size,
+                items_field: field.to_string(),
+                items_required: required(field),
+                item_type: heck::ToPascalCase::to_pascal_case(item_name.as_str()),
+                item_id,
+                has_more: properties
+                    .contains_key("hasMore")
+                    .then(|| required("hasMore")),
+                next_cursor: properties
+                    .contains_key("nextCursor")
+                    .then(|| required("nextCursor")),
+                modes,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    out
+}
+
+/// A `Paginated` impl per list operation, and the table of them.
+fn pagination_impls(lists: &[ListOperation]) -> String {
+    let mut out = String::from(
+        "// @generated by build.rs from openapi.json: one `Paginated` impl per list operation.\n\n",
+    );
+    out.push_str(
+        "/// Every operation with a stream, and the paging modes it supports (default first).\n",
+    );
+    out.push_str("pub static LIST_OPERATIONS: &[(&str, &[PagingMode])] = &[\n");
+    for op in lists {
+        let modes: Vec<String> = op
+            .modes
+            .iter()
+            .map(|m| format!("PagingMode::{}", m.name()))
+            .collect();
+        let _ = writeln!(out, "    ({:?}, &[{}]),", op.id, modes.join(", "));
+    }
+    out.push_str("];\n\n");
+    for op in lists {
+        out.push_str(&pagination_impl(op));
+    }
+    out
+}
+
+fn pagination_impl(op: &ListOperation) -> String {
+    let builder = heck::ToPascalCase::to_pascal_case(op.id.as_str());
+    let modes: Vec<String> = op
+        .modes
+        .iter()
+        .map(|m| format!("PagingMode::{}", m.name()))
+        .collect();
+    let mut at = String::from("        let builder = match position {\n");
+    for mode in &op.modes {
+        let arm = match mode {
+            Paging::Skip => format!(
+                "            Position::Offset(n) => self.skip(*n as {}),\n",
+                op.skip_type.unwrap_or("i32")
+            ),
+            Paging::Page => format!(
+                "            Position::Page(n) => self.page(*n as {}),\n",
+                op.page_type.unwrap_or("i32")
+            ),
+            Paging::AfterId => {
+                "            Position::AfterId(id) => self.after_id(id.clone()),\n".into()
+            }
+            Paging::Cursor => "            Position::Cursor(c) => self.cursor(c.clone()),\n".into(),
+        };
+        at.push_str(&arm);
+    }
+    at.push_str("            _ => self,\n        };\n");
+    match &op.size {
+        Some((name, ty)) => {
+            let setter = name.to_snake_case();
+            let _ = writeln!(
+                at,
+                "        match page_size {{ Some(n) => builder.{setter}(n as {ty}), None => builder }}"
+            );
+        }
+        None => at.push_str("        let _ = page_size;\n        builder\n"),
+    }
+    let field = op.items_field.to_snake_case();
+    let items = if op.items_required {
+        format!("response.{field}")
+    } else {
+        format!("response.{field}.unwrap_or_default()")
+    };
+    let has_more = match op.has_more {
+        Some(true) => "Some(response.has_more)",
+        Some(false) => "response.has_more",
+        None => "None",
+    };
+    let next_cursor = match op.next_cursor {
+        Some(true) => "Some(response.next_cursor.clone())",
+        Some(false) => "response.next_cursor.clone()",
+        None => "None",
+    };
+    let item_id = match op.item_id {
+        Some(true) => "Some(item.id.clone())",
+        Some(false) => "item.id.clone()",
+        None => "{ let _ = item; None }",
+    };
+    let size_param = op
+        .size
+        .as_ref()
+        .map_or(String::from("None"), |(n, _)| format!("Some({n:?})"));
+    format!(
+        "impl<'a> Paginated<'a> for crate::builder::{builder}<'a> {{
+    type Item = crate::types::{item};
+    const OPERATION: &'static str = {id:?};
+    const MODES: &'static [PagingMode] = &[{modes}];
+    const PAGE_SIZE_PARAMETER: Option<&'static str> = {size_param};
+    const DEFAULT_PAGE_SIZE: u64 = {default_size};
+
+    fn at(self, position: &Position, page_size: Option<u64>) -> Self {{
+{at}    }}
+
+    fn fetch(self) -> futures::future::BoxFuture<'a, Result<Page<Self::Item>, crate::Error>> {{
+        Box::pin(async move {{
+            let response = self.send().await?.into_inner();
+            Ok(Page {{
+                has_more: {has_more},
+                next_cursor: {next_cursor},
+                items: {items},
+            }})
+        }})
+    }}
+
+    fn item_id(item: &Self::Item) -> Option<String> {{
+        {item_id}
+    }}
+}}
+
+",
+        item = op.item_type,
+        id = op.id,
+        default_size = if op.id == "GetAuditLogs" { 1000 } else { 100 },
+        modes = modes.join(", "),
+    )
 }
 
 /// Writes only when the content changed, so an unchanged spec does not touch the

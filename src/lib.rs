@@ -24,6 +24,7 @@ pub mod generated;
 #[cfg(feature = "mock")]
 pub mod mock;
 pub mod operations;
+pub mod pagination;
 pub mod retry;
 
 pub use client::{Client, ClientBuilder, DataCenter, Region, UploadImage};

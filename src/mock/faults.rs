@@ -80,6 +80,10 @@ pub struct FaultRule {
     /// The HTTP method it applies to; any when absent.
     #[serde(default)]
     pub method: Option<String>,
+    /// Text the raw query string must contain (e.g. `skip=20`, to fail one page); any
+    /// query when absent.
+    #[serde(default)]
+    pub query: Option<String>,
     /// How many matching requests it applies to; every one when absent.
     #[serde(default = "one")]
     pub times: Option<u32>,
@@ -105,6 +109,7 @@ impl FaultRule {
             fault,
             path: None,
             method: None,
+            query: None,
             times: Some(1),
         }
     }
@@ -121,6 +126,12 @@ impl FaultRule {
         self
     }
 
+    /// Only requests whose raw query string contains `text`.
+    pub fn query(mut self, text: impl Into<String>) -> FaultRule {
+        self.query = Some(text.into());
+        self
+    }
+
     /// The next `n` matching requests.
     pub fn times(mut self, n: u32) -> FaultRule {
         self.times = Some(n);
@@ -133,7 +144,7 @@ impl FaultRule {
         self
     }
 
-    fn matches(&self, method: &str, path: &str) -> bool {
+    fn matches(&self, method: &str, path: &str, query: &str) -> bool {
         let path_matches = self
             .path
             .as_deref()
@@ -141,7 +152,9 @@ impl FaultRule {
                 Some(prefix) => path.starts_with(prefix),
                 None => path == p,
             });
-        path_matches && self.method.as_deref().is_none_or(|m| m == method)
+        path_matches
+            && self.method.as_deref().is_none_or(|m| m == method)
+            && self.query.as_deref().is_none_or(|q| query.contains(q))
     }
 }
 
@@ -159,9 +172,9 @@ impl Faults {
     }
 
     /// The fault for this request, if a rule matches; uses up one of its times.
-    fn take(&self, method: &str, path: &str) -> Option<Fault> {
+    fn take(&self, method: &str, path: &str, query: &str) -> Option<Fault> {
         let mut rules = self.0.lock().expect("faults poisoned");
-        let index = rules.iter().position(|r| r.matches(method, path))?;
+        let index = rules.iter().position(|r| r.matches(method, path, query))?;
         let rule = &mut rules[index];
         let fault = rule.fault.clone();
         match &mut rule.times {
@@ -197,7 +210,8 @@ pub(crate) async fn inject(
     let fault = if path.starts_with(CONTROL_PREFIX) {
         None
     } else {
-        state.faults.take(request.method().as_str(), path)
+        let query = request.uri().query().unwrap_or("");
+        state.faults.take(request.method().as_str(), path, query)
     };
     let Some(fault) = fault else {
         return next.run(request).await;

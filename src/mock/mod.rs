@@ -129,6 +129,16 @@ impl MockServer {
             .unwrap_or_else(|| panic!("seed_page: unknown tenant {tenant_id}"))
     }
 
+    /// Adds `count` SSO users (`user0`, `user1`, ...) to a registered tenant.
+    ///
+    /// # Panics
+    /// If the tenant was not registered with [`MockServer::add_tenant`].
+    pub fn seed_sso_users(&self, tenant_id: &str, count: usize) {
+        self.state
+            .with_tenant(tenant_id, |t| sso_users::seed(t, count))
+            .unwrap_or_else(|| panic!("seed_sso_users: unknown tenant {tenant_id}"));
+    }
+
     /// Every request received so far, oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.state.requests()

@@ -86,6 +86,41 @@ async fn by_email(
     typed::<types::GetSsoUserByEmailApiResponse>(json!({ "status": "success", "user": user }))
 }
 
+/// A new SSO user as the API stores it, with every field the spec requires.
+fn new_user(id: &str, username: &str, email: &str) -> Object {
+    json!({
+        "id": id,
+        "username": username,
+        "email": email,
+        "websiteUrl": "",
+        "signUpDate": now_ms(),
+        "createdFromUrlId": "",
+        "loginCount": 0,
+        "avatarSrc": "",
+        "optedInNotifications": false,
+        "optedInSubscriptionNotifications": false,
+        "displayLabel": "",
+        "displayName": username,
+        "groupIds": [],
+    })
+    .as_object()
+    .cloned()
+    .unwrap_or_default()
+}
+
+/// Adds `count` users without going through the API.
+pub(crate) fn seed(tenant: &mut super::state::Tenant, count: usize) {
+    let first = tenant.sso_users.len();
+    for i in first..first + count {
+        let user = new_user(
+            &format!("user{i}"),
+            &format!("user{i}"),
+            &format!("user{i}@example.com"),
+        );
+        tenant.sso_users.push(user);
+    }
+}
+
 async fn add(
     AxumState(state): AxumState<Arc<State>>,
     headers: HeaderMap,
@@ -95,24 +130,7 @@ async fn add(
     let tenant_id = auth::secured(&state, &headers, &q)?;
     let data: types::CreateApissoUserData = body(&bytes)?;
     let supplied: Object = body(&bytes)?;
-    let mut user = json!({
-        "id": data.id,
-        "username": data.username,
-        "email": data.email,
-        "websiteUrl": "",
-        "signUpDate": now_ms(),
-        "createdFromUrlId": "",
-        "loginCount": 0,
-        "avatarSrc": "",
-        "optedInNotifications": false,
-        "optedInSubscriptionNotifications": false,
-        "displayLabel": "",
-        "displayName": data.username,
-        "groupIds": [],
-    })
-    .as_object()
-    .cloned()
-    .unwrap_or_default();
+    let mut user = new_user(&data.id, &data.username, &data.email);
     merge(&mut user, supplied);
     let added = state
         .with_tenant(&tenant_id, |t| {
