@@ -27,7 +27,9 @@
 mod audit_logs;
 mod auth;
 mod comments;
+mod fake;
 mod faults;
+mod lists;
 mod pages;
 mod respond;
 mod sso_users;
@@ -139,6 +141,23 @@ impl MockServer {
             .unwrap_or_else(|| panic!("seed_sso_users: unknown tenant {tenant_id}"));
     }
 
+    /// Adds `count` generated items to the collection of a list operation the mock
+    /// serves generically (every list operation with a stream but `GetComments`,
+    /// `GetAuditLogs` and `GetSSOUsers`, which have seeding methods of their own, and the
+    /// moderation API's `getApiComments`). The items have every field the spec requires
+    /// and unique ids; they are listed in the order added.
+    ///
+    /// # Panics
+    /// If the tenant was not registered or the operation is not served generically.
+    pub fn seed_list(&self, tenant_id: &str, operation_id: &str, count: usize) {
+        self.state
+            .with_tenant(tenant_id, |t| lists::seed(t, operation_id, count))
+            .unwrap_or_else(|| panic!("seed_list: unknown tenant {tenant_id}"))
+            .unwrap_or_else(|| {
+                panic!("seed_list: {operation_id} is not a list the mock serves generically")
+            });
+    }
+
     /// Every request received so far, oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.state.requests()
@@ -192,6 +211,7 @@ fn router(state: Arc<State>) -> Router {
         .merge(votes::routes())
         .merge(upload::routes())
         .merge(audit_logs::routes())
+        .merge(lists::routes())
         .fallback(respond::no_route)
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -31,6 +31,8 @@ pub(crate) struct Tenant {
     pub(crate) votes: Vec<Object>,
     pub(crate) audit_logs: Vec<Object>,
     pub(crate) images: Vec<Vec<u8>>,
+    /// The collections of the list operations served generically, by operation id.
+    pub(crate) lists: HashMap<String, Vec<Object>>,
 }
 
 /// A request as the mock received it.

@@ -1,0 +1,135 @@
+//! Minimal valid instances of the spec's types, built from their schemars schemas: how
+//! the mock seeds collections it has no dedicated code for.
+
+use schemars::schema::{InstanceType, RootSchema, Schema, SchemaObject, SingleOrVec};
+use serde_json::{Map, Value, json};
+
+use super::state::new_id;
+
+/// Deep enough for every type of the spec; stops a cyclic type from recursing forever.
+const MAX_DEPTH: usize = 12;
+
+/// An instance of the root type with every required field set; `n` numbers it (ids are
+/// unique, other strings and numbers carry `n`).
+pub(crate) fn instance(root: &RootSchema, n: usize) -> Value {
+    value(&root.schema, root, n, 0)
+}
+
+fn value(schema: &SchemaObject, root: &RootSchema, n: usize, depth: usize) -> Value {
+    if depth > MAX_DEPTH {
+        return Value::Null;
+    }
+    if let Some(reference) = &schema.reference {
+        let name = reference.rsplit('/').next().unwrap_or_default();
+        return match root.definitions.get(name) {
+            Some(Schema::Object(target)) => value(target, root, n, depth + 1),
+            _ => json!({}),
+        };
+    }
+    if let Some(first) = schema.enum_values.as_ref().and_then(|v| v.first()) {
+        return first.clone();
+    }
+    if let Some(constant) = &schema.const_value {
+        return constant.clone();
+    }
+    if let Some(sub) = &schema.subschemas {
+        if let Some(all) = &sub.all_of {
+            let mut merged = Map::new();
+            for part in all {
+                if let Value::Object(fields) = schema_value(part, root, n, depth + 1) {
+                    merged.extend(fields);
+                }
+            }
+            return Value::Object(merged);
+        }
+        if let Some(first) = sub
+            .any_of
+            .as_ref()
+            .or(sub.one_of.as_ref())
+            .and_then(|v| v.first())
+        {
+            return schema_value(first, root, n, depth + 1);
+        }
+    }
+    let kind = match &schema.instance_type {
+        Some(SingleOrVec::Single(kind)) => Some(**kind),
+        Some(SingleOrVec::Vec(kinds)) => kinds.iter().copied().find(|k| *k != InstanceType::Null),
+        None => None,
+    };
+    match kind {
+        Some(InstanceType::String) => string(schema.format.as_deref(), n),
+        Some(InstanceType::Integer) => json!(n),
+        Some(InstanceType::Number) => json!(n as f64),
+        Some(InstanceType::Boolean) => json!(false),
+        Some(InstanceType::Array) => json!([]),
+        Some(InstanceType::Null) => Value::Null,
+        Some(InstanceType::Object) | None => object(schema, root, n, depth),
+    }
+}
+
+fn schema_value(schema: &Schema, root: &RootSchema, n: usize, depth: usize) -> Value {
+    match schema {
+        Schema::Object(object) => value(object, root, n, depth),
+        Schema::Bool(_) => json!({}),
+    }
+}
+
+fn string(format: Option<&str>, n: usize) -> Value {
+    match format {
+        Some("date-time") => {
+            let when = chrono::Utc::now() - chrono::Duration::seconds(n as i64);
+            json!(when.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        }
+        Some("date") => json!("2026-01-01"),
+        Some("uuid") => json!(uuid::Uuid::new_v4().to_string()),
+        _ => json!(format!("value-{n}")),
+    }
+}
+
+fn object(schema: &SchemaObject, root: &RootSchema, n: usize, depth: usize) -> Value {
+    let mut out = Map::new();
+    let Some(object) = &schema.object else {
+        return Value::Object(out);
+    };
+    for name in &object.required {
+        let field = match name.as_str() {
+            "id" | "_id" if depth == 0 => json!(new_id()),
+            _ => match object.properties.get(name) {
+                Some(property) => schema_value(property, root, n, depth + 1),
+                None => Value::Null,
+            },
+        };
+        out.insert(name.clone(), field);
+    }
+    // A field the spec requires but allows to be null is an `Option` serde still wants
+    // to see: schemars does not list it as required, so every nullable field is sent.
+    for (name, property) in &object.properties {
+        if !out.contains_key(name) && admits_null(property) {
+            out.insert(name.clone(), Value::Null);
+        }
+    }
+    // An optional id is set too: it is what `afterId` paging pages by.
+    for key in ["id", "_id"] {
+        if depth == 0 && object.properties.contains_key(key) && !out.contains_key(key) {
+            out.insert(key.into(), json!(new_id()));
+        }
+    }
+    Value::Object(out)
+}
+
+fn admits_null(schema: &Schema) -> bool {
+    let Schema::Object(object) = schema else {
+        return false;
+    };
+    let typed_null = match &object.instance_type {
+        Some(SingleOrVec::Single(kind)) => **kind == InstanceType::Null,
+        Some(SingleOrVec::Vec(kinds)) => kinds.contains(&InstanceType::Null),
+        None => false,
+    };
+    typed_null
+        || object
+            .subschemas
+            .as_ref()
+            .and_then(|s| s.any_of.as_ref())
+            .is_some_and(|variants| variants.iter().any(admits_null))
+}

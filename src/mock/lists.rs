@@ -1,0 +1,188 @@
+//! The list operations the mock has no dedicated handler for, served generically from the
+//! table `build.rs` derives from the spec: one collection per operation and tenant,
+//! seeded with [`MockServer::seed_list`](super::MockServer::seed_list), paged the way the
+//! operation pages (`skip`, `page`, `afterId` or `cursor`, 100 per page unless the
+//! request asks for fewer), answered as the operation's response type.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, Query, State as AxumState};
+use axum::http::HeaderMap;
+use axum::routing::get;
+use schemars::schema::RootSchema;
+use serde_json::{Value, json};
+
+use super::auth;
+use super::fake;
+use super::respond::{Answer, Failure, int_param, skip_take, typed};
+use super::state::{Object, State};
+use crate::pagination::PagingMode;
+
+/// One list operation as the mock serves it.
+pub(crate) struct ListOperation {
+    pub(crate) operation: &'static str,
+    path: &'static str,
+    field: &'static str,
+    modes: &'static [PagingMode],
+    size_parameter: Option<&'static str>,
+    api_key: bool,
+    tenant_in_path: bool,
+    respond: fn(Value) -> Answer,
+    response_schema: fn() -> RootSchema,
+    pub(crate) item_schema: fn() -> RootSchema,
+}
+
+include!(concat!(env!("OUT_DIR"), "/mock_lists.rs"));
+
+/// Served by their own handlers, with their own rules.
+const DEDICATED: &[&str] = &["GetComments", "GetAuditLogs", "GetSSOUsers"];
+/// Not served: the moderation API authenticates a moderator's session cookie, which the
+/// mock does not model.
+const NOT_SERVED: &[&str] = &["getApiComments"];
+
+/// Items per page unless the request asks for fewer; asking for more is `invalid-limit`.
+pub(crate) const PAGE_SIZE: i64 = 100;
+
+/// The operations served here.
+pub(crate) fn served() -> impl Iterator<Item = ListOperation> {
+    list_operations()
+        .into_iter()
+        .filter(|o| !DEDICATED.contains(&o.operation) && !NOT_SERVED.contains(&o.operation))
+}
+
+pub(crate) fn routes() -> Router<Arc<State>> {
+    served().fold(Router::new(), |router, op| {
+        let op = Arc::new(op);
+        let path = op.path;
+        router.route(
+            path,
+            get(
+                move |state: AxumState<Arc<State>>,
+                      headers: HeaderMap,
+                      params: Path<HashMap<String, String>>,
+                      query: Query<HashMap<String, String>>| {
+                    list(op.clone(), state, headers, params, query)
+                },
+            ),
+        )
+    })
+}
+
+async fn list(
+    op: Arc<ListOperation>,
+    AxumState(state): AxumState<Arc<State>>,
+    headers: HeaderMap,
+    Path(params): Path<HashMap<String, String>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Answer {
+    let tenant_id = if op.api_key {
+        auth::secured(&state, &headers, &q)?
+    } else {
+        let tenant = if op.tenant_in_path {
+            params.get("tenantId")
+        } else {
+            q.get("tenantId")
+        };
+        let tenant = tenant
+            .ok_or_else(|| Failure::bad_request("invalid-tenant-id", "tenantId is required."))?;
+        auth::public(&state, tenant)?;
+        tenant.clone()
+    };
+    let size = match op.size_parameter {
+        Some(name) => int_param(&q, name, "invalid-limit")?.unwrap_or(PAGE_SIZE),
+        None => PAGE_SIZE,
+    };
+    if !(1..=PAGE_SIZE).contains(&size) {
+        return Err(Failure::bad_request(
+            "invalid-limit",
+            format!("the page size must be between 1 and {PAGE_SIZE}."),
+        ));
+    }
+    let size = size as usize;
+    let window = state
+        .with_tenant(&tenant_id, |t| {
+            let items = t
+                .lists
+                .get(op.operation)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            page(&op, items, &q, size)
+        })
+        .unwrap_or_else(|| Ok(Window::default()))?;
+    let mut body = fake::instance(&(op.response_schema)(), 0);
+    body["status"] = json!("success");
+    body[op.field] = json!(window.items);
+    if body.get("hasMore").is_some() {
+        body["hasMore"] = json!(window.has_more);
+    }
+    if body.get("nextCursor").is_some() || op.modes.contains(&PagingMode::Cursor) {
+        body["nextCursor"] = json!(window.next_cursor);
+    }
+    (op.respond)(body)
+}
+
+#[derive(Default)]
+struct Window {
+    items: Vec<Object>,
+    has_more: bool,
+    next_cursor: Option<String>,
+}
+
+/// The page a request asks for, by the first of the operation's modes it uses.
+fn page(
+    op: &ListOperation,
+    items: &[Object],
+    q: &HashMap<String, String>,
+    size: usize,
+) -> Result<Window, Failure> {
+    let uses = |mode: PagingMode, param: &str| op.modes.contains(&mode) && q.contains_key(param);
+    let start = if uses(PagingMode::Page, "page") {
+        let page = int_param(q, "page", "invalid-page")?.unwrap_or(0);
+        usize::try_from(page)
+            .map_err(|_| Failure::bad_request("invalid-page", "page must not be negative."))?
+            * size
+    } else if op.modes.contains(&PagingMode::Skip) {
+        let skip = int_param(q, "skip", "invalid-skip")?.unwrap_or(0);
+        usize::try_from(skip)
+            .map_err(|_| Failure::bad_request("invalid-skip", "skip must not be negative."))?
+    } else if uses(PagingMode::AfterId, "afterId") {
+        let after = &q["afterId"];
+        let index = items
+            .iter()
+            .position(|i| {
+                ["id", "_id"]
+                    .iter()
+                    .any(|k| i.get(*k).and_then(Value::as_str) == Some(after))
+            })
+            .ok_or_else(|| Failure::bad_request("invalid-after-id", "afterId names no item."))?;
+        index + 1
+    } else if uses(PagingMode::Cursor, "cursor") {
+        q["cursor"]
+            .parse()
+            .map_err(|_| Failure::bad_request("invalid-cursor", "Unknown cursor."))?
+    } else {
+        0
+    };
+    let window = skip_take(items, start as i64, size);
+    let end = start + window.len();
+    Ok(Window {
+        has_more: end < items.len(),
+        next_cursor: (end < items.len()).then(|| end.to_string()),
+        items: window,
+    })
+}
+
+/// Adds `count` generated items to an operation's collection; `None` when the operation
+/// is not one of those served here.
+pub(crate) fn seed(tenant: &mut super::state::Tenant, operation: &str, count: usize) -> Option<()> {
+    let op = served().find(|o| o.operation == operation)?;
+    let schema = (op.item_schema)();
+    let list = tenant.lists.entry(op.operation.to_string()).or_default();
+    let first = list.len();
+    list.extend(
+        (first..first + count).filter_map(|n| fake::instance(&schema, n).as_object().cloned()),
+    );
+    Some(())
+}
