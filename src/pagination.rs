@@ -26,9 +26,11 @@
 //!   client's [`RetryPolicy`](crate::RetryPolicy) and the stream goes on from where it
 //!   was; an error that is not retried is yielded and ends the stream;
 //! - with `skip` and `page` paging the next pages are fetched while the caller consumes
-//!   the current one ([`Pages::depth`], 1 by default, 0 for strictly sequential). Cursor
-//!   and `afterId` paging are sequential by nature: the next request needs the last page.
-//!   Memory is bounded by the depth: at most `depth + 1` pages are held;
+//!   the current one, and while the caller waits for a page the next is already on its way
+//!   ([`Pages::depth`]: requests beyond the page being waited for or consumed, 1 by
+//!   default, 0 for strictly sequential). Cursor and `afterId` paging are sequential by
+//!   nature: the next request needs the last page. Memory is bounded by the depth: at
+//!   most `depth + 2` pages are held (the one consumed, and those fetched);
 //! - dropping the stream cancels the requests in flight; nothing runs in the background.
 
 use std::collections::VecDeque;
@@ -209,8 +211,9 @@ impl<'a, B: Paginated<'a>> Pages<'a, B> {
         self
     }
 
-    /// How many pages are fetched ahead of the one being consumed; 0 is strictly
-    /// sequential. Only `skip` and `page` paging can fetch ahead.
+    /// How many requests run beyond the page being waited for or consumed; 0 is strictly
+    /// sequential. Only `skip` and `page` paging can fetch ahead (and `skip` paging only
+    /// once the page size is known: asked for, or learned from the first page).
     pub fn depth(mut self, depth: usize) -> Self {
         self.depth = depth;
         self
@@ -247,11 +250,8 @@ impl<'a, B: Paginated<'a>> Pages<'a, B> {
         let state = &mut self.state;
         loop {
             let outstanding = state.in_flight.len() + state.arrived.len();
-            let room = if state.items.is_empty() {
-                self.depth.max(1)
-            } else {
-                self.depth
-            };
+            // `depth` requests beyond the page being waited for or consumed.
+            let room = self.depth + usize::from(state.items.is_empty());
             if state.finished || outstanding >= room {
                 return;
             }

@@ -30,32 +30,49 @@ fn comment_requests(server: &MockServer) -> Vec<String> {
 
 #[tokio::test]
 async fn a_stream_yields_every_comment_once_in_order_over_1_2_and_10_and_a_half_pages() {
-    for (count, requests) in [(10, 2), (20, 3), (105, 11)] {
-        let (server, client) = mock().await;
-        server.seed_comments(TENANT, "post", count);
-        let texts: Vec<String> = client
-            .get_comments()
-            .url_id("post")
-            .stream()
-            .page_size(10)
-            .map_ok(|c| c.comment)
-            .try_collect()
-            .await
-            .unwrap();
-        assert_eq!(texts, newest_first(count), "{count} comments");
-        // Full pages end with an empty one; a short page is the last.
-        assert_eq!(
-            comment_requests(&server).len(),
-            requests,
-            "{count} comments"
-        );
+    for (count, pages) in [(10, 2), (20, 3), (105, 11)] {
+        for depth in [0, 1, 3] {
+            let (server, client) = mock().await;
+            server.seed_comments(TENANT, "post", count);
+            let texts: Vec<String> = client
+                .get_comments()
+                .url_id("post")
+                .stream()
+                .page_size(10)
+                .depth(depth)
+                .map_ok(|c| c.comment)
+                .try_collect()
+                .await
+                .unwrap();
+            assert_eq!(
+                texts,
+                newest_first(count),
+                "{count} comments, depth {depth}"
+            );
+            // Sequentially, full pages end with an empty one and a short page is the
+            // last; ahead of that, at most `depth` requests more.
+            let requests = comment_requests(&server).len();
+            assert!(
+                requests >= pages && requests <= pages + depth,
+                "{count}/{depth}: {requests}"
+            );
+            if depth == 0 {
+                assert_eq!(requests, pages, "{count} comments");
+            }
+        }
     }
 }
 
 #[tokio::test]
-async fn an_empty_collection_is_an_empty_stream_after_one_request() {
+async fn an_empty_collection_is_an_empty_stream() {
     let (server, client) = mock().await;
-    let all: Vec<_> = client.get_comments().stream().try_collect().await.unwrap();
+    let all: Vec<_> = client
+        .get_comments()
+        .stream()
+        .depth(0)
+        .try_collect()
+        .await
+        .unwrap();
     assert!(all.is_empty());
     assert_eq!(comment_requests(&server).len(), 1);
 }
