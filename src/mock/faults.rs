@@ -2,13 +2,15 @@
 //!
 //! A test scripts faults with [`MockServer::inject`](super::MockServer::inject); a mock
 //! running standalone takes the same rules as JSON at `POST /__mock/faults` (and forgets
-//! them at `DELETE /__mock/faults`):
+//! them at `DELETE /__mock/faults`), and a latency for every request at
+//! `POST /__mock/latency` (`{"millis": 20}`):
 //!
 //! ```text
 //! curl -X POST localhost:8080/__mock/faults -H 'content-type: application/json' \
 //!   -d '{"fault": {"kind": "status", "status": 503}, "path": "/api/v1/comments", "times": 2}'
 //! ```
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -158,11 +160,20 @@ impl FaultRule {
     }
 }
 
-/// The scripted faults, first match wins.
+/// The scripted faults, first match wins, and the latency added to every request.
 #[derive(Debug, Default)]
-pub(crate) struct Faults(Mutex<Vec<FaultRule>>);
+pub(crate) struct Faults(Mutex<Vec<FaultRule>>, AtomicU64);
 
 impl Faults {
+    /// Every request waits this long before it is handled.
+    pub(crate) fn set_latency(&self, latency: Duration) {
+        self.1.store(latency.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    fn latency(&self) -> Duration {
+        Duration::from_micros(self.1.load(Ordering::Relaxed))
+    }
+
     pub(crate) fn add(&self, rule: FaultRule) {
         self.0.lock().expect("faults poisoned").push(rule);
     }
@@ -213,6 +224,12 @@ pub(crate) async fn inject(
         let query = request.uri().query().unwrap_or("");
         state.faults.take(request.method().as_str(), path, query)
     };
+    if !path.starts_with(CONTROL_PREFIX) {
+        let latency = state.faults.latency();
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+    }
     let Some(fault) = fault else {
         return next.run(request).await;
     };
@@ -311,7 +328,25 @@ pub(crate) const CONTROL_PREFIX: &str = "/__mock/";
 /// `POST /__mock/faults` adds a rule, `DELETE /__mock/faults` clears them: faults for a
 /// mock running in another process.
 pub(crate) fn control_routes() -> Router<Arc<State>> {
-    Router::new().route("/__mock/faults", post(add_rule).delete(clear_rules))
+    Router::new()
+        .route("/__mock/faults", post(add_rule).delete(clear_rules))
+        .route("/__mock/latency", post(set_latency))
+}
+
+/// `{"millis": 20}`: the latency of every request from now on.
+#[derive(Deserialize)]
+struct Latency {
+    millis: u64,
+}
+
+async fn set_latency(
+    AxumState(state): AxumState<Arc<State>>,
+    Json(latency): Json<Latency>,
+) -> StatusCode {
+    state
+        .faults
+        .set_latency(Duration::from_millis(latency.millis));
+    StatusCode::NO_CONTENT
 }
 
 async fn add_rule(

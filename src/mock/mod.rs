@@ -188,6 +188,12 @@ impl MockServer {
         self.state.faults.add(rule);
     }
 
+    /// Makes every request wait `latency` before it is handled, as a distant server
+    /// would (zero turns it off).
+    pub fn set_latency(&self, latency: std::time::Duration) {
+        self.state.faults.set_latency(latency);
+    }
+
     /// Forgets every scripted fault.
     pub fn clear_faults(&self) {
         self.state.faults.clear();
