@@ -645,6 +645,8 @@ struct ListOperation {
     api_key: bool,
     /// Whether `tenantId` is in the path.
     tenant_in_path: bool,
+    /// Whether the operation takes a tenant at all (the moderation API does not).
+    has_tenant: bool,
     /// The response's component type, when the response is a `$ref`.
     response_type: Option<String>,
     /// The paging modes it supports, the default first.
@@ -736,6 +738,7 @@ fn list_operations(spec: &Value) -> Vec<ListOperation> {
                     .as_array()
                     .is_some_and(|r| r.iter().any(|s| s.get("api_key").is_some())),
                 tenant_in_path: param("tenantId").is_some_and(|p| p["in"] == "path"),
+                has_tenant: param("tenantId").is_some(),
                 response_type: response_name
                     .map(|n| heck::ToPascalCase::to_pascal_case(n.as_str())),
                 skip_type: number("skip"),
@@ -897,7 +900,7 @@ fn mock_list_table(lists: &[ListOperation]) -> String {
         let _ = writeln!(
             out,
             "        ListOperation {{ operation: {:?}, path: {:?}, field: {:?}, modes: &[{}], \
-             size_parameter: {:?}, api_key: {}, tenant_in_path: {}, \
+             size_parameter: {:?}, api_key: {}, tenant_in_path: {}, has_tenant: {}, \
              respond: typed::<crate::types::{response}>, \
              response_schema: || schemars::schema_for!(crate::types::{response}), \
              item_schema: || schemars::schema_for!(crate::types::{item}) }},",
@@ -908,6 +911,7 @@ fn mock_list_table(lists: &[ListOperation]) -> String {
             op.size.as_ref().map(|(n, _)| n.as_str()),
             op.api_key,
             op.tenant_in_path,
+            op.has_tenant,
             item = op.item_type,
         );
     }

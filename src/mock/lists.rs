@@ -29,6 +29,7 @@ pub(crate) struct ListOperation {
     size_parameter: Option<&'static str>,
     api_key: bool,
     tenant_in_path: bool,
+    has_tenant: bool,
     respond: fn(Value) -> Answer,
     response_schema: fn() -> RootSchema,
     pub(crate) item_schema: fn() -> RootSchema,
@@ -38,9 +39,6 @@ include!(concat!(env!("OUT_DIR"), "/mock_lists.rs"));
 
 /// Served by their own handlers, with their own rules.
 const DEDICATED: &[&str] = &["GetComments", "GetAuditLogs", "GetSSOUsers"];
-/// Not served: the moderation API authenticates a moderator's session cookie, which the
-/// mock does not model.
-const NOT_SERVED: &[&str] = &["getApiComments"];
 
 /// Items per page unless the request asks for fewer; asking for more is `invalid-limit`.
 pub(crate) const PAGE_SIZE: i64 = 100;
@@ -49,7 +47,7 @@ pub(crate) const PAGE_SIZE: i64 = 100;
 pub(crate) fn served() -> impl Iterator<Item = ListOperation> {
     list_operations()
         .into_iter()
-        .filter(|o| !DEDICATED.contains(&o.operation) && !NOT_SERVED.contains(&o.operation))
+        .filter(|o| !DEDICATED.contains(&o.operation))
 }
 
 pub(crate) fn routes() -> Router<Arc<State>> {
@@ -79,6 +77,10 @@ async fn list(
 ) -> Answer {
     let tenant_id = if op.api_key {
         auth::secured(&state, &headers, &q)?
+    } else if !op.has_tenant {
+        // The moderation API: a moderator's session cookie in real life, which the mock
+        // does not check; its collections are shared by every tenant.
+        String::new()
     } else {
         let tenant = if op.tenant_in_path {
             params.get("tenantId")
@@ -174,15 +176,17 @@ fn page(
     })
 }
 
-/// Adds `count` generated items to an operation's collection; `None` when the operation
-/// is not one of those served here.
-pub(crate) fn seed(tenant: &mut super::state::Tenant, operation: &str, count: usize) -> Option<()> {
+/// Adds `count` generated items to an operation's collection (the tenant's, or the shared
+/// one of an operation without tenant); `None` when the operation is not served here or
+/// the tenant is unknown.
+pub(crate) fn seed(state: &State, tenant_id: &str, operation: &str, count: usize) -> Option<()> {
     let op = served().find(|o| o.operation == operation)?;
     let schema = (op.item_schema)();
-    let list = tenant.lists.entry(op.operation.to_string()).or_default();
-    let first = list.len();
-    list.extend(
-        (first..first + count).filter_map(|n| fake::instance(&schema, n).as_object().cloned()),
-    );
-    Some(())
+    state.with_lists(op.has_tenant.then_some(tenant_id), |lists| {
+        let list = lists.entry(op.operation.to_string()).or_default();
+        let first = list.len();
+        list.extend(
+            (first..first + count).filter_map(|n| fake::instance(&schema, n).as_object().cloned()),
+        );
+    })
 }

@@ -143,19 +143,20 @@ impl MockServer {
 
     /// Adds `count` generated items to the collection of a list operation the mock
     /// serves generically (every list operation with a stream but `GetComments`,
-    /// `GetAuditLogs` and `GetSSOUsers`, which have seeding methods of their own, and the
-    /// moderation API's `getApiComments`). The items have every field the spec requires
-    /// and unique ids; they are listed in the order added.
+    /// `GetAuditLogs` and `GetSSOUsers`, which have seeding methods of their own). The
+    /// items have every field the spec requires and unique ids; they are listed in the
+    /// order added. Operations without a tenant (the moderation API's `getApiComments`)
+    /// share one collection whatever `tenant_id` says.
     ///
     /// # Panics
     /// If the tenant was not registered or the operation is not served generically.
     pub fn seed_list(&self, tenant_id: &str, operation_id: &str, count: usize) {
-        self.state
-            .with_tenant(tenant_id, |t| lists::seed(t, operation_id, count))
-            .unwrap_or_else(|| panic!("seed_list: unknown tenant {tenant_id}"))
-            .unwrap_or_else(|| {
-                panic!("seed_list: {operation_id} is not a list the mock serves generically")
-            });
+        lists::seed(&self.state, tenant_id, operation_id, count).unwrap_or_else(|| {
+            panic!(
+                "seed_list: unknown tenant {tenant_id}, or {operation_id} is not a list the \
+                 mock serves generically"
+            )
+        });
     }
 
     /// Every request received so far, oldest first.

@@ -19,6 +19,8 @@ pub(crate) struct State {
     tenants: Mutex<HashMap<String, Tenant>>,
     requests: Mutex<Vec<RecordedRequest>>,
     pub(crate) faults: Faults,
+    /// The collections of list operations that take no tenant (the moderation API).
+    shared_lists: Mutex<HashMap<String, Vec<Object>>>,
 }
 
 /// One tenant's data. Collections keep insertion order.
@@ -110,6 +112,22 @@ impl State {
     ) -> Option<R> {
         let mut tenants = self.tenants.lock().expect("mock state poisoned");
         tenants.get_mut(tenant_id).map(f)
+    }
+
+    /// Runs `f` on the generic list collections of a tenant (`None` if unknown), or on
+    /// the shared ones when `tenant_id` is `None`.
+    pub(crate) fn with_lists<R>(
+        &self,
+        tenant_id: Option<&str>,
+        f: impl FnOnce(&mut HashMap<String, Vec<Object>>) -> R,
+    ) -> Option<R> {
+        match tenant_id {
+            Some(tenant_id) => self.with_tenant(tenant_id, |t| f(&mut t.lists)),
+            None => Some(f(&mut self
+                .shared_lists
+                .lock()
+                .expect("mock state poisoned"))),
+        }
     }
 
     pub(crate) fn record(&self, request: &Request) {
