@@ -1,16 +1,14 @@
 //! `/api/v1/audit-logs`: the entries the mock wrote for every change, newest first by
 //! default, 1000 per page through `skip`, filtered by `after`/`before`.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Query, State as AxumState};
-use axum::http::HeaderMap;
+use axum::extract::State as AxumState;
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use super::auth;
+use super::auth::Secured;
 use super::respond::{Answer, Failure, int_param, skip_take, typed};
 use super::state::{Object, State};
 use crate::types;
@@ -32,10 +30,11 @@ fn when_ms(entry: &Object) -> i64 {
 
 async fn list(
     AxumState(state): AxumState<Arc<State>>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
+    Secured {
+        tenant_id,
+        query: q,
+    }: Secured,
 ) -> Answer {
-    let tenant_id = auth::secured(&state, &headers, &q)?;
     let limit = int_param(&q, "limit", "invalid-limit")?.unwrap_or(MAX_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(Failure::bad_request(

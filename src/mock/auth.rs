@@ -2,6 +2,10 @@
 
 use std::collections::HashMap;
 
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, Query};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 
 use super::respond::Failure;
@@ -48,4 +52,22 @@ pub(crate) fn public(state: &State, tenant_id: &str) -> Result<(), Failure> {
     state
         .with_tenant(tenant_id, |_| ())
         .ok_or_else(|| Failure::bad_request("invalid-tenant-id", "Unknown tenant."))
+}
+
+/// A secured call's tenant, checked, and its query parameters: the extractor of every
+/// handler that needs the API key.
+pub(crate) struct Secured {
+    pub(crate) tenant_id: String,
+    pub(crate) query: HashMap<String, String>,
+}
+
+impl FromRequestParts<Arc<State>> for Secured {
+    type Rejection = Failure;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<State>) -> Result<Self, Failure> {
+        let Query(query) = Query::<HashMap<String, String>>::try_from_uri(&parts.uri)
+            .map_err(|e| Failure::bad_request("invalid-query", e.body_text()))?;
+        let tenant_id = secured(state, &parts.headers, &query)?;
+        Ok(Secured { tenant_id, query })
+    }
 }

@@ -6,12 +6,11 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State as AxumState};
-use axum::http::HeaderMap;
+use axum::extract::{Path, State as AxumState};
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use super::auth;
+use super::auth::Secured;
 use super::respond::{Answer, Failure, body, int_param, skip_take, typed};
 use super::state::{Object, State, Tenant, find, merge, new_id, now_ms, remove};
 use crate::types;
@@ -32,14 +31,13 @@ pub(crate) fn routes() -> Router<Arc<State>> {
         )
 }
 
-type Params = Query<HashMap<String, String>>;
-
 async fn list(
     AxumState(state): AxumState<Arc<State>>,
-    headers: HeaderMap,
-    Query(q): Params,
+    Secured {
+        tenant_id,
+        query: q,
+    }: Secured,
 ) -> Answer {
-    let tenant_id = auth::secured(&state, &headers, &q)?;
     let window = Window::from_query(&q)?;
     let comments = state
         .with_tenant(&tenant_id, |t| match window.unfiltered(t, &q) {
@@ -213,11 +211,9 @@ fn order<'a>(
 
 async fn get_one(
     AxumState(state): AxumState<Arc<State>>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    Query(q): Params,
+    Secured { tenant_id, .. }: Secured,
 ) -> Answer {
-    let tenant_id = auth::secured(&state, &headers, &q)?;
     let comment = state
         .with_tenant(&tenant_id, |t| find(&mut t.comments, &id).cloned())
         .flatten()
@@ -227,11 +223,9 @@ async fn get_one(
 
 async fn create(
     AxumState(state): AxumState<Arc<State>>,
-    headers: HeaderMap,
-    Query(q): Params,
+    Secured { tenant_id, .. }: Secured,
     bytes: Bytes,
 ) -> Answer {
-    let tenant_id = auth::secured(&state, &headers, &q)?;
     let params: types::CreateCommentParams = body(&bytes)?;
     let comment = new_comment(&tenant_id, params);
     state.with_tenant(&tenant_id, |t| {
@@ -294,12 +288,10 @@ fn render_html(text: &str) -> String {
 
 async fn update(
     AxumState(state): AxumState<Arc<State>>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    Query(q): Params,
+    Secured { tenant_id, .. }: Secured,
     bytes: Bytes,
 ) -> Answer {
-    let tenant_id = auth::secured(&state, &headers, &q)?;
     let _: types::UpdatableCommentParams = body(&bytes)?;
     let mut patch: Object = body(&bytes)?;
     if let Some(text) = patch.get("comment").and_then(Value::as_str)
@@ -322,11 +314,9 @@ async fn update(
 
 async fn delete(
     AxumState(state): AxumState<Arc<State>>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    Query(q): Params,
+    Secured { tenant_id, .. }: Secured,
 ) -> Answer {
-    let tenant_id = auth::secured(&state, &headers, &q)?;
     let removed = state
         .with_tenant(&tenant_id, |t| {
             let removed = remove(&mut t.comments, &id).is_some();

@@ -1,16 +1,14 @@
 //! `/api/v1/pages`: list, add, get by URL id, patch, delete.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State as AxumState};
-use axum::http::HeaderMap;
+use axum::extract::{Path, State as AxumState};
 use axum::routing::{get, patch};
 use serde_json::{Value, json};
 
-use super::auth;
+use super::auth::Secured;
 use super::respond::{Answer, Failure, body, typed};
 use super::state::{Object, State, Tenant, find, merge, new_id, remove};
 use crate::types;
@@ -21,8 +19,6 @@ pub(crate) fn routes() -> Router<Arc<State>> {
         .route("/api/v1/pages/by-url-id", get(by_url_id))
         .route("/api/v1/pages/{id}", patch(update).delete(delete))
 }
-
-type Params = Query<HashMap<String, String>>;
 
 /// A page as the API sends it, with its comment counts taken from the comments.
 fn with_counts(tenant: &Tenant, page: &Object) -> Object {
@@ -45,10 +41,8 @@ fn with_counts(tenant: &Tenant, page: &Object) -> Object {
 
 async fn list(
     AxumState(state): AxumState<Arc<State>>,
-    headers: HeaderMap,
-    Query(q): Params,
+    Secured { tenant_id, .. }: Secured,
 ) -> Answer {
-    let tenant_id = auth::secured(&state, &headers, &q)?;
     let pages: Vec<Object> = state
         .with_tenant(&tenant_id, |t| {
             t.pages.iter().map(|p| with_counts(t, p)).collect()
@@ -59,10 +53,11 @@ async fn list(
 
 async fn by_url_id(
     AxumState(state): AxumState<Arc<State>>,
-    headers: HeaderMap,
-    Query(q): Params,
+    Secured {
+        tenant_id,
+        query: q,
+    }: Secured,
 ) -> Answer {
-    let tenant_id = auth::secured(&state, &headers, &q)?;
     let url_id = q
         .get("urlId")
         .ok_or_else(|| Failure::bad_request("invalid-url-id", "urlId is required."))?;
@@ -80,11 +75,9 @@ async fn by_url_id(
 
 async fn add(
     AxumState(state): AxumState<Arc<State>>,
-    headers: HeaderMap,
-    Query(q): Params,
+    Secured { tenant_id, .. }: Secured,
     bytes: Bytes,
 ) -> Answer {
-    let tenant_id = auth::secured(&state, &headers, &q)?;
     let data: types::CreateApiPageData = body(&bytes)?;
     let page = state
         .with_tenant(&tenant_id, |t| {
@@ -105,12 +98,10 @@ async fn add(
 
 async fn update(
     AxumState(state): AxumState<Arc<State>>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    Query(q): Params,
+    Secured { tenant_id, .. }: Secured,
     bytes: Bytes,
 ) -> Answer {
-    let tenant_id = auth::secured(&state, &headers, &q)?;
     let _: types::UpdateApiPageData = body(&bytes)?;
     let patch: Object = body(&bytes)?;
     let page = state
@@ -130,11 +121,9 @@ async fn update(
 
 async fn delete(
     AxumState(state): AxumState<Arc<State>>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    Query(q): Params,
+    Secured { tenant_id, .. }: Secured,
 ) -> Answer {
-    let tenant_id = auth::secured(&state, &headers, &q)?;
     let removed = state
         .with_tenant(&tenant_id, |t| {
             let removed = remove(&mut t.pages, &id).is_some();

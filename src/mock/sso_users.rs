@@ -1,17 +1,15 @@
 //! `/api/v1/sso-users`: list (100 per page through `skip`), add, get by id or email,
 //! patch, put, delete.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State as AxumState};
-use axum::http::HeaderMap;
+use axum::extract::{Path, State as AxumState};
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use super::auth;
+use super::auth::Secured;
 use super::respond::{Answer, Failure, body, int_param, skip_take, typed};
 use super::state::{Object, State, find, merge, now_ms, remove};
 use crate::types;
@@ -30,14 +28,13 @@ pub(crate) fn routes() -> Router<Arc<State>> {
         )
 }
 
-type Params = Query<HashMap<String, String>>;
-
 async fn list(
     AxumState(state): AxumState<Arc<State>>,
-    headers: HeaderMap,
-    Query(q): Params,
+    Secured {
+        tenant_id,
+        query: q,
+    }: Secured,
 ) -> Answer {
-    let tenant_id = auth::secured(&state, &headers, &q)?;
     let skip = int_param(&q, "skip", "invalid-skip")?.unwrap_or(0);
     if skip < 0 {
         return Err(Failure::bad_request(
@@ -64,11 +61,9 @@ fn lookup(state: &State, tenant_id: &str, field: &str, value: &str) -> Option<Ob
 
 async fn by_id(
     AxumState(state): AxumState<Arc<State>>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    Query(q): Params,
+    Secured { tenant_id, .. }: Secured,
 ) -> Answer {
-    let tenant_id = auth::secured(&state, &headers, &q)?;
     let user =
         lookup(&state, &tenant_id, "id", &id).ok_or_else(|| Failure::not_found_ok("SSO user"))?;
     typed::<types::GetSsoUserByIdApiResponse>(json!({ "status": "success", "user": user }))
@@ -76,11 +71,9 @@ async fn by_id(
 
 async fn by_email(
     AxumState(state): AxumState<Arc<State>>,
-    headers: HeaderMap,
     Path(email): Path<String>,
-    Query(q): Params,
+    Secured { tenant_id, .. }: Secured,
 ) -> Answer {
-    let tenant_id = auth::secured(&state, &headers, &q)?;
     let user = lookup(&state, &tenant_id, "email", &email)
         .ok_or_else(|| Failure::not_found_ok("SSO user"))?;
     typed::<types::GetSsoUserByEmailApiResponse>(json!({ "status": "success", "user": user }))
@@ -123,11 +116,9 @@ pub(crate) fn seed(tenant: &mut super::state::Tenant, count: usize) {
 
 async fn add(
     AxumState(state): AxumState<Arc<State>>,
-    headers: HeaderMap,
-    Query(q): Params,
+    Secured { tenant_id, .. }: Secured,
     bytes: Bytes,
 ) -> Answer {
-    let tenant_id = auth::secured(&state, &headers, &q)?;
     let data: types::CreateApissoUserData = body(&bytes)?;
     let supplied: Object = body(&bytes)?;
     let mut user = new_user(&data.id, &data.username, &data.email);
@@ -179,35 +170,29 @@ fn update(
 
 async fn patch(
     AxumState(state): AxumState<Arc<State>>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    Query(q): Params,
+    Secured { tenant_id, .. }: Secured,
     bytes: Bytes,
 ) -> Answer {
-    let tenant_id = auth::secured(&state, &headers, &q)?;
     let user = update(&state, &tenant_id, &id, &bytes, false)?;
     typed::<types::PatchSsoUserApiResponse>(json!({ "status": "success", "user": user }))
 }
 
 async fn put(
     AxumState(state): AxumState<Arc<State>>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    Query(q): Params,
+    Secured { tenant_id, .. }: Secured,
     bytes: Bytes,
 ) -> Answer {
-    let tenant_id = auth::secured(&state, &headers, &q)?;
     let user = update(&state, &tenant_id, &id, &bytes, true)?;
     typed::<types::PutSsoUserApiResponse>(json!({ "status": "success", "user": user }))
 }
 
 async fn delete(
     AxumState(state): AxumState<Arc<State>>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    Query(q): Params,
+    Secured { tenant_id, .. }: Secured,
 ) -> Answer {
-    let tenant_id = auth::secured(&state, &headers, &q)?;
     let user = state
         .with_tenant(&tenant_id, |t| {
             let user = remove(&mut t.sso_users, &id)?;

@@ -5,12 +5,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Path, Query, State as AxumState};
-use axum::http::HeaderMap;
+use axum::extract::{Path, State as AxumState};
 use axum::routing::{delete as delete_route, get};
 use serde_json::{Value, json};
 
-use super::auth;
+use super::auth::Secured;
 use super::respond::{Answer, Failure, typed};
 use super::state::{Object, State, Tenant, find, new_id, remove};
 use crate::types;
@@ -21,8 +20,6 @@ pub(crate) fn routes() -> Router<Arc<State>> {
         .route("/api/v1/votes/for-user", get(for_user))
         .route("/api/v1/votes/{id}", delete_route(delete))
 }
-
-type Params = Query<HashMap<String, String>>;
 
 fn str_of<'a>(o: &'a Object, key: &str) -> Option<&'a str> {
     o.get(key).and_then(Value::as_str)
@@ -62,10 +59,11 @@ fn required<'a>(q: &'a HashMap<String, String>, name: &str) -> Result<&'a str, F
 
 async fn list(
     AxumState(state): AxumState<Arc<State>>,
-    headers: HeaderMap,
-    Query(q): Params,
+    Secured {
+        tenant_id,
+        query: q,
+    }: Secured,
 ) -> Answer {
-    let tenant_id = auth::secured(&state, &headers, &q)?;
     let url_id = required(&q, "urlId")?;
     let body = state
         .with_tenant(&tenant_id, |t| votes_body(t, url_id, |_| true))
@@ -75,10 +73,11 @@ async fn list(
 
 async fn for_user(
     AxumState(state): AxumState<Arc<State>>,
-    headers: HeaderMap,
-    Query(q): Params,
+    Secured {
+        tenant_id,
+        query: q,
+    }: Secured,
 ) -> Answer {
-    let tenant_id = auth::secured(&state, &headers, &q)?;
     let url_id = required(&q, "urlId")?;
     let voter = voter(&q)?.0;
     let body = state
@@ -119,10 +118,11 @@ fn count(comment: &mut Object, direction: &str, sign: i64) {
 
 async fn create(
     AxumState(state): AxumState<Arc<State>>,
-    headers: HeaderMap,
-    Query(q): Params,
+    Secured {
+        tenant_id,
+        query: q,
+    }: Secured,
 ) -> Answer {
-    let tenant_id = auth::secured(&state, &headers, &q)?;
     let comment_id = required(&q, "commentId")?;
     let direction = required(&q, "direction")?;
     if direction != "up" && direction != "down" {
@@ -163,11 +163,9 @@ async fn create(
 
 async fn delete(
     AxumState(state): AxumState<Arc<State>>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    Query(q): Params,
+    Secured { tenant_id, .. }: Secured,
 ) -> Answer {
-    let tenant_id = auth::secured(&state, &headers, &q)?;
     state
         .with_tenant(&tenant_id, |t| {
             let vote = remove(&mut t.votes, &id)?;
