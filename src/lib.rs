@@ -16,6 +16,13 @@
 //! [`Client`] has one method per operation returning its builder ([`builder`]), and the
 //! request and response types are in [`types`]. A builder's `send()` returns progenitor's
 //! error type, which converts into [`Error`] with `?`.
+//!
+//! - Every call is retried by the client's [`RetryPolicy`]: one minute more per attempt,
+//!   `Retry-After` honoured, a POST sent twice only when that is safe ([`retry`]).
+//! - Every list operation is also a `futures::Stream` of its items, fetched ahead while
+//!   you consume them ([`pagination`]).
+//! - Feature `mock`: an in-process FastComments server with scripted faults, for tests
+//!   (`fastcomments::mock`).
 #![warn(missing_docs)]
 
 pub mod client;
