@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::auth::Secured;
 use super::respond::{Answer, Failure, body, int_param, skip_take, typed};
-use super::state::{Object, State, Tenant, find, merge, new_id, now_ms, remove};
+use super::state::{Object, State, Tenant, find, merge, new_id, now_ms};
 use crate::types;
 
 /// Most comments one `skip`/`limit` request may ask for.
@@ -319,13 +319,10 @@ async fn delete(
 ) -> Answer {
     let removed = state
         .with_tenant(&tenant_id, |t| {
-            let removed = remove(&mut t.comments, &id).is_some();
-            if removed {
-                t.audit("d", "Comment", &id);
-            }
-            removed
+            t.delete(|t| &mut t.comments, "Comment", &id)
         })
-        .unwrap_or(false);
+        .flatten()
+        .is_some();
     let action = if removed {
         "hard-removed"
     } else {

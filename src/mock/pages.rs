@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::auth::Secured;
 use super::respond::{Answer, Failure, body, typed};
-use super::state::{Object, State, Tenant, find, merge, new_id, remove};
+use super::state::{Object, State, Tenant, find, merge, new_id};
 use crate::types;
 
 pub(crate) fn routes() -> Router<Arc<State>> {
@@ -125,14 +125,9 @@ async fn delete(
     Secured { tenant_id, .. }: Secured,
 ) -> Answer {
     let removed = state
-        .with_tenant(&tenant_id, |t| {
-            let removed = remove(&mut t.pages, &id).is_some();
-            if removed {
-                t.audit("d", "Page", &id);
-            }
-            removed
-        })
-        .unwrap_or(false);
+        .with_tenant(&tenant_id, |t| t.delete(|t| &mut t.pages, "Page", &id))
+        .flatten()
+        .is_some();
     if !removed {
         return Err(Failure::not_found_ok("page"));
     }

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::auth::Secured;
 use super::respond::{Answer, Failure, body, int_param, skip_take, typed};
-use super::state::{Object, State, find, merge, now_ms, remove};
+use super::state::{Object, State, find, merge, now_ms};
 use crate::types;
 
 /// SSO users per page.
@@ -195,9 +195,7 @@ async fn delete(
 ) -> Answer {
     let user = state
         .with_tenant(&tenant_id, |t| {
-            let user = remove(&mut t.sso_users, &id)?;
-            t.audit("d", "SSOUser", &id);
-            Some(user)
+            t.delete(|t| &mut t.sso_users, "SSOUser", &id)
         })
         .flatten()
         .ok_or_else(|| Failure::not_found_ok("SSO user"))?;

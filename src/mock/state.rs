@@ -185,6 +185,21 @@ impl Tenant {
     }
 }
 
+impl Tenant {
+    /// Removes the object with `id` from one of the tenant's collections and writes the
+    /// audit entry for it, as every delete of the API does.
+    pub(crate) fn delete(
+        &mut self,
+        collection: fn(&mut Tenant) -> &mut Vec<Object>,
+        resource_name: &str,
+        id: &str,
+    ) -> Option<Object> {
+        let removed = remove(collection(self), id)?;
+        self.audit("d", resource_name, id);
+        Some(removed)
+    }
+}
+
 /// Finds an object by `id` in a collection.
 pub(crate) fn find<'a>(items: &'a mut [Object], id: &str) -> Option<&'a mut Object> {
     items
@@ -193,7 +208,7 @@ pub(crate) fn find<'a>(items: &'a mut [Object], id: &str) -> Option<&'a mut Obje
 }
 
 /// Removes the object with `id` from a collection, returning it.
-pub(crate) fn remove(items: &mut Vec<Object>, id: &str) -> Option<Object> {
+fn remove(items: &mut Vec<Object>, id: &str) -> Option<Object> {
     let index = items
         .iter()
         .position(|o| o.get("id").and_then(Value::as_str) == Some(id))?;

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::auth::Secured;
 use super::respond::{Answer, Failure, typed};
-use super::state::{Object, State, Tenant, find, new_id, remove};
+use super::state::{Object, State, Tenant, find, new_id};
 use crate::types;
 
 pub(crate) fn routes() -> Router<Arc<State>> {
@@ -168,14 +168,13 @@ async fn delete(
 ) -> Answer {
     state
         .with_tenant(&tenant_id, |t| {
-            let vote = remove(&mut t.votes, &id)?;
+            let vote = t.delete(|t| &mut t.votes, "Vote", &id)?;
             if let (Some(comment_id), Some(direction)) =
                 (str_of(&vote, "commentId"), str_of(&vote, "direction"))
                 && let Some(comment) = find(&mut t.comments, comment_id)
             {
                 count(comment, direction, -1);
             }
-            t.audit("d", "Vote", &id);
             Some(())
         })
         .flatten()
