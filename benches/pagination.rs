@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 
 use fastcomments::Client;
 use fastcomments::mock::MockServer;
-use fastcomments::pagination::Paginated;
 use futures::TryStreamExt;
 
 const TENANT: &str = "bench";

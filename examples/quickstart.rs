@@ -14,7 +14,7 @@
 use std::time::Duration;
 
 use fastcomments::mock::{Fault, FaultRule, MockServer};
-use fastcomments::{Client, Error, Region, RetryPolicy};
+use fastcomments::{Client, Region, RetryPolicy};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -55,7 +55,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 /// What is safe to run against any account: reads, and one request that fails.
 async fn read_only(client: &Client) -> Result<(), Box<dyn std::error::Error>> {
-    let pages = client.get_pages().send().await?.into_inner();
+    let pages = client.get_pages().send().await?;
     println!("\n{} page(s):", pages.pages.len());
     for page in pages.pages.iter().take(5) {
         println!(
@@ -74,13 +74,7 @@ async fn read_only(client: &Client) -> Result<(), Box<dyn std::error::Error>> {
     }
 
     println!("\nA typed error:");
-    match client
-        .get_comment()
-        .id("no-such-comment")
-        .send()
-        .await
-        .map_err(Error::from)
-    {
+    match client.get_comment().id("no-such-comment").send().await {
         Ok(_) => println!("  unexpectedly found it"),
         Err(error) => println!(
             "  status {:?}, code {:?}, retryable: {} ({error})",

@@ -1,6 +1,7 @@
-//! The client progenitor generates from `openapi.json` at build time (see `build.rs`).
+//! The client progenitor generates from `openapi.json` at build time, post-processed by
+//! `fastcomments-codegen` (see `build.rs`).
 //!
-//! Reach it through [`Client`](crate::Client), which presets the tenant id; the builders
+//! Reached through [`Client`](crate::Client), which presets the tenant id; the builders
 //! and types are re-exported at the crate root as [`builder`](crate::builder) and
 //! [`types`](crate::types).
 #![allow(
@@ -9,7 +10,9 @@
     missing_docs,
     rustdoc::all,
     unused_imports,
-    unreachable_pub
+    unused_mut,
+    unreachable_pub,
+    private_interfaces
 )]
 
 include!(concat!(env!("OUT_DIR"), "/progenitor.rs"));

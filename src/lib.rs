@@ -1,10 +1,11 @@
 //! A Rust client for [FastComments](https://fastcomments.com): every operation of the
-//! REST API, typed errors, and an embedded mock server (feature `mock`).
+//! REST API, typed errors, retries, pagination streams, and an embedded mock server
+//! (feature `mock`).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), fastcomments::Error> {
 //! let client = fastcomments::Client::builder()
-//!     .api_key(std::env::var("FASTCOMMENTS_API_KEY").unwrap())
+//!     .api_key(std::env::var("FASTCOMMENTS_API_KEY").unwrap_or_default())
 //!     .tenant_id("my-tenant")
 //!     .build()?;
 //! let pages = client.get_pages().send().await?;
@@ -13,29 +14,31 @@
 //! ```
 //!
 //! The low-level client is generated at build time by progenitor from `openapi.json`;
-//! [`Client`] has one method per operation returning its builder ([`builder`]), and the
-//! request and response types are in [`types`]. A builder's `send()` returns progenitor's
-//! error type, which converts into [`Error`] with `?`.
+//! [`Client`] has one method per operation returning its builder ([`builder`]), whose
+//! `send()` returns `Result<T, fastcomments::Error>`; the request and response types are
+//! in [`types`].
 //!
-//! - Every call is retried by the client's [`RetryPolicy`]: one minute more per attempt,
-//!   `Retry-After` honoured, a POST sent twice only when that is safe ([`retry`]).
-//! - Every list operation is also a `futures::Stream` of its items, fetched ahead while
-//!   you consume them ([`pagination`]).
+//! - Every call goes through one request path: the API key only where the spec asks for
+//!   it, retries by the client's [`RetryPolicy`] (one minute more per attempt,
+//!   `Retry-After` honoured, a POST sent twice only when that is safe), bodies read
+//!   within a limit, failures told from successes once ([`Error`]).
+//! - Every list operation's builder has `.stream()`: a `futures::Stream` of its items,
+//!   fetched ahead while you consume them ([`pagination`]).
 //! - Feature `mock`: an in-process FastComments server with scripted faults, for tests
 //!   (`fastcomments::mock`).
 #![warn(missing_docs)]
 
 pub mod client;
 pub mod error;
-pub mod generated;
+mod generated;
 #[cfg(feature = "mock")]
 pub mod mock;
 pub mod operations;
 pub mod pagination;
+mod response;
 pub mod retry;
 
 pub use client::{Client, ClientBuilder, DataCenter, Region, UploadImage};
 pub use error::{ApiError, Error, TransportKind};
 pub use generated::{builder, types};
-pub use progenitor_client::ResponseValue;
 pub use retry::{RetryEvent, RetryPolicy};

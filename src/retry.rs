@@ -1,4 +1,5 @@
-//! Retries with a linear backoff of one `base` per attempt.
+//! Retries with a linear backoff of one `base` per attempt: the policy, what it retries,
+//! and the loop that applies it to every call.
 //!
 //! FastComments retries its own webhook deliveries after one minute × the number of
 //! attempts so far, so that a struggling API is not flooded; this client treats the
@@ -7,22 +8,30 @@
 //!
 //! What is retried, and why:
 //! - connect failures (refused, DNS, TLS): the request never left, any method is safe;
-//! - timeouts, broken connections and HTTP 408, 429, 500, 502, 503, 504: "not now"
-//!   answers, retried for idempotent methods (GET, PUT, DELETE, PATCH) and for the
-//!   operations declared safe to repeat ([`RetryPolicy::safe_operation`]). A POST that may
-//!   have reached the server is not sent twice: it could create a comment twice;
-//! - `Retry-After` (seconds or an HTTP date) on 429 and 503 sets the wait when it is
-//!   longer than the schedule's, never beyond `max_wait`.
+//! - HTTP 429: the server says it did not process the request, any method is safe;
+//! - timeouts, broken connections and HTTP 408, 500, 502, 503, 504: "not now" answers,
+//!   retried for idempotent methods (GET, PUT, DELETE, PATCH) and for the operations
+//!   declared safe to repeat ([`RetryPolicy::safe_operation`]). A POST that may have
+//!   reached the server is not sent twice: it could create a comment twice;
+//! - `Retry-After` (seconds or an HTTP date) sets the wait when it is longer than the
+//!   schedule's. It is honoured, never cut short: when it asks for more than `max_wait`
+//!   or would pass the deadline, the policy gives up and the error's
+//!   [`retry_after`](crate::Error::retry_after) says when to come back.
 //!
 //! Not retried: other 4xx, FastComments errors (`status: "failed"`) unless their code is
-//! declared transient ([`RetryPolicy::transient_code`]), decode errors, invalid requests.
+//! declared transient ([`RetryPolicy::transient_code`]), decode errors, oversized bodies,
+//! invalid requests.
+//!
+//! The deadline bounds the whole call, the attempt in flight included. All arithmetic on
+//! durations saturates: no schedule, header or setting can overflow it.
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use crate::error::is_retryable_status;
+use crate::error::{Error, TransportKind, is_retryable_status};
 
 /// `POST` operations that only read, and so are safe to send again: FastComments
 /// exposes some queries as POST because their parameters do not fit a URL.
@@ -44,7 +53,7 @@ pub const SAFE_POST_OPERATIONS: &[&str] = &[
 ///     .base(Duration::from_secs(10))          // 10 s, 20 s, 30 s, ...
 ///     .max_attempts(8)
 ///     .max_wait(Duration::from_secs(60))      // no single wait longer than a minute
-///     .deadline(Duration::from_secs(300))     // and give up after five minutes in all
+///     .deadline(Duration::from_secs(300))     // and the whole call within five minutes
 ///     .safe_operation("SaveCommentsBulk")     // you know your bulk saves are idempotent
 ///     .on_retry(|event| eprintln!("retrying {} in {:?}: {}", event.operation, event.wait, event.cause));
 /// assert_eq!(policy.wait_after(3, None), Duration::from_secs(30));
@@ -130,14 +139,16 @@ impl RetryPolicy {
         self
     }
 
-    /// The longest single wait, whatever the schedule or `Retry-After` say.
+    /// The longest single wait. The schedule is capped at it; a `Retry-After` asking for
+    /// more makes the policy give up instead (the server would refuse an earlier retry).
     #[must_use]
     pub fn max_wait(mut self, wait: Duration) -> Self {
         self.max_wait = wait;
         self
     }
 
-    /// Gives up rather than wait past this much time since the first attempt.
+    /// The longest a whole call may take, waits and attempts included: the attempt in
+    /// flight when it runs out is cut, and no retry is started that would end past it.
     #[must_use]
     pub fn deadline(mut self, deadline: Duration) -> Self {
         self.deadline = Some(deadline);
@@ -181,50 +192,82 @@ impl RetryPolicy {
     }
 
     /// The wait after the `failures`-th failed attempt: `failures × base`, or the server's
-    /// `Retry-After` when longer, capped at `max_wait`; without jitter.
+    /// `Retry-After` when longer; the schedule is capped at `max_wait`; without jitter.
     pub fn wait_after(&self, failures: u32, retry_after: Option<Duration>) -> Duration {
-        let scheduled = self.base.saturating_mul(failures);
-        scheduled
-            .max(retry_after.unwrap_or_default())
-            .min(self.max_wait)
+        let scheduled = self.base.saturating_mul(failures).min(self.max_wait);
+        scheduled.max(retry_after.unwrap_or_default())
     }
 
-    /// Whether a failed attempt of an operation may be sent again.
-    pub(crate) fn should_retry(&self, request: &RequestKind<'_>, failure: &Attempt<'_>) -> bool {
+    /// Whether a failed attempt of a request may be sent again.
+    fn should_retry(&self, request: &RequestKind<'_>, error: &Error) -> bool {
         let repeatable = request.idempotent() || self.safe_operations.contains(request.operation);
-        match failure {
-            Attempt::Transport { sent: false } => true,
-            Attempt::Transport { sent: true } => repeatable,
-            Attempt::Response { status, code, .. } => {
-                let transient = is_retryable_status(*status)
-                    || code.is_some_and(|c| self.transient_codes.contains(c));
-                transient && repeatable
+        match error {
+            Error::Transport {
+                kind: TransportKind::Connect,
+                ..
+            } => true,
+            Error::Transport { .. } => repeatable,
+            _ if error.status() == Some(429) => true,
+            _ => {
+                let transient = error.status().is_some_and(is_retryable_status)
+                    || error
+                        .code()
+                        .is_some_and(|c| self.transient_codes.contains(c));
+                transient && repeatable && matches!(error, Error::Api(_) | Error::Http { .. })
             }
         }
     }
 
+    /// What to do after the `attempts`-th attempt failed with `error`, `elapsed` after
+    /// the call began.
+    fn decide(
+        &self,
+        request: &RequestKind<'_>,
+        error: &Error,
+        attempts: u32,
+        elapsed: Duration,
+    ) -> Decision {
+        if !self.should_retry(request, error) {
+            return Decision::Stop { gave_up: false };
+        }
+        let retry_after = error.retry_after();
+        let too_long = retry_after.is_some_and(|wait| wait > self.max_wait);
+        let wait = self.next_wait(attempts, retry_after);
+        if attempts >= self.max_attempts || too_long || !self.fits(elapsed, wait) {
+            return Decision::Stop { gave_up: true };
+        }
+        Decision::Retry(wait)
+    }
+
     /// The wait before the next attempt, with jitter applied when asked for.
-    pub(crate) fn next_wait(&self, failures: u32, retry_after: Option<Duration>) -> Duration {
+    fn next_wait(&self, failures: u32, retry_after: Option<Duration>) -> Duration {
         let wait = self.wait_after(failures, retry_after);
-        if self.jitter {
+        if self.jitter && retry_after.is_none() {
             let half = wait / 2;
-            half + half.mul_f64(fastrand::f64())
+            half.saturating_add(half.mul_f64(fastrand::f64()))
         } else {
             wait
         }
     }
 
-    /// Whether waiting `wait` more, `elapsed` after the first attempt, stays within the
-    /// deadline.
-    pub(crate) fn within_deadline(&self, elapsed: Duration, wait: Duration) -> bool {
-        self.deadline.is_none_or(|d| elapsed + wait <= d)
+    /// Whether waiting `wait` more, `elapsed` after the call began, leaves time before
+    /// the deadline.
+    fn fits(&self, elapsed: Duration, wait: Duration) -> bool {
+        self.deadline
+            .is_none_or(|deadline| elapsed.saturating_add(wait) < deadline)
     }
 
-    pub(crate) fn notify(&self, event: &RetryEvent) {
+    /// The time left before the deadline, if there is one.
+    fn time_left(&self, elapsed: Duration) -> Option<Duration> {
+        self.deadline
+            .map(|deadline| deadline.saturating_sub(elapsed))
+    }
+
+    fn notify(&self, event: &RetryEvent) {
         tracing::warn!(
             operation = event.operation,
             attempt = event.attempt,
-            wait_ms = event.wait.as_millis() as u64,
+            wait_ms = u64::try_from(event.wait.as_millis()).unwrap_or(u64::MAX),
             cause = %event.cause,
             "retrying"
         );
@@ -234,9 +277,17 @@ impl RetryPolicy {
     }
 }
 
+enum Decision {
+    Retry(Duration),
+    /// `gave_up`: the failure was retryable but the policy allows no further attempt.
+    Stop {
+        gave_up: bool,
+    },
+}
+
 /// What the retry decision needs to know of the request.
 pub(crate) struct RequestKind<'a> {
-    pub(crate) operation: &'a str,
+    pub(crate) operation: &'static str,
     pub(crate) method: &'a reqwest::Method,
 }
 
@@ -255,27 +306,73 @@ impl RequestKind<'_> {
     }
 }
 
-/// How one attempt failed.
-pub(crate) enum Attempt<'a> {
-    /// No response: `sent` is false when the request provably never left (connect).
-    Transport { sent: bool },
-    /// A failed response: its status and FastComments error code, if any.
-    Response { status: u16, code: Option<&'a str> },
+/// A short name for what went wrong, for logs and [`RetryEvent::cause`].
+fn cause(error: &Error) -> String {
+    match (error, error.status(), error.code()) {
+        (Error::Transport { kind, .. }, ..) => kind.to_string(),
+        (_, Some(status), Some(code)) => format!("HTTP {status} {code}"),
+        (_, Some(status), None) => format!("HTTP {status}"),
+        _ => error.to_string(),
+    }
 }
 
-/// Reads a `Retry-After` header: delay-seconds or an HTTP date.
-pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
+/// Runs `attempt` until it succeeds or `policy` stops, waiting the policy's schedule
+/// between attempts on tokio's clock. `attempt` gives the next attempt's future, or
+/// `None` when the request cannot be sent again.
+pub(crate) async fn run<T, F, Fut>(
+    policy: &RetryPolicy,
+    request: &RequestKind<'_>,
+    mut attempt: F,
+) -> Result<T, Error>
+where
+    F: FnMut() -> Option<Fut>,
+    Fut: Future<Output = Result<T, Error>>,
+{
+    let started = tokio::time::Instant::now();
+    let mut attempts = 0;
+    let mut last = None;
+    loop {
+        let Some(next) = attempt() else {
+            return Err(last
+                .unwrap_or_else(|| Error::InvalidRequest("the request could not be sent".into())));
+        };
+        attempts += 1;
+        let result = match (policy.time_left(started.elapsed()), policy.deadline) {
+            (Some(left), Some(deadline)) => tokio::time::timeout(left, next)
+                .await
+                .unwrap_or_else(|_| Err(Error::deadline(deadline))),
+            _ => next.await,
+        };
+        let error = match result {
+            Ok(value) => return Ok(value),
+            Err(error) => error,
+        };
+        match policy.decide(request, &error, attempts, started.elapsed()) {
+            Decision::Retry(wait) => {
+                policy.notify(&RetryEvent {
+                    operation: request.operation,
+                    attempt: attempts,
+                    wait,
+                    cause: cause(&error),
+                });
+                tokio::time::sleep(wait).await;
+                last = Some(error);
+            }
+            Decision::Stop { gave_up } if gave_up && attempts > 1 => {
+                return Err(Error::GaveUp {
+                    attempts,
+                    last: Box::new(error),
+                });
+            }
+            Decision::Stop { .. } => return Err(error),
+        }
     }
-    let date = httpdate::parse_http_date(value).ok()?;
-    Some(date.duration_since(now).unwrap_or_default())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ApiError;
 
     fn get() -> RequestKind<'static> {
         RequestKind {
@@ -291,8 +388,28 @@ mod tests {
         }
     }
 
-    fn status(status: u16) -> Attempt<'static> {
-        Attempt::Response { status, code: None }
+    fn status(status: u16) -> Error {
+        Error::Http {
+            status,
+            excerpt: String::new(),
+            retry_after: None,
+        }
+    }
+
+    fn transport(kind: TransportKind) -> Error {
+        Error::Transport {
+            kind,
+            message: String::new(),
+            source: None,
+        }
+    }
+
+    fn api(status: u16, code: &str) -> Error {
+        Error::Api(Box::new(ApiError {
+            http_status: status,
+            code: Some(code.into()),
+            ..ApiError::default()
+        }))
     }
 
     #[test]
@@ -335,29 +452,20 @@ mod tests {
         for s in [400, 401, 403, 404, 409, 422, 501] {
             assert!(!policy.should_retry(&get(), &status(s)), "{s}");
         }
-        let failed = Attempt::Response {
-            status: 200,
-            code: Some("not-found"),
-        };
-        assert!(!policy.should_retry(&get(), &failed));
-        let busy = Attempt::Response {
-            status: 200,
-            code: Some("busy"),
-        };
-        assert!(
-            policy
-                .clone()
-                .transient_code("busy")
-                .should_retry(&get(), &busy)
-        );
+        assert!(!policy.should_retry(&get(), &api(200, "not-found")));
+        let transient = policy.clone().transient_code("busy");
+        assert!(transient.should_retry(&get(), &api(200, "busy")));
+        assert!(!policy.should_retry(&get(), &Error::BodyTooLarge { limit: 1 }));
     }
 
     #[test]
-    fn a_post_is_repeated_only_when_it_never_left_or_is_declared_safe() {
+    fn a_post_is_repeated_only_when_it_was_not_processed_or_is_declared_safe() {
         let policy = RetryPolicy::default();
-        let refused = Attempt::Transport { sent: false };
-        let reset = Attempt::Transport { sent: true };
+        let refused = transport(TransportKind::Connect);
+        let reset = transport(TransportKind::Connection);
         assert!(policy.should_retry(&post("SaveComment"), &refused));
+        assert!(policy.should_retry(&post("SaveComment"), &status(429)));
+        assert!(policy.should_retry(&post("SaveComment"), &api(429, "rate-limited")));
         assert!(!policy.should_retry(&post("SaveComment"), &reset));
         assert!(!policy.should_retry(&post("SaveComment"), &status(503)));
         assert!(policy.should_retry(&post("Aggregate"), &status(503)));
@@ -366,24 +474,49 @@ mod tests {
     }
 
     #[test]
-    fn retry_after_reads_seconds_and_http_dates() {
-        let now = SystemTime::now();
-        assert_eq!(parse_retry_after(" 7 ", now), Some(Duration::from_secs(7)));
-        let later = httpdate::fmt_http_date(now + Duration::from_secs(90));
-        let parsed = parse_retry_after(&later, now).unwrap();
-        assert!(
-            parsed > Duration::from_secs(88) && parsed <= Duration::from_secs(90),
-            "{parsed:?}"
-        );
-        let past = httpdate::fmt_http_date(now - Duration::from_secs(90));
-        assert_eq!(parse_retry_after(&past, now), Some(Duration::ZERO));
-        assert_eq!(parse_retry_after("soon", now), None);
+    fn no_setting_or_header_overflows_the_arithmetic() {
+        let huge = Error::Http {
+            status: 429,
+            excerpt: String::new(),
+            retry_after: Some(Duration::from_secs(u64::MAX)),
+        };
+        let policy = RetryPolicy::default()
+            .base(Duration::MAX)
+            .max_wait(Duration::MAX)
+            .deadline(Duration::from_secs(60))
+            .jitter(true);
+        assert_eq!(policy.wait_after(u32::MAX, None), Duration::MAX);
+        assert!(matches!(
+            policy.decide(&get(), &huge, 1, Duration::MAX),
+            Decision::Stop { gave_up: true }
+        ));
+        assert!(!policy.fits(Duration::MAX, Duration::MAX));
+        assert_eq!(policy.time_left(Duration::MAX), Some(Duration::ZERO));
+        let _ = policy.next_wait(u32::MAX, None);
+    }
+
+    #[test]
+    fn a_retry_after_longer_than_the_longest_wait_is_not_cut_short() {
+        let policy = RetryPolicy::default().max_wait(Duration::from_secs(120));
+        let later = |secs| Error::Http {
+            status: 503,
+            excerpt: String::new(),
+            retry_after: Some(Duration::from_secs(secs)),
+        };
+        assert!(matches!(
+            policy.decide(&get(), &later(100), 1, Duration::ZERO),
+            Decision::Retry(w) if w == Duration::from_secs(100)
+        ));
+        assert!(matches!(
+            policy.decide(&get(), &later(121), 1, Duration::ZERO),
+            Decision::Stop { gave_up: true }
+        ));
     }
 
     #[test]
     fn the_deadline_cuts_the_schedule() {
         let policy = RetryPolicy::default().deadline(Duration::from_secs(150));
-        assert!(policy.within_deadline(Duration::ZERO, Duration::from_secs(60)));
-        assert!(!policy.within_deadline(Duration::from_secs(60), Duration::from_secs(120)));
+        assert!(policy.fits(Duration::ZERO, Duration::from_secs(60)));
+        assert!(!policy.fits(Duration::from_secs(60), Duration::from_secs(120)));
     }
 }

@@ -9,7 +9,7 @@ use axum::routing::get;
 use serde_json::{Value, json};
 
 use super::auth::Secured;
-use super::respond::{Answer, Failure, int_param, skip_take, typed};
+use super::respond::{Answer, Failure, index_param, int_param, skip_take, typed};
 use super::state::{Object, State};
 use crate::types;
 
@@ -42,13 +42,7 @@ async fn list(
             format!("limit must be between 1 and {MAX_LIMIT}."),
         ));
     }
-    let skip = int_param(&q, "skip", "invalid-skip")?.unwrap_or(0);
-    if skip < 0 {
-        return Err(Failure::bad_request(
-            "invalid-skip",
-            "skip must not be negative.",
-        ));
-    }
+    let skip = index_param(&q, "skip", "invalid-skip")?.unwrap_or(0);
     let after = int_param(&q, "after", "invalid-after")?;
     let before = int_param(&q, "before", "invalid-before")?;
     let newest_first = match q.get("order").map(String::as_str) {
@@ -74,7 +68,7 @@ async fn list(
             if newest_first {
                 matching.reverse();
             }
-            skip_take(&matching, skip, limit as usize)
+            skip_take(&matching, skip, limit.unsigned_abs() as usize)
                 .into_iter()
                 .cloned()
                 .collect::<Vec<Object>>()

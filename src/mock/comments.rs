@@ -11,7 +11,7 @@ use axum::routing::get;
 use serde_json::{Value, json};
 
 use super::auth::Secured;
-use super::respond::{Answer, Failure, body, int_param, skip_take, typed};
+use super::respond::{Answer, Failure, body, index_param, int_param, skip_take, typed};
 use super::state::{Object, State, Tenant, find, merge, new_id, now_ms};
 use crate::types;
 
@@ -51,7 +51,7 @@ async fn list(
 /// Which slice of the matching comments a list request asks for.
 enum Window {
     /// `skip` + `limit`.
-    Offset { skip: i64, limit: usize },
+    Offset { skip: usize, limit: usize },
     /// Precalculated page `n` of [`PAGE_SIZE`].
     Page(usize),
     /// `page=-1`: everything, up to [`ALL_PAGES_MAX`].
@@ -60,7 +60,7 @@ enum Window {
 
 impl Window {
     fn from_query(q: &HashMap<String, String>) -> Result<Window, Failure> {
-        let skip = int_param(q, "skip", "invalid-skip")?;
+        let skip = index_param(q, "skip", "invalid-skip")?;
         let limit = int_param(q, "limit", "invalid-limit")?;
         if let Some(page) = int_param(q, "page", "invalid-page")? {
             if skip.is_some() {
@@ -69,9 +69,9 @@ impl Window {
                     "Pass either page or skip, not both.",
                 ));
             }
-            return match page {
-                -1 => Ok(Window::All),
-                p if p >= 0 => Ok(Window::Page(p as usize)),
+            return match (page, usize::try_from(page)) {
+                (-1, _) => Ok(Window::All),
+                (_, Ok(page)) => Ok(Window::Page(page)),
                 _ => Err(Failure::bad_request(
                     "invalid-page",
                     "page must be -1 or greater.",
@@ -79,12 +79,6 @@ impl Window {
             };
         }
         let skip = skip.unwrap_or(0);
-        if skip < 0 {
-            return Err(Failure::bad_request(
-                "invalid-skip",
-                "skip must not be negative.",
-            ));
-        }
         let limit = limit.unwrap_or(MAX_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
             return Err(Failure::bad_request(
@@ -94,8 +88,18 @@ impl Window {
         }
         Ok(Window::Offset {
             skip,
-            limit: limit as usize,
+            limit: limit.unsigned_abs() as usize,
         })
+    }
+
+    /// The first index and the number of comments the window covers (a page far past
+    /// the end starts past the end).
+    fn range(&self) -> (usize, usize) {
+        match *self {
+            Window::Offset { skip, limit } => (skip, limit),
+            Window::Page(n) => (n.saturating_mul(PAGE_SIZE), PAGE_SIZE),
+            Window::All => (0, ALL_PAGES_MAX),
+        }
     }
 
     /// The window straight from the stored comments (kept oldest first) when nothing is
@@ -117,11 +121,7 @@ impl Window {
             Some("OF") => false,
             Some(_) => return None,
         };
-        let (start, take) = match *self {
-            Window::Offset { skip, limit } => (usize::try_from(skip).unwrap_or(0), limit),
-            Window::Page(n) => (n * PAGE_SIZE, PAGE_SIZE),
-            Window::All => (0, ALL_PAGES_MAX),
-        };
+        let (start, take) = self.range();
         let all = &tenant.comments;
         let end = all.len().min(start.saturating_add(take));
         let start = start.min(end);
@@ -142,14 +142,11 @@ impl Window {
         q: &HashMap<String, String>,
     ) -> Result<Vec<Object>, Failure> {
         let ordered = order(matching, q.get("direction").map(String::as_str))?;
-        Ok(match *self {
-            Window::Offset { skip, limit } => skip_take(&ordered, skip, limit),
-            Window::Page(n) => skip_take(&ordered, (n * PAGE_SIZE) as i64, PAGE_SIZE),
-            Window::All => skip_take(&ordered, 0, ALL_PAGES_MAX),
-        }
-        .into_iter()
-        .cloned()
-        .collect())
+        let (start, take) = self.range();
+        Ok(skip_take(&ordered, start, take)
+            .into_iter()
+            .cloned()
+            .collect())
     }
 }
 
@@ -292,18 +289,14 @@ async fn update(
     Secured { tenant_id, .. }: Secured,
     bytes: Bytes,
 ) -> Answer {
-    let _: types::UpdatableCommentParams = body(&bytes)?;
-    let mut patch: Object = body(&bytes)?;
-    if let Some(text) = patch.get("comment").and_then(Value::as_str)
-        && !patch.contains_key("commentHTML")
-    {
-        let html = render_html(text);
-        patch.insert("commentHTML".into(), html.into());
+    let mut patch: types::UpdatableCommentParams = body(&bytes)?;
+    if let (Some(text), None) = (&patch.comment, &patch.comment_html) {
+        patch.comment_html = Some(render_html(text));
     }
     state
         .with_tenant(&tenant_id, |t| {
             let comment = find(&mut t.comments, &id)?;
-            merge(comment, patch);
+            merge(comment, &patch);
             t.audit("u", "Comment", &id);
             Some(())
         })
@@ -345,22 +338,22 @@ pub(crate) fn seed(
     {
         super::pages::seed(tenant, url_id, url_id);
     }
-    let start = now_ms() - 1000 * count as i64;
+    let spacing = 1000_i64;
+    let start = now_ms().saturating_sub(spacing.saturating_mul(count as i64));
     (0..count)
-        .map(|i| {
+        .filter_map(|i| {
             let params = types::CreateCommentParams::builder()
                 .comment(format!("Comment {i} on {url_id}"))
                 .commenter_name(format!("Seeded User {}", i % 7))
                 .url(format!("https://example.com/{url_id}"))
                 .url_id(url_id)
                 .locale("en_us")
-                .date(Some(start + 1000 * i as i64));
-            let params = types::CreateCommentParams::try_from(params)
-                .expect("every required field of the seed comment is set");
+                .date(Some(start.saturating_add(spacing.saturating_mul(i as i64))));
+            let params = types::CreateCommentParams::try_from(params).ok()?;
             let comment = new_comment(tenant_id, params);
             let id = comment["id"].as_str().unwrap_or_default().to_string();
             tenant.comments.push(comment);
-            id
+            Some(id)
         })
         .collect()
 }

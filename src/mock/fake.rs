@@ -81,7 +81,14 @@ fn string(format: Option<&str>, n: usize) -> Value {
             json!(when.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
         }
         Some("date") => json!("2026-01-01"),
-        Some("uuid") => json!(uuid::Uuid::new_v4().to_string()),
+        Some("uuid") => json!(format!(
+            "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+            fastrand::u32(..),
+            fastrand::u16(..),
+            fastrand::u16(..0x1000),
+            fastrand::u16(..0x1000),
+            fastrand::u64(..1 << 48)
+        )),
         _ => json!(format!("value-{n}")),
     }
 }

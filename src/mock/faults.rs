@@ -9,6 +9,9 @@
 //! curl -X POST localhost:8080/__mock/faults -H 'content-type: application/json' \
 //!   -d '{"fault": {"kind": "status", "status": 503}, "path": "/api/v1/comments", "times": 2}'
 //! ```
+//!
+//! Rules sent over HTTP are checked first: a status outside 200–599, `times: 0` or a
+//! latency over [`MAX_LATENCY`] is refused with a FastComments error body (HTTP 400).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -22,12 +25,15 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use futures::StreamExt;
+use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
 use super::respond::Failure;
-use super::state::State;
+use super::state::{State, lock};
+
+/// The longest latency `POST /__mock/latency` accepts.
+pub const MAX_LATENCY: Duration = Duration::from_secs(3600);
 
 /// What a faulty answer looks like.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -134,7 +140,7 @@ impl FaultRule {
         self
     }
 
-    /// The next `n` matching requests.
+    /// The next `n` matching requests (`0`: none; the rule is dropped).
     pub fn times(mut self, n: u32) -> FaultRule {
         self.times = Some(n);
         self
@@ -158,41 +164,63 @@ impl FaultRule {
             && self.method.as_deref().is_none_or(|m| m == method)
             && self.query.as_deref().is_none_or(|q| query.contains(q))
     }
+
+    /// What is wrong with a rule sent over HTTP, if anything.
+    fn invalid(&self) -> Option<String> {
+        let status = match &self.fault {
+            Fault::Status { status }
+            | Fault::RetryAfter { status, .. }
+            | Fault::Html { status } => Some(*status),
+            _ => None,
+        };
+        if let Some(status) = status.filter(|s| !(200..=599).contains(s)) {
+            return Some(format!("status {status} is not between 200 and 599"));
+        }
+        (self.times == Some(0)).then(|| "times must be at least 1".to_string())
+    }
 }
 
-/// The scripted faults, first match wins, and the latency added to every request.
+/// The scripted faults, first match wins, and the latency (milliseconds) added to every
+/// request.
 #[derive(Debug, Default)]
-pub(crate) struct Faults(Mutex<Vec<FaultRule>>, AtomicU64);
+pub(crate) struct Faults {
+    rules: Mutex<Vec<FaultRule>>,
+    latency_ms: AtomicU64,
+}
 
 impl Faults {
     /// Every request waits this long before it is handled.
     pub(crate) fn set_latency(&self, latency: Duration) {
-        self.1.store(latency.as_micros() as u64, Ordering::Relaxed);
+        let millis = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
+        self.latency_ms.store(millis, Ordering::Relaxed);
     }
 
     fn latency(&self) -> Duration {
-        Duration::from_micros(self.1.load(Ordering::Relaxed))
+        Duration::from_millis(self.latency_ms.load(Ordering::Relaxed))
     }
 
+    /// Adds a rule; one that applies to no request (`times: 0`) is dropped.
     pub(crate) fn add(&self, rule: FaultRule) {
-        self.0.lock().expect("faults poisoned").push(rule);
+        if rule.times != Some(0) {
+            lock(&self.rules).push(rule);
+        }
     }
 
     pub(crate) fn clear(&self) {
-        self.0.lock().expect("faults poisoned").clear();
+        lock(&self.rules).clear();
     }
 
     /// The fault for this request, if a rule matches; uses up one of its times.
     fn take(&self, method: &str, path: &str, query: &str) -> Option<Fault> {
-        let mut rules = self.0.lock().expect("faults poisoned");
+        let mut rules = lock(&self.rules);
         let index = rules.iter().position(|r| r.matches(method, path, query))?;
         let rule = &mut rules[index];
         let fault = rule.fault.clone();
         match &mut rule.times {
-            Some(1) => {
+            Some(n) if *n > 1 => *n -= 1,
+            Some(_) => {
                 rules.remove(index);
             }
-            Some(n) => *n -= 1,
             None => {}
         }
         Some(fault)
@@ -279,7 +307,10 @@ pub(crate) async fn inject(
 }
 
 fn status_code(status: u16) -> StatusCode {
-    StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    StatusCode::from_u16(status)
+        .ok()
+        .filter(|s| !s.is_informational())
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 fn fault_failure(status: u16) -> Failure {
@@ -300,8 +331,8 @@ async fn cut_body(response: Response, hangup: Hangup) -> Response {
         .headers
         .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
     let half = bytes.slice(..bytes.len() / 2);
-    let stream = futures::stream::once(async move { Ok::<_, std::io::Error>(half) }).chain(
-        futures::stream::once(async move {
+    let stream = futures_util::stream::once(async move { Ok::<_, std::io::Error>(half) }).chain(
+        futures_util::stream::once(async move {
             let _ = hangup.now().await;
             Err(std::io::Error::other("cut"))
         }),
@@ -342,19 +373,27 @@ struct Latency {
 async fn set_latency(
     AxumState(state): AxumState<Arc<State>>,
     Json(latency): Json<Latency>,
-) -> StatusCode {
-    state
-        .faults
-        .set_latency(Duration::from_millis(latency.millis));
-    StatusCode::NO_CONTENT
+) -> Result<StatusCode, Failure> {
+    let latency = Duration::from_millis(latency.millis);
+    if latency > MAX_LATENCY {
+        return Err(Failure::bad_request(
+            "invalid-latency",
+            format!("the latency may be at most {} ms", MAX_LATENCY.as_millis()),
+        ));
+    }
+    state.faults.set_latency(latency);
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn add_rule(
     AxumState(state): AxumState<Arc<State>>,
     Json(rule): Json<FaultRule>,
-) -> StatusCode {
+) -> Result<StatusCode, Failure> {
+    if let Some(problem) = rule.invalid() {
+        return Err(Failure::bad_request("invalid-fault", problem));
+    }
     state.faults.add(rule);
-    StatusCode::NO_CONTENT
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn clear_rules(AxumState(state): AxumState<Arc<State>>) -> StatusCode {

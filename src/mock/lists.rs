@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::auth;
 use super::fake;
-use super::respond::{Answer, Failure, int_param, skip_take, typed};
+use super::respond::{Answer, Failure, index_param, int_param, skip_take, typed};
 use super::state::{Object, State};
 use crate::pagination::PagingMode;
 
@@ -102,7 +102,7 @@ async fn list(
             format!("the page size must be between 1 and {PAGE_SIZE}."),
         ));
     }
-    let size = size as usize;
+    let size = size.unsigned_abs() as usize;
     let window = state
         .with_tenant(&tenant_id, |t| {
             let items = t
@@ -141,14 +141,12 @@ fn page(
 ) -> Result<Window, Failure> {
     let uses = |mode: PagingMode, param: &str| op.modes.contains(&mode) && q.contains_key(param);
     let start = if uses(PagingMode::Page, "page") {
-        let page = int_param(q, "page", "invalid-page")?.unwrap_or(0);
-        usize::try_from(page)
-            .map_err(|_| Failure::bad_request("invalid-page", "page must not be negative."))?
-            * size
+        // A page far past the end starts past the end.
+        index_param(q, "page", "invalid-page")?
+            .unwrap_or(0)
+            .saturating_mul(size)
     } else if op.modes.contains(&PagingMode::Skip) {
-        let skip = int_param(q, "skip", "invalid-skip")?.unwrap_or(0);
-        usize::try_from(skip)
-            .map_err(|_| Failure::bad_request("invalid-skip", "skip must not be negative."))?
+        index_param(q, "skip", "invalid-skip")?.unwrap_or(0)
     } else if uses(PagingMode::AfterId, "afterId") {
         let after = &q["afterId"];
         let index = items
@@ -159,16 +157,16 @@ fn page(
                     .any(|k| i.get(*k).and_then(Value::as_str) == Some(after))
             })
             .ok_or_else(|| Failure::bad_request("invalid-after-id", "afterId names no item."))?;
-        index + 1
+        index.saturating_add(1)
     } else if uses(PagingMode::Cursor, "cursor") {
         q["cursor"]
-            .parse()
+            .parse::<usize>()
             .map_err(|_| Failure::bad_request("invalid-cursor", "Unknown cursor."))?
     } else {
         0
     };
-    let window = skip_take(items, start as i64, size);
-    let end = start + window.len();
+    let window = skip_take(items, start, size);
+    let end = start.saturating_add(window.len());
     Ok(Window {
         has_more: end < items.len(),
         next_cursor: (end < items.len()).then(|| end.to_string()),

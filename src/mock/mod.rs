@@ -32,6 +32,7 @@ mod faults;
 mod lists;
 mod pages;
 mod respond;
+mod serve;
 mod sso_users;
 mod state;
 mod upload;
@@ -44,13 +45,9 @@ use axum::Router;
 use axum::extract::{Request, State as AxumState};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
-use tower::ServiceExt;
 
-use faults::Hangup;
-
-pub use faults::{Fault, FaultRule};
+pub use faults::{Fault, FaultRule, MAX_LATENCY};
 pub use state::RecordedRequest;
 use state::State;
 
@@ -76,7 +73,7 @@ impl MockServer {
         let state = Arc::new(State::default());
         let app = router(state.clone());
         let (shutdown, stopped) = oneshot::channel::<()>();
-        tokio::spawn(serve(listener, app, stopped));
+        tokio::spawn(serve::serve(listener, app, stopped));
         Ok(MockServer {
             addr,
             base_url: format!("http://{addr}"),
@@ -181,7 +178,7 @@ impl MockServer {
     /// server.add_tenant("demo", "key");
     /// server.inject(FaultRule::new(Fault::Status { status: 503 }).path("/api/v1/pages").times(2));
     /// let client = server.client("demo", "key")?.with_retry(RetryPolicy::none());
-    /// let error = Error::from(client.get_pages().send().await.unwrap_err());
+    /// let error = client.get_pages().send().await.unwrap_err();
     /// assert_eq!(error.status(), Some(503));
     /// # Ok(()) }
     /// ```
@@ -220,50 +217,14 @@ fn router(state: Arc<State>) -> Router {
         .merge(audit_logs::routes())
         .merge(lists::routes())
         .fallback(respond::no_route)
+        .method_not_allowed_fallback(respond::no_route)
+        .layer(middleware::from_fn(respond::shape))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             faults::inject,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), record))
         .with_state(state)
-}
-
-/// Accepts connections until `stopped` fires. Each connection is served by hyper with a
-/// [`Hangup`] in every request's extensions, so that a fault can close it unanswered.
-async fn serve(listener: TcpListener, app: Router, mut stopped: oneshot::Receiver<()>) {
-    loop {
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                Err(error) => {
-                    tracing::warn!(%error, "mock server: accept failed");
-                    continue;
-                }
-            },
-            _ = &mut stopped => return,
-        };
-        tokio::spawn(serve_connection(stream, app.clone()));
-    }
-}
-
-async fn serve_connection(stream: TcpStream, app: Router) {
-    let hangup = Hangup::default();
-    let closed = hangup.0.clone();
-    let service =
-        hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
-            request.extensions_mut().insert(hangup.clone());
-            app.clone().oneshot(request)
-        });
-    let connection = hyper::server::conn::http1::Builder::new()
-        .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
-    tokio::select! {
-        result = connection => {
-            if let Err(error) = result {
-                tracing::debug!(%error, "mock server: connection ended with an error");
-            }
-        }
-        () = closed.notified() => tracing::debug!("mock server: hung up on purpose"),
-    }
 }
 
 /// Records every request before it is handled.

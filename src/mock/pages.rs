@@ -81,14 +81,14 @@ async fn add(
     let data: types::CreateApiPageData = body(&bytes)?;
     let page = state
         .with_tenant(&tenant_id, |t| {
-            let id = insert(t, &data.url_id, &data.title);
-            let page = find(&mut t.pages, &id).expect("just inserted");
+            let mut page = new_page(&data.url_id, &data.title);
             page.insert("url".into(), data.url.into());
             page.insert(
                 "accessibleByGroupIds".into(),
                 json!(data.accessible_by_group_ids),
             );
-            let page = page.clone();
+            let id = page["id"].as_str().unwrap_or_default().to_string();
+            t.pages.push(page.clone());
             t.audit("c", "Page", &id);
             with_counts(t, &page)
         })
@@ -102,12 +102,11 @@ async fn update(
     Secured { tenant_id, .. }: Secured,
     bytes: Bytes,
 ) -> Answer {
-    let _: types::UpdateApiPageData = body(&bytes)?;
-    let patch: Object = body(&bytes)?;
+    let patch: types::UpdateApiPageData = body(&bytes)?;
     let page = state
         .with_tenant(&tenant_id, |t| {
             let page = find(&mut t.pages, &id)?;
-            merge(page, patch);
+            merge(page, &patch);
             let page = page.clone();
             t.audit("u", "Page", &id);
             Some(with_counts(t, &page))
@@ -134,26 +133,26 @@ async fn delete(
     typed::<types::DeletePageApiResponse>(json!({ "status": "success" }))
 }
 
-fn insert(tenant: &mut Tenant, url_id: &str, title: &str) -> String {
-    let id = new_id();
-    tenant.pages.push(
-        json!({
-            "id": id,
-            "urlId": url_id,
-            "title": title,
-            "createdAt": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            "accessibleByGroupIds": [],
-            "commentCount": 0,
-            "rootCommentCount": 0,
-        })
-        .as_object()
-        .cloned()
-        .unwrap_or_default(),
-    );
-    id
+/// A new page as the API stores it.
+fn new_page(url_id: &str, title: &str) -> Object {
+    json!({
+        "id": new_id(),
+        "urlId": url_id,
+        "title": title,
+        "createdAt": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "accessibleByGroupIds": [],
+        "commentCount": 0,
+        "rootCommentCount": 0,
+    })
+    .as_object()
+    .cloned()
+    .unwrap_or_default()
 }
 
 /// Adds a page without going through the API; returns its id.
 pub(crate) fn seed(tenant: &mut Tenant, url_id: &str, title: &str) -> String {
-    insert(tenant, url_id, title)
+    let page = new_page(url_id, title);
+    let id = page["id"].as_str().unwrap_or_default().to_string();
+    tenant.pages.push(page);
+    id
 }

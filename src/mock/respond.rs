@@ -1,7 +1,10 @@
-//! How the mock answers: typed successes and FastComments-shaped failures.
+//! How the mock answers: typed successes and FastComments-shaped failures, for every
+//! request, including the ones no handler takes.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::extract::Request;
+use axum::http::{Method, StatusCode, Uri, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -86,36 +89,148 @@ pub(crate) fn typed<T: DeserializeOwned + Serialize>(value: Value) -> Answer {
     }
 }
 
+/// A path no handler takes: `501 mock-unimplemented` when the spec has the operation
+/// (the mock does not serve it yet), `405 method-not-allowed` when the spec has the path
+/// with another method, `404 not-found` otherwise.
+pub(crate) async fn no_route(method: Method, uri: Uri) -> Failure {
+    let path = uri.path();
+    let in_spec = |m: &str| {
+        crate::operations::OPERATIONS
+            .iter()
+            .find(|op| m.eq_ignore_ascii_case(op.method) && path_matches(op.path, path))
+    };
+    if let Some(op) = in_spec(method.as_str()) {
+        return Failure::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "mock-unimplemented",
+            format!(
+                "the mock server does not implement {} ({} {}) yet",
+                op.id, op.method, op.path
+            ),
+        );
+    }
+    let other_method = crate::operations::OPERATIONS
+        .iter()
+        .any(|op| path_matches(op.path, path));
+    if other_method {
+        return Failure::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method-not-allowed",
+            format!("{method} is not allowed on {path}"),
+        );
+    }
+    Failure::new(
+        StatusCode::NOT_FOUND,
+        "not-found",
+        format!("no route {path}"),
+    )
+}
+
+/// Whether `path` fits the spec's path `template` (`/api/v1/comments/{id}`).
+fn path_matches(template: &str, path: &str) -> bool {
+    let (mut template, mut path) = (template.split('/'), path.split('/'));
+    loop {
+        match (template.next(), path.next()) {
+            (None, None) => return true,
+            (Some(t), Some(p)) if t.starts_with('{') && !p.is_empty() || t == p => {}
+            _ => return false,
+        }
+    }
+}
+
+/// Gives every failure the handlers did not shape themselves (axum's own answers to an
+/// unknown method, an oversized or unreadable body) FastComments' error shape, keeping
+/// its status.
+pub(crate) async fn shape(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let text = axum::body::to_bytes(response.into_body(), 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let code = match status {
+        StatusCode::NOT_FOUND => "not-found",
+        StatusCode::METHOD_NOT_ALLOWED => "method-not-allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "body-too-large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported-media-type",
+        s if s.is_client_error() => "invalid-request",
+        _ => "mock-error",
+    };
+    Failure::new(status, code, text).into_response()
+}
+
 /// Decodes a request body as the generated type `T`, failing like the API does.
 pub(crate) fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Failure> {
     serde_json::from_slice(bytes)
         .map_err(|e| Failure::bad_request("invalid-body", format!("invalid request body: {e}")))
 }
 
-pub(crate) async fn no_route() -> Failure {
-    Failure::not_found("route")
-}
-
-/// Parses an optional integer query parameter, failing with `code` when it is not one.
+/// Parses an optional integer query parameter, failing with `code` when it is not one
+/// or is beyond ±2^53 (`1e18` is an integer; `1e300` and `1.5` are not).
 pub(crate) fn int_param(
     query: &std::collections::HashMap<String, String>,
     name: &str,
     code: &'static str,
 ) -> Result<Option<i64>, Failure> {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
     query
         .get(name)
         .map(|v| {
-            v.parse::<f64>()
+            v.parse::<i64>()
                 .ok()
-                .filter(|f| f.fract() == 0.0)
-                .map(|f| f as i64)
+                .or_else(|| {
+                    let f = v.parse::<f64>().ok()?;
+                    // Checked above: finite, whole and in range, so the cast is exact.
+                    (f.fract() == 0.0 && f.abs() <= EXACT).then_some(f as i64)
+                })
                 .ok_or_else(|| Failure::bad_request(code, format!("{name} must be an integer")))
         })
         .transpose()
 }
 
-/// Applies `skip` and a page size to a list, the API's offset paging.
-pub(crate) fn skip_take<T: Clone>(items: &[T], skip: i64, take: usize) -> Vec<T> {
-    let start = usize::try_from(skip).unwrap_or(0).min(items.len());
-    items[start..].iter().take(take).cloned().collect()
+/// A non-negative integer query parameter (an offset, a page number), as an index.
+pub(crate) fn index_param(
+    query: &std::collections::HashMap<String, String>,
+    name: &str,
+    code: &'static str,
+) -> Result<Option<usize>, Failure> {
+    int_param(query, name, code)?
+        .map(|n| {
+            usize::try_from(n)
+                .map_err(|_| Failure::bad_request(code, format!("{name} must not be negative")))
+        })
+        .transpose()
+}
+
+/// Items `start..start + take` of a list (fewer past its end): the API's offset paging.
+pub(crate) fn skip_take<T: Clone>(items: &[T], start: usize, take: usize) -> Vec<T> {
+    items.iter().skip(start).take(take).cloned().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spec_paths_match_their_templates_only() {
+        assert!(path_matches(
+            "/api/v1/comments/{id}",
+            "/api/v1/comments/abc"
+        ));
+        assert!(!path_matches("/api/v1/comments/{id}", "/api/v1/comments/"));
+        assert!(!path_matches(
+            "/api/v1/comments/{id}",
+            "/api/v1/comments/a/b"
+        ));
+        assert!(path_matches("/api/v1/comments", "/api/v1/comments"));
+        assert!(!path_matches("/api/v1/comments", "/api/v1/comment"));
+    }
 }

@@ -10,7 +10,7 @@ use axum::routing::get;
 use serde_json::{Value, json};
 
 use super::auth::Secured;
-use super::respond::{Answer, Failure, body, int_param, skip_take, typed};
+use super::respond::{Answer, Failure, body, index_param, skip_take, typed};
 use super::state::{Object, State, find, merge, now_ms};
 use crate::types;
 
@@ -35,13 +35,7 @@ async fn list(
         query: q,
     }: Secured,
 ) -> Answer {
-    let skip = int_param(&q, "skip", "invalid-skip")?.unwrap_or(0);
-    if skip < 0 {
-        return Err(Failure::bad_request(
-            "invalid-skip",
-            "skip must not be negative.",
-        ));
-    }
+    let skip = index_param(&q, "skip", "invalid-skip")?.unwrap_or(0);
     let users = state
         .with_tenant(&tenant_id, |t| skip_take(&t.sso_users, skip, PAGE_SIZE))
         .unwrap_or_default();
@@ -120,9 +114,8 @@ async fn add(
     bytes: Bytes,
 ) -> Answer {
     let data: types::CreateApissoUserData = body(&bytes)?;
-    let supplied: Object = body(&bytes)?;
     let mut user = new_user(&data.id, &data.username, &data.email);
-    merge(&mut user, supplied);
+    merge(&mut user, &data);
     let added = state
         .with_tenant(&tenant_id, |t| {
             if t.sso_users.iter().any(|u| u.get("id") == user.get("id")) {
@@ -142,7 +135,9 @@ async fn add(
     typed::<types::AddSsoUserApiResponse>(json!({ "status": "success", "user": user }))
 }
 
-/// Applies an update; `replace` drops the fields the body does not name (PUT).
+/// Applies an update. `replace` (PUT) resets what the body leaves out to a new user's
+/// value, keeping the user's identity (id, username, email unless given) and history
+/// (sign-up date, login count): a partial PUT leaves a whole user.
 fn update(
     state: &State,
     tenant_id: &str,
@@ -150,16 +145,21 @@ fn update(
     bytes: &[u8],
     replace: bool,
 ) -> Result<Object, Failure> {
-    let _: types::UpdateApissoUserData = body(bytes)?;
-    let supplied: Object = body(bytes)?;
+    let data: types::UpdateApissoUserData = body(bytes)?;
     state
         .with_tenant(tenant_id, |t| {
             let user = find(&mut t.sso_users, id)?;
             if replace {
-                let keep = ["id", "signUpDate", "loginCount"];
-                user.retain(|k, _| keep.contains(&k.as_str()));
+                let field = |name: &str| user.get(name).and_then(Value::as_str).unwrap_or("");
+                let mut fresh = new_user(id, field("username"), field("email"));
+                for kept in ["signUpDate", "loginCount"] {
+                    if let Some(value) = user.get(kept) {
+                        fresh.insert(kept.into(), value.clone());
+                    }
+                }
+                *user = fresh;
             }
-            merge(user, supplied);
+            merge(user, &data);
             let user = user.clone();
             t.audit("u", "SSOUser", id);
             Some(user)

@@ -1,9 +1,12 @@
 //! The mock's in-memory data: tenants, their collections, and the request log.
+//!
+//! Every lock is taken through [`lock`], which recovers a lock poisoned by a panic: a
+//! request that panics cannot take the server down with it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use axum::extract::Request;
 use serde_json::{Map, Value};
@@ -13,18 +16,37 @@ use super::faults::{CONTROL_PREFIX, Faults};
 /// One stored object (comment, page, ...), as the JSON the API sends.
 pub(crate) type Object = Map<String, Value>;
 
+/// The most requests [`State::requests`] keeps; older ones are forgotten.
+pub(crate) const MAX_RECORDED_REQUESTS: usize = 100_000;
+
+/// Takes a lock, recovering it when a panic poisoned it.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// Everything the mock holds.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct State {
     tenants: Mutex<HashMap<String, Tenant>>,
-    requests: Mutex<Vec<RecordedRequest>>,
+    requests: Mutex<VecDeque<RecordedRequest>>,
     pub(crate) faults: Faults,
     /// The collections of list operations that take no tenant (the moderation API).
     shared_lists: Mutex<HashMap<String, Vec<Object>>>,
 }
 
+impl fmt::Debug for State {
+    /// Counts only: no API key, no data.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("State")
+            .field("tenants", &lock(&self.tenants).len())
+            .field("requests", &lock(&self.requests).len())
+            .field("faults", &self.faults)
+            .finish_non_exhaustive()
+    }
+}
+
 /// One tenant's data. Collections keep insertion order.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct Tenant {
     pub(crate) api_key: String,
     pub(crate) comments: Vec<Object>,
@@ -56,22 +78,11 @@ pub struct RecordedRequest {
 impl RecordedRequest {
     /// The value of query parameter `name`, percent-decoded.
     pub fn query_param(&self, name: &str) -> Option<String> {
-        let query = self.query.as_deref()?;
-        serde_urlencoded_pairs(query)
-            .into_iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v)
+        let uri = format!("/?{}", self.query.as_deref()?).parse().ok()?;
+        let axum::extract::Query(pairs) =
+            axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&uri).ok()?;
+        pairs.into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
     }
-}
-
-fn serde_urlencoded_pairs(query: &str) -> Vec<(String, String)> {
-    axum::extract::Query::<Vec<(String, String)>>::try_from_uri(
-        &format!("/?{query}")
-            .parse()
-            .expect("a query string is a valid URI"),
-    )
-    .map(|q| q.0)
-    .unwrap_or_default()
 }
 
 impl fmt::Debug for RecordedRequest {
@@ -100,8 +111,10 @@ pub(crate) fn now_ms() -> i64 {
 
 impl State {
     pub(crate) fn add_tenant(&self, tenant_id: &str, api_key: &str) {
-        let mut tenants = self.tenants.lock().expect("mock state poisoned");
-        tenants.entry(tenant_id.to_string()).or_default().api_key = api_key.to_string();
+        lock(&self.tenants)
+            .entry(tenant_id.to_string())
+            .or_default()
+            .api_key = api_key.to_string();
     }
 
     /// Runs `f` on a tenant's data, `None` if there is no such tenant.
@@ -110,8 +123,7 @@ impl State {
         tenant_id: &str,
         f: impl FnOnce(&mut Tenant) -> R,
     ) -> Option<R> {
-        let mut tenants = self.tenants.lock().expect("mock state poisoned");
-        tenants.get_mut(tenant_id).map(f)
+        lock(&self.tenants).get_mut(tenant_id).map(f)
     }
 
     /// Runs `f` on the generic list collections of a tenant (`None` if unknown), or on
@@ -123,10 +135,7 @@ impl State {
     ) -> Option<R> {
         match tenant_id {
             Some(tenant_id) => self.with_tenant(tenant_id, |t| f(&mut t.lists)),
-            None => Some(f(&mut self
-                .shared_lists
-                .lock()
-                .expect("mock state poisoned"))),
+            None => Some(f(&mut lock(&self.shared_lists))),
         }
     }
 
@@ -148,18 +157,19 @@ impl State {
             api_key: header("x-api-key"),
             user_agent: header("user-agent"),
         };
-        self.requests
-            .lock()
-            .expect("mock state poisoned")
-            .push(recorded);
+        let mut requests = lock(&self.requests);
+        if requests.len() == MAX_RECORDED_REQUESTS {
+            requests.pop_front();
+        }
+        requests.push_back(recorded);
     }
 
     pub(crate) fn requests(&self) -> Vec<RecordedRequest> {
-        self.requests.lock().expect("mock state poisoned").clone()
+        lock(&self.requests).iter().cloned().collect()
     }
 
     pub(crate) fn clear_requests(&self) {
-        self.requests.lock().expect("mock state poisoned").clear();
+        lock(&self.requests).clear();
     }
 }
 
@@ -215,9 +225,15 @@ fn remove(items: &mut Vec<Object>, id: &str) -> Option<Object> {
     Some(items.remove(index))
 }
 
-/// Copies every field of `patch` onto `target` (a JSON merge without deletion).
-pub(crate) fn merge(target: &mut Object, patch: Object) {
-    for (key, value) in patch {
-        target.insert(key, value);
+/// Copies onto `target` every field `patch` sets, as the typed request body `T` reads
+/// it: fields `T` does not know, and fields left out or null, change nothing, so an
+/// update can never store a value of the wrong type.
+pub(crate) fn merge<T: serde::Serialize>(target: &mut Object, patch: &T) {
+    if let Ok(Value::Object(fields)) = serde_json::to_value(patch) {
+        for (key, value) in fields {
+            if !value.is_null() {
+                target.insert(key, value);
+            }
+        }
     }
 }

@@ -112,7 +112,7 @@ fn count(comment: &mut Object, direction: &str, sign: i64) {
         ("votes", if direction == "up" { sign } else { -sign }),
     ] {
         let now = comment.get(key).and_then(Value::as_i64).unwrap_or(0);
-        comment.insert(key.into(), (now + delta).into());
+        comment.insert(key.into(), now.saturating_add(delta).into());
     }
 }
 

@@ -1,16 +1,13 @@
 //! The mock server through the client: every resource it serves, paging, its error
 //! codes, and its answers checked against the schemas of the spec's generated types.
 
-mod common;
-
-use common::{API_KEY, TENANT, mock};
+use crate::common::{API_KEY, TENANT, mock};
 use fastcomments::mock::MockServer;
 use fastcomments::{Error, types};
 use schemars::JsonSchema;
 use serde_json::Value;
 
-fn error_code<E>(error: progenitor_client::Error<E>) -> (Option<u16>, String) {
-    let error = Error::from(error);
+fn error_code(error: Error) -> (Option<u16>, String) {
     (error.status(), error.code().unwrap_or("").to_string())
 }
 
@@ -201,7 +198,7 @@ async fn pages_can_be_added_found_patched_and_deleted() {
         .send()
         .await
         .unwrap();
-    assert_eq!(found.into_inner().page.unwrap().title, "About");
+    assert_eq!(found.page.unwrap().title, "About");
 
     let patched = client
         .patch_page()
@@ -210,7 +207,7 @@ async fn pages_can_be_added_found_patched_and_deleted() {
         .send()
         .await
         .unwrap();
-    assert_eq!(patched.into_inner().page.unwrap().title, "About us");
+    assert_eq!(patched.page.unwrap().title, "About us");
 
     client.delete_page().id(&id).send().await.unwrap();
     let missing = client
@@ -256,7 +253,7 @@ async fn sso_users_can_be_managed_and_listed_by_skip() {
         .send()
         .await
         .unwrap();
-    assert_eq!(by_email.into_inner().user.unwrap().id, "u7");
+    assert_eq!(by_email.user.unwrap().id, "u7");
     let patched = client
         .patch_sso_user()
         .id("u7")
@@ -264,9 +261,9 @@ async fn sso_users_can_be_managed_and_listed_by_skip() {
         .send()
         .await
         .unwrap();
-    assert_eq!(patched.into_inner().user.unwrap().username, "user7");
+    assert_eq!(patched.user.unwrap().username, "user7");
     let by_id = client.get_sso_user_by_id().id("u7").send().await.unwrap();
-    assert_eq!(by_id.into_inner().user.unwrap().display_name, "Seven");
+    assert_eq!(by_id.user.unwrap().display_name, "Seven");
 
     let put = client
         .put_sso_user()
@@ -341,7 +338,6 @@ async fn votes_count_on_the_comment_and_can_be_listed_and_deleted() {
         .send()
         .await
         .unwrap()
-        .into_inner()
         .comment;
     assert_eq!(
         (comment.votes, comment.votes_up, comment.votes_down),
@@ -350,7 +346,7 @@ async fn votes_count_on_the_comment_and_can_be_listed_and_deleted() {
 
     client
         .delete_vote()
-        .id(up.into_inner().vote_id.unwrap())
+        .id(up.vote_id.unwrap())
         .send()
         .await
         .unwrap();
@@ -360,7 +356,6 @@ async fn votes_count_on_the_comment_and_can_be_listed_and_deleted() {
         .send()
         .await
         .unwrap()
-        .into_inner()
         .comment;
     assert_eq!((comment.votes, comment.votes_up), (Some(-1), Some(0)));
 }

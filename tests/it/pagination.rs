@@ -1,11 +1,9 @@
 //! Pagination streams against the mock server: counts and order, start offsets, both
 //! comment paging modes, failures mid-stream, pipelining, cancellation.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{TENANT, mock};
+use crate::common::{TENANT, mock};
 use fastcomments::mock::{Fault, FaultRule, MockServer};
 use fastcomments::pagination::{LIST_OPERATIONS, Paginated, PagingMode};
 use fastcomments::{Error, RetryPolicy};

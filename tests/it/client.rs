@@ -1,11 +1,9 @@
 //! The `Client` facade against the mock server: credentials, tenant, hosts, errors,
 //! secrets.
 
-mod common;
-
+use crate::common::{API_KEY, Captured, TENANT, mock, refusing_address, serve};
 use axum::http::StatusCode;
 use axum::routing::get;
-use common::{API_KEY, Captured, TENANT, mock, refusing_address, serve};
 use fastcomments::{Client, Error, Region, RetryPolicy, TransportKind};
 
 #[tokio::test]
@@ -72,16 +70,17 @@ async fn user_agent_names_the_crate_and_version() {
 #[tokio::test]
 async fn failed_status_in_an_http_200_body_is_an_api_error() {
     let (_server, client) = mock().await;
-    let error = Error::from(
-        client
-            .get_page_by_url_id()
-            .url_id("missing")
-            .send()
-            .await
-            .unwrap_err(),
-    );
+    let error = client
+        .get_page_by_url_id()
+        .url_id("missing")
+        .send()
+        .await
+        .unwrap_err();
     let api = error.api_error().expect("an API error");
-    assert_eq!((api.http_status, api.code.as_str()), (200, "not-found"));
+    assert_eq!(
+        (api.http_status, api.code.as_deref()),
+        (200, Some("not-found"))
+    );
     assert_eq!(error.status(), Some(200));
     assert!(!error.is_retryable());
 }
@@ -90,7 +89,7 @@ async fn failed_status_in_an_http_200_body_is_an_api_error() {
 async fn a_401_json_error_is_an_api_error_with_its_status() {
     let (server, _) = mock().await;
     let wrong = server.client(TENANT, "not-the-key").unwrap();
-    let error = Error::from(wrong.get_comments().send().await.unwrap_err());
+    let error = wrong.get_comments().send().await.unwrap_err();
     assert_eq!(error.status(), Some(401));
     assert_eq!(error.code(), Some("invalid-api-key"));
 
@@ -99,7 +98,7 @@ async fn a_401_json_error_is_an_api_error_with_its_status() {
         .tenant_id(TENANT)
         .build()
         .unwrap();
-    let error = Error::from(keyless.get_comments().send().await.unwrap_err());
+    let error = keyless.get_comments().send().await.unwrap_err();
     assert_eq!(
         (error.status(), error.code()),
         (Some(401), Some("missing-api-key"))
@@ -110,7 +109,7 @@ async fn a_401_json_error_is_an_api_error_with_its_status() {
 async fn unknown_tenant_is_invalid_tenant_id() {
     let (server, _) = mock().await;
     let client = server.client("nobody", API_KEY).unwrap();
-    let error = Error::from(client.get_pages().send().await.unwrap_err());
+    let error = client.get_pages().send().await.unwrap_err();
     assert_eq!(error.code(), Some("invalid-tenant-id"));
 }
 
@@ -129,8 +128,10 @@ async fn a_502_html_page_is_an_http_error_with_an_excerpt() {
         .retry(RetryPolicy::none())
         .build()
         .unwrap();
-    match Error::from(client.get_pages().send().await.unwrap_err()) {
-        Error::Http { status, excerpt } => {
+    match client.get_pages().send().await.unwrap_err() {
+        Error::Http {
+            status, excerpt, ..
+        } => {
             assert_eq!(status, 502);
             assert!(excerpt.contains("Bad gateway from the proxy"), "{excerpt}");
         }
@@ -170,7 +171,7 @@ async fn unknown_fields_in_a_success_body_are_accepted() {
 #[tokio::test]
 async fn a_missing_required_parameter_fails_without_sending_anything() {
     let (server, client) = mock().await;
-    let error = Error::from(client.get_comment().send().await.unwrap_err());
+    let error = client.get_comment().send().await.unwrap_err();
     assert!(
         matches!(&error, Error::InvalidRequest(m) if m.contains("id")),
         "{error:?}"
@@ -181,7 +182,7 @@ async fn a_missing_required_parameter_fails_without_sending_anything() {
         .api_key(API_KEY)
         .build()
         .unwrap();
-    let error = Error::from(tenantless.get_comments().send().await.unwrap_err());
+    let error = tenantless.get_comments().send().await.unwrap_err();
     assert!(
         matches!(&error, Error::InvalidRequest(m) if m.contains("tenant_id")),
         "{error:?}"
@@ -225,7 +226,7 @@ async fn without_a_fallback_a_refused_connection_is_a_connect_error() {
         .retry(RetryPolicy::none())
         .build()
         .unwrap();
-    let error = Error::from(client.get_pages().send().await.unwrap_err());
+    let error = client.get_pages().send().await.unwrap_err();
     assert!(
         matches!(
             error,
@@ -249,7 +250,7 @@ async fn the_api_key_appears_in_no_debug_output_error_or_log() {
     let logs = Captured::default();
     let error = {
         let _guard = logs.install();
-        Error::from(client.get_comments().send().await.unwrap_err())
+        client.get_comments().send().await.unwrap_err()
     };
     assert_eq!(error.code(), Some("invalid-api-key"));
     let logs = logs.text();

@@ -1,0 +1,47 @@
+//! Runs progenitor on the rewritten spec and applies the post-processing passes.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::postprocess::{builders, reserved_idents, send, uninhabited};
+
+/// The generated client, post-processed. `index_of` maps progenitor's operation names to
+/// their index in the emitted operations table; `json_schema` derives
+/// `schemars::JsonSchema` on every type (the mock server needs it, nothing else does).
+pub fn generate(
+    spec: &Value,
+    index_of: &BTreeMap<String, usize>,
+    json_schema: bool,
+) -> Result<syn::File, String> {
+    let openapi: openapiv3::OpenAPI = serde_json::from_value(spec.clone())
+        .map_err(|e| format!("the rewritten spec is not OpenAPI 3: {e}"))?;
+    let mut settings = progenitor::GenerationSettings::default();
+    settings
+        .with_interface(progenitor::InterfaceStyle::Builder)
+        .with_tag(progenitor::TagStyle::Merged)
+        .with_inner_type(quote::quote!(crate::client::Inner));
+    if json_schema {
+        settings.with_derive("schemars::JsonSchema");
+    }
+    let tokens = progenitor::Generator::new(&settings)
+        .generate_tokens(&openapi)
+        .map_err(|e| format!("progenitor failed on the rewritten spec: {e}"))?;
+    let mut file: syn::File = syn::parse2(reserved_idents::escape(tokens))
+        .map_err(|e| format!("progenitor emitted invalid Rust: {e}"))?;
+    let sends = send::rewrite(&mut file, index_of)?;
+    if sends != index_of.len() {
+        return Err(format!(
+            "{sends} send() methods rewritten for {} generated operations",
+            index_of.len()
+        ));
+    }
+    builders::prune(&mut file)?;
+    let empty = uninhabited::find(&file);
+    if !empty.is_empty() {
+        return Err(format!(
+            "generation produced uninhabited types (a contradictory allOf?): {empty:?}"
+        ));
+    }
+    Ok(file)
+}

@@ -1,0 +1,86 @@
+//! `operations.rs`: the table of every operation of the spec (`fastcomments::operations`),
+//! and one tenant-scoped method per generated operation on `fastcomments::Client`.
+
+use std::collections::BTreeSet;
+
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::quote;
+
+use crate::spec::{Operation, TenantId};
+
+/// The table; `hand_written` maps each removed operation to its facade method.
+pub fn table(ops: &[Operation<'_>], hand_written: &[(&str, &str)]) -> TokenStream {
+    let entries = ops.iter().map(|op| {
+        let (id, method, path) = (op.id, &op.method, op.path);
+        let method_name = op.method_name();
+        let key = op.requires_api_key;
+        let tenant = Ident::new(tenant_variant(op.tenant_id), Span::call_site());
+        let implementation = match hand_written.iter().find(|(h, _)| *h == op.id) {
+            Some((_, facade)) => quote!(Implementation::HandWritten(#facade)),
+            None => quote!(Implementation::Generated),
+        };
+        quote! {
+            Operation {
+                id: #id, method_name: #method_name, method: #method, path: #path,
+                requires_api_key: #key, tenant_id: TenantIdIn::#tenant,
+                implementation: #implementation,
+            },
+        }
+    });
+    quote! {
+        /// Every operation of `openapi.json`, sorted by operation id.
+        pub static OPERATIONS: &[Operation] = &[#(#entries)*];
+    }
+}
+
+fn tenant_variant(tenant: TenantId) -> &'static str {
+    match tenant {
+        TenantId::None => "None",
+        TenantId::Query => "Query",
+        TenantId::Path => "Path",
+    }
+}
+
+/// One method per generated operation on `crate::Client`, returning the builder with
+/// `tenantId` preset from the client.
+pub fn tenant_scoped_methods(ops: &[Operation<'_>], removed: &BTreeSet<String>) -> TokenStream {
+    let methods = ops.iter().filter(|op| !removed.contains(op.id)).map(|op| {
+        let name = Ident::new(&op.method_name(), Span::call_site());
+        let builder = Ident::new(&op.builder_name(), Span::call_site());
+        let summary = op.summary.replace('[', "\\[").replace(']', "\\]");
+        let title = format!(" `{} {}` ({}). {summary}", op.method, op.path, op.id);
+        let key = if op.requires_api_key {
+            " Sends the API key."
+        } else {
+            " Public: the API key is never sent."
+        };
+        let tenant = match op.tenant_id {
+            TenantId::None => "",
+            _ => " `tenantId` is preset from the client; `.tenant_id(..)` overrides it.",
+        };
+        let detail = format!("{key}{tenant}");
+        let body = match op.tenant_id {
+            TenantId::None => quote!(self.generated().#name()),
+            _ => quote! {
+                let builder = self.generated().#name();
+                match self.tenant_id() {
+                    Some(tenant_id) => builder.tenant_id(tenant_id),
+                    None => builder,
+                }
+            },
+        };
+        quote! {
+            #[doc = #title]
+            #[doc = ""]
+            #[doc = #detail]
+            pub fn #name(&self) -> crate::builder::#builder<'_> {
+                #body
+            }
+        }
+    });
+    quote! {
+        impl crate::Client {
+            #(#methods)*
+        }
+    }
+}

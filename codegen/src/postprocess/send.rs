@@ -1,0 +1,248 @@
+//! Gives every operation builder a `send()` that returns `fastcomments::Error`.
+//!
+//! Progenitor's `send()` builds the request, runs it through `ClientHooks`, then decodes
+//! the body with `serde_json::from_slice`, failing with `progenitor_client::Error`. Its
+//! hooks can fail a call only with `Error::Custom(String)`, so a typed error cannot come
+//! out of them, and the body would be decoded after the facade had already read it.
+//!
+//! This pass splits each `send()` where the hooks begin: the statements that build the
+//! request become a private `build_request()`, and a new `send()` hands the request to
+//! the facade's one request path (`crate::client::send`), which authorizes, retries,
+//! reads the body within its limit, tells failures from successes and decodes once,
+//! into the response type progenitor had declared. Lost: nothing; the hooks are never
+//! called. The `api-version` header progenitor adds (the spec's `info.version`, always
+//! "0.0.0") is dropped on the way.
+
+use std::collections::BTreeMap;
+
+use proc_macro2::TokenStream;
+use quote::ToTokens;
+
+use super::{module_items, type_name};
+
+/// The name of the private method holding the request-building half of `send()`.
+const BUILD_REQUEST: &str = "build_request";
+
+/// Rewrites every `send()` of the `builder` module. `index_of` maps progenitor's
+/// operation name (`OperationInfo::operation_id`, the snake-case method name) to the
+/// operation's index in `crate::operations::OPERATIONS`.
+pub fn rewrite(file: &mut syn::File, index_of: &BTreeMap<String, usize>) -> Result<usize, String> {
+    let items = module_items(file, "builder").ok_or("progenitor emitted no builder module")?;
+    let mut rewritten = 0;
+    for item in items.iter_mut() {
+        let syn::Item::Impl(block) = item else {
+            continue;
+        };
+        let builder = type_name(&block.self_ty).unwrap_or_default();
+        let Some(position) = block
+            .items
+            .iter()
+            .position(|i| matches!(i, syn::ImplItem::Fn(f) if f.sig.ident == "send"))
+        else {
+            continue;
+        };
+        if block
+            .items
+            .iter()
+            .any(|i| matches!(i, syn::ImplItem::Fn(f) if f.sig.ident == BUILD_REQUEST))
+        {
+            return Err(format!(
+                "{builder} already has a method named {BUILD_REQUEST}"
+            ));
+        }
+        let syn::ImplItem::Fn(send) = block.items.remove(position) else {
+            unreachable!("matched a fn above");
+        };
+        let split = split(send, index_of).map_err(|e| format!("{builder}::send: {e}"))?;
+        block.items.insert(position, split.0);
+        block.items.insert(position + 1, split.1);
+        rewritten += 1;
+    }
+    Ok(rewritten)
+}
+
+/// `(build_request, send)` for one generated `send`.
+fn split(
+    send: syn::ImplItemFn,
+    index_of: &BTreeMap<String, usize>,
+) -> Result<(syn::ImplItem, syn::ImplItem), String> {
+    let response = response_type(&send.sig.output)?;
+    let stmts = &send.block.stmts;
+    let hooks_begin = stmts
+        .iter()
+        .position(|s| mentions(s, "OperationInfo"))
+        .ok_or("no `OperationInfo`: progenitor's send() has changed shape")?;
+    let operation = operation_name(&stmts[hooks_begin])?;
+    let index = *index_of
+        .get(&operation)
+        .ok_or_else(|| format!("operation {operation} is not in the operations table"))?;
+    if !stmts.first().is_some_and(|s| mentions(s, "client")) {
+        return Err("it does not start by taking `client` out of the builder".into());
+    }
+    let building = stmts[..hooks_begin]
+        .iter()
+        .filter(|s| !s.to_token_stream().to_string().contains("\"api-version\""));
+    if building.clone().any(|s| mentions(s, "await")) {
+        return Err("building the request awaits something".into());
+    }
+    let docs = send.attrs.iter().filter(|a| a.path().is_ident("doc"));
+    let build_request: syn::ImplItem = syn::parse_quote! {
+        /// Builds the request this builder describes, checking its parameters.
+        fn build_request(
+            self,
+        ) -> ::std::result::Result<(&'a super::Client, ::reqwest::Request), Error> {
+            #(#building)*
+            Ok((client, request))
+        }
+    };
+    let send: syn::ImplItem = syn::parse_quote! {
+        #(#docs)*
+        ///
+        /// Goes through the client's request path: API key where the spec requires it,
+        /// retries, fallback host, body limit; any failure is a [`crate::Error`].
+        pub async fn send(self) -> ::std::result::Result<#response, crate::Error> {
+            let (client, request) = self
+                .build_request()
+                .map_err(crate::Error::from_request_builder)?;
+            crate::client::send(client, request, &crate::operations::OPERATIONS[#index]).await
+        }
+    };
+    Ok((build_request, send))
+}
+
+/// `T` of `Result<ResponseValue<T>, Error<E>>`.
+fn response_type(output: &syn::ReturnType) -> Result<TokenStream, String> {
+    let syn::ReturnType::Type(_, ty) = output else {
+        return Err("send() returns nothing".into());
+    };
+    let first_argument = |ty: &syn::Type, name: &str| -> Option<syn::Type> {
+        let syn::Type::Path(path) = ty else {
+            return None;
+        };
+        let last = path.path.segments.last()?;
+        let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+            return None;
+        };
+        match args.args.first()? {
+            syn::GenericArgument::Type(t) if last.ident == name => Some(t.clone()),
+            _ => None,
+        }
+    };
+    first_argument(ty, "Result")
+        .and_then(|value| first_argument(&value, "ResponseValue"))
+        .map(|t| t.to_token_stream())
+        .ok_or_else(|| format!("unexpected return type {}", ty.to_token_stream()))
+}
+
+/// The string in `OperationInfo { operation_id: "..." }`.
+fn operation_name(stmt: &syn::Stmt) -> Result<String, String> {
+    let text = stmt.to_token_stream().to_string();
+    text.split("operation_id :")
+        .nth(1)
+        .and_then(|rest| rest.split('"').nth(1))
+        .map(str::to_owned)
+        .ok_or_else(|| format!("no operation_id in `{text}`"))
+}
+
+fn mentions(stmt: &syn::Stmt, ident: &str) -> bool {
+    fn walk(tokens: TokenStream, ident: &str) -> bool {
+        tokens.into_iter().any(|t| match t {
+            proc_macro2::TokenTree::Ident(i) => i == ident,
+            proc_macro2::TokenTree::Group(g) => walk(g.stream(), ident),
+            _ => false,
+        })
+    }
+    walk(stmt.to_token_stream(), ident)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shape progenitor 0.15 gives a builder's `send`.
+    fn generated() -> syn::File {
+        syn::parse_quote! {
+            pub mod builder {
+                pub struct GetThing<'a> { client: &'a super::Client, id: Result<String, String> }
+                impl<'a> GetThing<'a> {
+                    pub fn id<V>(mut self, value: V) -> Self { self }
+                    ///Sends a `GET` request to `/things/{id}`
+                    pub async fn send(self) -> Result<ResponseValue<types::Thing>, Error<types::ApiError>> {
+                        let Self { client, id } = self;
+                        let id = id.map_err(Error::InvalidRequest)?;
+                        let url = format!("{}/things/{}", client.baseurl, encode_path(&id.to_string()));
+                        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+                        header_map.append(
+                            ::reqwest::header::HeaderName::from_static("api-version"),
+                            ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+                        );
+                        #[allow(unused_mut)]
+                        let mut request = client.client.get(url).headers(header_map).build()?;
+                        let info = OperationInfo { operation_id: "get_thing" };
+                        client.pre(&mut request, &info).await?;
+                        let result = client.exec(request, &info).await;
+                        client.post(&result, &info).await?;
+                        let response = result?;
+                        match response.status().as_u16() {
+                            200u16 => ResponseValue::from_response(response).await,
+                            _ => Err(Error::UnexpectedResponse(response)),
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn rewritten() -> String {
+        let mut file = generated();
+        let index = BTreeMap::from([("get_thing".to_string(), 7)]);
+        assert_eq!(rewrite(&mut file, &index).unwrap(), 1);
+        file.to_token_stream().to_string()
+    }
+
+    #[test]
+    fn send_returns_the_declared_type_through_the_facade() {
+        let code = rewritten();
+        assert!(
+            code.contains("pub async fn send (self) -> :: std :: result :: Result < types :: Thing , crate :: Error >"),
+            "{code}"
+        );
+        assert!(code.contains("crate :: client :: send (client , request , & crate :: operations :: OPERATIONS [7usize])"), "{code}");
+        let send = code.split("pub async fn send").next().unwrap();
+        assert!(
+            send.contains("Sends a `GET` request to `/things/{id}`"),
+            "docs kept"
+        );
+    }
+
+    #[test]
+    fn build_request_keeps_the_building_and_drops_hooks_and_api_version() {
+        let code = rewritten();
+        let build = code.split("fn build_request").nth(1).unwrap();
+        let build = build.split("pub async fn send").next().unwrap();
+        assert!(build.contains("map_err (Error :: InvalidRequest)"));
+        assert!(build.contains("build () ?"));
+        assert!(build.contains("Ok ((client , request))"));
+        for gone in ["api-version", "OperationInfo", "exec", "from_response"] {
+            assert!(!code.contains(gone), "{gone} left in {code}");
+        }
+    }
+
+    #[test]
+    fn an_unknown_operation_or_shape_fails_loudly() {
+        let mut file = generated();
+        let error = rewrite(&mut file, &BTreeMap::new()).unwrap_err();
+        assert!(error.contains("get_thing"), "{error}");
+
+        let mut odd: syn::File = syn::parse_quote! {
+            pub mod builder {
+                impl<'a> X<'a> { pub async fn send(self) -> Result<(), ()> { Ok(()) } }
+            }
+        };
+        assert!(
+            rewrite(&mut odd, &BTreeMap::new())
+                .unwrap_err()
+                .contains("X::send")
+        );
+    }
+}

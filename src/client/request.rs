@@ -1,0 +1,162 @@
+//! The one request path: every call, generated or hand-written, is sent by
+//! [`send`]. It adds the API key where the spec requires it, falls back to the fallback
+//! host when the primary cannot be reached, retries by the client's [`RetryPolicy`]
+//! within its deadline, reads each body within the client's limit, turns every failed
+//! answer (a non-2xx status, or a body whose `status` is `"failed"`) into [`Error`] in
+//! one place, and decodes a success once.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use reqwest::header::{HeaderName, HeaderValue};
+use serde::de::DeserializeOwned;
+use tracing::Instrument;
+
+use super::builder::Secret;
+use crate::operations::Operation;
+use crate::response::{self, FAILURE_BODY_LIMIT, Overflow};
+use crate::retry::{self, RequestKind};
+use crate::{Error, RetryPolicy, generated};
+
+const API_KEY_HEADER: HeaderName = HeaderName::from_static("x-api-key");
+
+/// What the client is configured with: the state the generated client carries.
+#[derive(Clone, Debug)]
+pub(crate) struct Config {
+    pub(crate) api_key: Option<Secret<HeaderValue>>,
+    pub(crate) base_url: String,
+    pub(crate) fallback: Option<String>,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) max_body_size: usize,
+}
+
+/// The generated client's inner state (`with_inner_type`).
+#[derive(Clone, Debug)]
+pub(crate) struct Inner(pub(crate) Arc<Config>);
+
+/// Sends one call of `operation` and decodes its success body into `T`.
+pub(crate) async fn send<T: DeserializeOwned>(
+    client: &generated::Client,
+    request: reqwest::Request,
+    operation: &'static Operation,
+) -> Result<T, Error> {
+    let body = client
+        .inner
+        .execute(&client.client, request, operation)
+        .await?;
+    response::decode(&body)
+}
+
+impl Inner {
+    /// Sends `request` until it succeeds or the retry policy stops; returns the body of
+    /// the success.
+    async fn execute(
+        &self,
+        http: &reqwest::Client,
+        mut request: reqwest::Request,
+        operation: &'static Operation,
+    ) -> Result<Bytes, Error> {
+        if let (Some(key), true) = (&self.0.api_key, operation.requires_api_key) {
+            request.headers_mut().insert(API_KEY_HEADER, key.0.clone());
+        }
+        let span = tracing::debug_span!(
+            "fastcomments",
+            operation = operation.id,
+            method = %request.method(),
+            path = request.url().path(),
+        );
+        let method = request.method().clone();
+        let kind = RequestKind {
+            operation: operation.id,
+            method: &method,
+        };
+        let mut template = Some(request);
+        let attempts = || {
+            // A body that cannot be cloned (a stream) is sent once.
+            let request = match template.as_ref().and_then(reqwest::Request::try_clone) {
+                Some(copy) => copy,
+                None => template.take()?,
+            };
+            Some(self.attempt(http, request))
+        };
+        retry::run(&self.0.retry, &kind, attempts)
+            .instrument(span)
+            .await
+    }
+
+    /// One attempt: send (with the fallback host), read the body within its limit,
+    /// classify.
+    async fn attempt(
+        &self,
+        http: &reqwest::Client,
+        request: reqwest::Request,
+    ) -> Result<Bytes, Error> {
+        let response = self
+            .send_with_fallback(http, request)
+            .await
+            .map_err(Error::transport)?;
+        let status = response.status().as_u16();
+        if response.status().is_success() {
+            let body = response::read(response, self.0.max_body_size, Overflow::Fail).await?;
+            if response::is_failure(&body) {
+                tracing::debug!(status, "FastComments answered with a failure");
+                return Err(response::failure(status, &body, None));
+            }
+            return Ok(body);
+        }
+        let retry_after = response::retry_after(&response);
+        let limit = FAILURE_BODY_LIMIT.min(self.0.max_body_size);
+        let body = response::read(response, limit, Overflow::Truncate).await?;
+        tracing::debug!(status, "FastComments answered with a failure");
+        Err(response::failure(status, &body, retry_after))
+    }
+
+    async fn send_with_fallback(
+        &self,
+        http: &reqwest::Client,
+        request: reqwest::Request,
+    ) -> reqwest::Result<reqwest::Response> {
+        let spare = self.0.fallback.as_ref().and_then(|_| request.try_clone());
+        match http.execute(request).await {
+            Err(error) if error.is_connect() => {
+                let (Some(fallback), Some(mut spare)) = (&self.0.fallback, spare) else {
+                    return Err(error);
+                };
+                let Some(rebased) = rebase(spare.url(), &self.0.base_url, fallback) else {
+                    return Err(error);
+                };
+                *spare.url_mut() = rebased;
+                tracing::warn!(fallback = %fallback, "primary host unreachable, trying the fallback");
+                http.execute(spare).await
+            }
+            other => other,
+        }
+    }
+}
+
+/// Moves `url` from base `from` to base `to`, keeping path and query.
+fn rebase(url: &reqwest::Url, from: &str, to: &str) -> Option<reqwest::Url> {
+    let rest = url.as_str().strip_prefix(from)?;
+    reqwest::Url::parse(&format!("{to}{rest}")).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rebase_keeps_path_and_query() {
+        let url =
+            reqwest::Url::parse("https://gdc-oregon.fastcomments.com/api/v1/comments?tenantId=t")
+                .unwrap();
+        let moved = rebase(
+            &url,
+            "https://gdc-oregon.fastcomments.com",
+            "https://fastcomments.com",
+        );
+        assert_eq!(
+            moved.unwrap().as_str(),
+            "https://fastcomments.com/api/v1/comments?tenantId=t"
+        );
+    }
+}

@@ -1,0 +1,360 @@
+//! What a response means: its body read within a limit, a failure told from a success,
+//! and a success decoded once into its generated type.
+
+mod toplevel;
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::error::{ApiError, Error, excerpt};
+
+/// How much of a failure's body is read: enough for any FastComments error object and
+/// an excerpt of anything else. A 500 MB error page costs 64 KiB.
+pub(crate) const FAILURE_BODY_LIMIT: usize = 64 * 1024;
+
+/// What to do with a body longer than the limit.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Overflow {
+    /// Fail with [`Error::BodyTooLarge`]: a success body must be whole.
+    Fail,
+    /// Keep the start and stop reading: a failure only needs its start.
+    Truncate,
+}
+
+/// Reads the body of `response` up to `limit` bytes, without buffering more: a body
+/// announced or found to be longer is cut short or refused (`overflow`). With
+/// [`Overflow::Truncate`] a broken connection is not an error either: what arrived is
+/// what the failure is made of.
+pub(crate) async fn read(
+    mut response: reqwest::Response,
+    limit: usize,
+    overflow: Overflow,
+) -> Result<Bytes, Error> {
+    let announced = response
+        .content_length()
+        .and_then(|n| usize::try_from(n).ok());
+    if overflow == Overflow::Fail && announced.is_some_and(|n| n > limit) {
+        return Err(Error::BodyTooLarge { limit });
+    }
+    let mut first: Option<Bytes> = None;
+    let mut buffer = BytesMut::new();
+    loop {
+        let chunk = match response.chunk().await {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => break,
+            Err(_) if overflow == Overflow::Truncate => break,
+            Err(error) => return Err(Error::transport(error)),
+        };
+        let held = first.as_ref().map_or(0, Bytes::len) + buffer.len();
+        if held.saturating_add(chunk.len()) > limit {
+            if overflow == Overflow::Fail {
+                return Err(Error::BodyTooLarge { limit });
+            }
+            let room = limit - held;
+            append(
+                &mut first,
+                &mut buffer,
+                chunk.slice(..room),
+                announced,
+                limit,
+            );
+            break;
+        }
+        append(&mut first, &mut buffer, chunk, announced, limit);
+    }
+    Ok(match first {
+        Some(only) if buffer.is_empty() => only,
+        Some(only) => {
+            let mut whole = BytesMut::with_capacity(only.len() + buffer.len());
+            whole.extend_from_slice(&only);
+            whole.extend_from_slice(&buffer);
+            whole.freeze()
+        }
+        None => buffer.freeze(),
+    })
+}
+
+/// Keeps a body that arrives in one chunk without copying it; copies from the second.
+fn append(
+    first: &mut Option<Bytes>,
+    buffer: &mut BytesMut,
+    chunk: Bytes,
+    announced: Option<usize>,
+    limit: usize,
+) {
+    match first.take() {
+        None if buffer.is_empty() => *first = Some(chunk),
+        None => buffer.extend_from_slice(&chunk),
+        Some(only) => {
+            let expected = announced.unwrap_or(0).min(limit);
+            buffer.reserve(expected.max(only.len() + chunk.len()));
+            buffer.extend_from_slice(&only);
+            buffer.extend_from_slice(&chunk);
+        }
+    }
+}
+
+/// Whether a body's top-level `status` is `"failed"` or `"failure"` (as the integration
+/// endpoints spell it). Reads fields only up to `status`, which FastComments sends first.
+pub(crate) fn is_failure(body: &[u8]) -> bool {
+    toplevel::fields(body)
+        .find(|(key, _)| key == "status")
+        .and_then(|(_, value)| toplevel::string(value, 16))
+        .is_some_and(|status| status == "failed" || status == "failure")
+}
+
+/// The error for a failed response: [`Error::Api`] when the body is a FastComments
+/// failure, [`Error::Http`] with an excerpt otherwise.
+pub(crate) fn failure(status: u16, body: &[u8], retry_after: Option<Duration>) -> Error {
+    if is_failure(body) {
+        Error::Api(Box::new(api_error(status, body, retry_after)))
+    } else {
+        Error::Http {
+            status,
+            excerpt: excerpt(body),
+            retry_after,
+        }
+    }
+}
+
+/// Only bodies up to this size fill [`ApiError::extra`]: the fields a failure is known
+/// by are read from any body, the rest would copy a hostile one.
+const EXTRA_FIELDS_LIMIT: usize = 64 * 1024;
+
+/// Reads a failure body leniently: every field optional, one of the wrong type left out.
+fn api_error(status: u16, body: &[u8], retry_after: Option<Duration>) -> ApiError {
+    let mut api = ApiError {
+        http_status: status,
+        retry_after,
+        ..ApiError::default()
+    };
+    let keep_extra = body.len() <= EXTRA_FIELDS_LIMIT;
+    for (key, value) in toplevel::fields(body) {
+        match key.as_ref() {
+            "code" => api.code = text(value, 256),
+            "reason" => api.reason = text(value, ApiError::MAX_REASON_CHARS + 1).map(cut_reason),
+            "secondaryCode" => api.secondary_code = text(value, 256),
+            "translatedError" => {
+                api.translated_error = text(value, ApiError::MAX_REASON_CHARS + 1).map(cut_reason);
+            }
+            "bannedUntil" => api.banned_until = integer(value),
+            "maxCharacterLength" => api.max_character_length = integer(value),
+            "customConfig" if keep_extra => api.custom_config = serde_json::from_slice(value).ok(),
+            _ if keep_extra => {
+                if let Ok(value) = serde_json::from_slice::<Value>(value) {
+                    api.extra.insert(key.into_owned(), value);
+                }
+            }
+            _ => {}
+        }
+    }
+    api
+}
+
+fn cut_reason(mut reason: String) -> String {
+    if let Some((cut, _)) = reason.char_indices().nth(ApiError::MAX_REASON_CHARS) {
+        reason.truncate(cut);
+        reason.push('…');
+    }
+    reason
+}
+
+/// A string field, or the text of a number or boolean; `None` for null, objects, arrays.
+fn text(raw: &[u8], max_chars: usize) -> Option<String> {
+    match raw.first()? {
+        b'"' => toplevel::string(raw, max_chars).map(|s| s.into_owned()),
+        b'{' | b'[' | b'n' => None,
+        _ => std::str::from_utf8(raw.get(..raw.len().min(64))?)
+            .ok()
+            .map(str::to_owned),
+    }
+}
+
+/// An integer sent as a number (integer or float) or as a string holding one.
+fn integer(raw: &[u8]) -> Option<i64> {
+    let text = text(raw, 64)?;
+    let text = text.trim();
+    if let Ok(n) = text.parse::<i64>() {
+        return Some(n);
+    }
+    let float = text.parse::<f64>().ok().filter(|f| f.is_finite())?;
+    // In range, so the cast cannot saturate (i64::MAX as f64 rounds up to 2^63).
+    (-9.223_372_036_854_775e18..9.223_372_036_854_775e18)
+        .contains(&float)
+        .then(|| float.trunc() as i64)
+}
+
+/// Decodes a success body into `T`, in one pass over text checked for UTF-8 once.
+///
+/// An empty body (a 204, or a 201 without content) decodes where `T` allows it: as
+/// JSON `null`, an empty object, or FastComments' bare `{"status": "success"}`.
+pub(crate) fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+    let text =
+        std::str::from_utf8(body).map_err(|e| Error::decode(body, format!("not UTF-8: {e}")))?;
+    if text.trim().is_empty() {
+        return ["null", "{}", r#"{"status":"success"}"#]
+            .into_iter()
+            .find_map(|empty| serde_json::from_str(empty).ok())
+            .ok_or_else(|| Error::decode(body, "the body is empty"));
+    }
+    serde_json::from_str(text).map_err(|e| Error::decode(body, e))
+}
+
+/// The `Retry-After` of a response: delay-seconds or an HTTP date. Any value, however
+/// large, is kept as sent (saturating at the largest duration): the retry policy decides
+/// what a wait too long means.
+pub(crate) fn retry_after(response: &reqwest::Response) -> Option<Duration> {
+    let value = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?;
+    parse_retry_after(value, std::time::SystemTime::now())
+}
+
+/// Reads a `Retry-After` value at time `now`.
+pub(crate) fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(Duration::from_secs(
+            value.parse::<u64>().unwrap_or(u64::MAX),
+        ));
+    }
+    let date = httpdate::parse_http_date(value).ok()?;
+    Some(date.duration_since(now).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::SystemTime;
+
+    fn api(body: &str) -> ApiError {
+        match failure(200, body.as_bytes(), None) {
+            Error::Api(api) => *api,
+            other => panic!("not an API error: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_failed_status_is_an_api_error_whatever_else_the_body_holds() {
+        let deep = format!(
+            r#"{{"nested": {}1{}, "status": "failed", "code": "deep"}}"#,
+            "[".repeat(1000),
+            "]".repeat(1000)
+        );
+        let cases = [
+            (r#"{"status":"failed"}"#, None),
+            (r#"{"status":"failure","code":"x"}"#, Some("x")),
+            (r#"{"status":"failed","code":null,"reason":null}"#, None),
+            (
+                r#"{"status":"failed","code":42,"reason":{"a":1}}"#,
+                Some("42"),
+            ),
+            (
+                r#"{"status":"fail\u0065d","code":"escaped"}"#,
+                Some("escaped"),
+            ),
+            (
+                r#"{"comments":[{"status":"success"}],"status":"failed","code":"late"}"#,
+                Some("late"),
+            ),
+            (deep.as_str(), Some("deep")),
+        ];
+        for (body, code) in cases {
+            assert_eq!(api(body).code.as_deref(), code, "{body}");
+        }
+    }
+
+    #[test]
+    fn numbers_are_read_from_strings_and_floats() {
+        let api = api(
+            r#"{"status":"failed","bannedUntil":"1700000000000","maxCharacterLength":2000.0,
+                         "secondaryCode":"s","translatedError":"t","customConfig":{"a":1},"x":[1]}"#,
+        );
+        assert_eq!(api.banned_until, Some(1_700_000_000_000));
+        assert_eq!(api.max_character_length, Some(2000));
+        assert_eq!(api.secondary_code.as_deref(), Some("s"));
+        assert_eq!(api.translated_error.as_deref(), Some("t"));
+        assert_eq!(api.custom_config, Some(serde_json::json!({"a": 1})));
+        assert_eq!(api.extra["x"], serde_json::json!([1]));
+        assert_eq!(api.extra["status"], "failed");
+        assert_eq!(integer(b"1e300"), None);
+        assert_eq!(integer(b"\"abc\""), None);
+    }
+
+    #[test]
+    fn a_long_reason_is_cut() {
+        let body = format!(
+            r#"{{"status":"failed","reason":"{}"}}"#,
+            "r".repeat(100_000)
+        );
+        let reason = api(&body).reason.unwrap();
+        assert_eq!(reason.chars().count(), ApiError::MAX_REASON_CHARS + 1);
+        assert!(reason.ends_with('…'));
+    }
+
+    #[test]
+    fn successes_and_non_objects_are_not_failures() {
+        for body in [
+            r#"{"status":"success"}"#,
+            r#"{"a":{"status":"failed"}}"#,
+            "[]",
+            "<html>",
+            "",
+        ] {
+            assert!(!is_failure(body.as_bytes()), "{body}");
+        }
+        assert!(matches!(
+            failure(502, b"<html>", None),
+            Error::Http { status: 502, .. }
+        ));
+    }
+
+    #[test]
+    fn empty_bodies_decode_where_the_type_allows() {
+        #[derive(serde::Deserialize, Debug, PartialEq)]
+        struct Status {
+            status: String,
+        }
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Needs {
+            thing: u8,
+        }
+        assert_eq!(decode::<()>(b"").unwrap(), ());
+        assert_eq!(
+            decode::<Status>(b" ").unwrap(),
+            Status {
+                status: "success".into()
+            }
+        );
+        assert!(matches!(decode::<Needs>(b""), Err(Error::Decode { .. })));
+        assert!(matches!(
+            decode::<Status>(b"\xff"),
+            Err(Error::Decode { .. })
+        ));
+    }
+
+    #[test]
+    fn retry_after_saturates_instead_of_overflowing() {
+        let now = SystemTime::now();
+        assert_eq!(parse_retry_after("7", now), Some(Duration::from_secs(7)));
+        assert_eq!(
+            parse_retry_after("18446744073709551615", now),
+            Some(Duration::from_secs(u64::MAX))
+        );
+        assert_eq!(
+            parse_retry_after("99999999999999999999999", now),
+            Some(Duration::from_secs(u64::MAX))
+        );
+        let later = httpdate::fmt_http_date(now + Duration::from_secs(90));
+        let parsed = parse_retry_after(&later, now).unwrap();
+        assert!(parsed > Duration::from_secs(88) && parsed <= Duration::from_secs(90));
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("-1", now), None);
+    }
+}

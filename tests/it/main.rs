@@ -1,0 +1,9 @@
+//! The integration tests, one binary: the client against the mock server and against
+//! hostile servers on loopback.
+
+mod client;
+mod common;
+mod mock_server;
+mod pagination;
+mod reachability;
+mod retry;
