@@ -5,11 +5,8 @@ use std::fmt;
 use std::path::Path;
 use std::process::Command;
 
+use fastcomments_codegen::spec;
 use serde_json::Value;
-
-const METHODS: [&str; 8] = [
-    "get", "put", "post", "delete", "options", "head", "patch", "trace",
-];
 
 /// What a client needs to know of one operation, to tell a change apart.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,22 +21,16 @@ pub struct OperationShape {
     pub response: String,
 }
 
-/// The operations of a spec by `operationId`.
+/// The operations of a spec by `operationId`, read as the code generator reads them.
 pub fn operations(spec: &Value) -> Result<BTreeMap<String, OperationShape>, String> {
-    let paths = spec["paths"]
-        .as_object()
-        .ok_or("the spec has no `paths` object")?;
-    let mut out = BTreeMap::new();
-    for (path, item) in paths {
-        for method in METHODS {
-            let Some(op) = item.get(method) else { continue };
-            let id = op["operationId"]
-                .as_str()
-                .ok_or_else(|| format!("{} {path} has no operationId", method.to_uppercase()))?;
-            let mut parameters: Vec<String> = op["parameters"]
-                .as_array()
-                .into_iter()
-                .flatten()
+    if !spec["paths"].is_object() {
+        return Err("the spec has no `paths` object".into());
+    }
+    Ok(spec::operations(spec)?
+        .into_iter()
+        .map(|op| {
+            let mut parameters: Vec<String> = op
+                .parameters()
                 .map(|p| {
                     let required = if p["required"] == true {
                         "required"
@@ -55,20 +46,15 @@ pub fn operations(spec: &Value) -> Result<BTreeMap<String, OperationShape>, Stri
                 })
                 .collect();
             parameters.sort();
-            let response =
-                schema_name(&op["responses"]["200"]["content"]["application/json"]["schema"]);
             let shape = OperationShape {
-                method: method.to_uppercase(),
-                path: path.clone(),
+                method: op.method.clone(),
+                path: op.path.to_string(),
                 parameters,
-                response,
+                response: schema_name(op.success_schema()),
             };
-            if out.insert(id.to_string(), shape).is_some() {
-                return Err(format!("operationId {id} appears twice"));
-            }
-        }
-    }
-    Ok(out)
+            (op.id.to_string(), shape)
+        })
+        .collect())
 }
 
 fn str_of(v: &Value) -> &str {
