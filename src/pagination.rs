@@ -24,8 +24,8 @@
 //!   maximum page size rather than cutting pages, so only the last page is short;
 //! - it always ends: a server (or a cache between) that ignores `skip`, `page`, `afterId`
 //!   or `cursor` makes no progress, and the stream ends with [`Error::NoProgress`] as soon
-//!   as a page repeats the previous one, a cursor or `afterId` comes back, or an offset
-//!   leaves the range the operation accepts;
+//!   as a page repeats an earlier one (the same items), a cursor or `afterId` comes back,
+//!   or an offset leaves the range the operation accepts;
 //! - on stable data no item is yielded twice and none is skipped;
 //! - each page is one call through the client, so a failed page is retried by the
 //!   client's [`RetryPolicy`](crate::RetryPolicy) and the stream goes on from where it
@@ -198,8 +198,8 @@ struct State<'a, T> {
     offset: u64,
     /// The longest page seen: a shorter one is the last.
     longest: usize,
-    /// A hash of the last page's items, to tell a repeated page.
-    last_page: Option<u64>,
+    /// A hash of every page's items, to tell a page that comes back.
+    pages: HashSet<u64>,
     /// Every cursor and `afterId` requested, to tell one that comes back.
     positions: HashSet<String>,
     in_flight: FuturesOrdered<BoxFuture<'a, Result<Page<T>, Error>>>,
@@ -225,7 +225,7 @@ impl<'a, B: Paginated<'a>> Pages<'a, B> {
                 stride: None,
                 offset: 0,
                 longest: 0,
-                last_page: None,
+                pages: HashSet::new(),
                 positions: HashSet::new(),
                 in_flight: FuturesOrdered::new(),
                 arrived: VecDeque::new(),
@@ -335,17 +335,16 @@ impl<'a, B: Paginated<'a>> Pages<'a, B> {
         let n = page.items.len();
         let fingerprint = fingerprint::<B>(&page.items);
         let state = &mut self.state;
-        if n > 0 && state.last_page == Some(fingerprint) {
+        if n > 0 && !state.pages.insert(fingerprint) {
             return Err(Error::NoProgress {
                 detail: format!(
-                    "{} answered the same {n} items for the next page: the server ignores \
-                     {:?} paging",
+                    "{} answered a page of {n} items it had answered before: the server \
+                     ignores {:?} paging",
                     B::OPERATION,
                     self.mode
                 ),
             });
         }
-        state.last_page = Some(fingerprint);
         let last = n == 0
             || size.is_some_and(|s| (n as u64) < s)
             || n < state.longest

@@ -17,9 +17,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::Json;
 use axum::Router;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Request, State as AxumState};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
@@ -29,7 +28,7 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
-use super::respond::Failure;
+use super::respond::{Failure, body};
 use super::state::{State, lock};
 
 /// The longest latency `POST /__mock/latency` accepts.
@@ -372,8 +371,9 @@ struct Latency {
 
 async fn set_latency(
     AxumState(state): AxumState<Arc<State>>,
-    Json(latency): Json<Latency>,
+    bytes: Bytes,
 ) -> Result<StatusCode, Failure> {
+    let latency: Latency = body(&bytes)?;
     let latency = Duration::from_millis(latency.millis);
     if latency > MAX_LATENCY {
         return Err(Failure::bad_request(
@@ -387,8 +387,9 @@ async fn set_latency(
 
 async fn add_rule(
     AxumState(state): AxumState<Arc<State>>,
-    Json(rule): Json<FaultRule>,
+    bytes: Bytes,
 ) -> Result<StatusCode, Failure> {
+    let rule: FaultRule = body(&bytes)?;
     if let Some(problem) = rule.invalid() {
         return Err(Failure::bad_request("invalid-fault", problem));
     }

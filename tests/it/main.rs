@@ -3,6 +3,9 @@
 
 mod client;
 mod common;
+mod failures;
+mod hostile;
+mod mock_robustness;
 mod mock_server;
 mod pagination;
 mod reachability;

@@ -468,3 +468,81 @@ async fn each_retry_is_a_tracing_event_with_operation_attempt_wait_and_cause() {
         }
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_largest_retry_after_with_the_longest_wait_and_a_deadline_cannot_overflow() {
+    let (server, client) = mock().await;
+    let fault = Fault::RetryAfter {
+        status: 429,
+        retry_after: "18446744073709551615".into(),
+    };
+    server.inject(rule(fault, "GET", "/api/v1/pages"));
+    let policy = RetryPolicy::default()
+        .max_wait(Duration::MAX)
+        .deadline(Duration::from_secs(60))
+        .jitter(true);
+    let started = Instant::now();
+    let error = client
+        .with_retry(policy)
+        .get_pages()
+        .send()
+        .await
+        .unwrap_err();
+    // Waiting that long would pass the deadline: the call ends at once, saying when to
+    // come back.
+    assert_eq!(started.elapsed(), Duration::ZERO);
+    assert_eq!(error.status(), Some(429));
+    assert_eq!(error.retry_after(), Some(Duration::from_secs(u64::MAX)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_deadline_cuts_a_stalled_attempt_in_flight() {
+    let (server, _) = mock().await;
+    server.inject(rule(
+        Fault::Stall { millis: 600_000 },
+        "GET",
+        "/api/v1/pages",
+    ));
+    let client = Client::builder()
+        .base_url(server.base_url())
+        .api_key(API_KEY)
+        .tenant_id(TENANT)
+        .timeout(Duration::from_secs(300))
+        .retry(RetryPolicy::default().deadline(Duration::from_secs(5)))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let error = client.get_pages().send().await.unwrap_err();
+    assert_eq!(started.elapsed(), Duration::from_secs(5));
+    assert!(
+        matches!(
+            error,
+            Error::Transport {
+                kind: TransportKind::Timeout,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("deadline"), "{error}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_429_on_a_post_is_retried_since_the_request_was_not_processed() {
+    let (server, client) = mock().await;
+    let fault = Fault::RetryAfter {
+        status: 429,
+        retry_after: "2".into(),
+    };
+    server.inject(rule(fault, "POST", "/api/v1/comments"));
+    let retries = Retries::default();
+    let client =
+        client.with_retry(retries.policy(RetryPolicy::default().base(Duration::from_secs(1))));
+    save_comment(&client).await.unwrap();
+    assert_eq!(retries.waits(), secs(&[2]));
+    assert_eq!(count(&server, "POST", "/api/v1/comments"), 2);
+    assert_eq!(
+        client.get_comments().send().await.unwrap().comments.len(),
+        1
+    );
+}
