@@ -5,9 +5,9 @@
 //! answer (a non-2xx status, or a body whose `status` is `"failed"`) into [`Error`] in
 //! one place, and decodes a success once.
 
+use std::any::Any;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use reqwest::header::{HeaderName, HeaderValue};
 use serde::de::DeserializeOwned;
 use tracing::Instrument;
@@ -34,28 +34,46 @@ pub(crate) struct Config {
 #[derive(Clone, Debug)]
 pub(crate) struct Inner(pub(crate) Arc<Config>);
 
+/// A success decoded into its operation's response type, type-erased so that the request
+/// path is compiled once rather than once per response type.
+type Decoded = Box<dyn Any + Send>;
+
+/// Decodes the body of a 2xx answer, given its HTTP status.
+type Decoder = fn(u16, &[u8]) -> Result<Decoded, Error>;
+
 /// Sends one call of `operation` and decodes its success body into `T`.
-pub(crate) async fn send<T: DeserializeOwned>(
+pub(crate) async fn send<T: DeserializeOwned + Send + 'static>(
     client: &generated::Client,
     request: reqwest::Request,
     operation: &'static Operation,
 ) -> Result<T, Error> {
-    let body = client
+    let decoded = client
         .inner
-        .execute(&client.client, request, operation)
+        .execute(&client.client, request, operation, decode::<T>)
         .await?;
-    response::decode(&body)
+    decoded
+        .downcast()
+        .map(|value| *value)
+        .map_err(|_| Error::decode(b"", "the decoder returned another type"))
+}
+
+fn decode<T: DeserializeOwned + Send + 'static>(
+    status: u16,
+    body: &[u8],
+) -> Result<Decoded, Error> {
+    response::decode::<T>(status, body).map(|value| Box::new(value) as Decoded)
 }
 
 impl Inner {
-    /// Sends `request` until it succeeds or the retry policy stops; returns the body of
-    /// the success.
+    /// Sends `request` until it succeeds or the retry policy stops; returns the success,
+    /// decoded.
     async fn execute(
         &self,
         http: &reqwest::Client,
         mut request: reqwest::Request,
         operation: &'static Operation,
-    ) -> Result<Bytes, Error> {
+        decode: Decoder,
+    ) -> Result<Decoded, Error> {
         if let (Some(key), true) = (&self.0.api_key, operation.requires_api_key) {
             request.headers_mut().insert(API_KEY_HEADER, key.0.clone());
         }
@@ -77,20 +95,22 @@ impl Inner {
                 Some(copy) => copy,
                 None => template.take()?,
             };
-            Some(self.attempt(http, request))
+            Some(self.attempt(http, request, decode))
         };
         retry::run(&self.0.retry, &kind, attempts)
             .instrument(span)
             .await
     }
 
-    /// One attempt: send (with the fallback host), read the body within its limit,
-    /// classify.
+    /// One attempt: send (with the fallback host), read the body within its limit, then
+    /// decode a success or classify a failure. Decoding within the attempt lets the retry
+    /// policy see a `status: "failed"` answered with HTTP 200.
     async fn attempt(
         &self,
         http: &reqwest::Client,
         request: reqwest::Request,
-    ) -> Result<Bytes, Error> {
+        decode: Decoder,
+    ) -> Result<Decoded, Error> {
         let response = self
             .send_with_fallback(http, request)
             .await
@@ -98,11 +118,11 @@ impl Inner {
         let status = response.status().as_u16();
         if response.status().is_success() {
             let body = response::read(response, self.0.max_body_size, Overflow::Fail).await?;
-            if response::is_failure(&body) {
+            let decoded = decode(status, &body);
+            if let Err(Error::Api(_)) = &decoded {
                 tracing::debug!(status, "FastComments answered with a failure");
-                return Err(response::failure(status, &body, None));
             }
-            return Ok(body);
+            return decoded;
         }
         let retry_after = response::retry_after(&response);
         let limit = FAILURE_BODY_LIMIT.min(self.0.max_body_size);

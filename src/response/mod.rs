@@ -2,7 +2,9 @@
 //! and a success decoded once into its generated type.
 
 mod toplevel;
+mod watch;
 
+use std::cell::Cell;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -98,7 +100,7 @@ fn append(
 }
 
 /// Whether a body's top-level `status` is `"failed"` or `"failure"` (as the integration
-/// endpoints spell it). Reads fields only up to `status`, which FastComments sends first.
+/// endpoints spell it), whatever else the body holds. Reads fields only up to `status`.
 pub(crate) fn is_failure(body: &[u8]) -> bool {
     toplevel::fields(body)
         .find(|(key, _)| key == "status")
@@ -187,20 +189,33 @@ fn integer(raw: &[u8]) -> Option<i64> {
         .then(|| float.trunc() as i64)
 }
 
-/// Decodes a success body into `T`, in one pass over text checked for UTF-8 once.
+/// Decodes the body of a 2xx answer into `T`, in one pass over text checked for UTF-8
+/// once, which also tells a failure (`status: "failed"` at the top level) from a
+/// success: a failure is [`Error::Api`] even when it would fit `T`. A body that does not
+/// fit `T` is looked at once more, leniently, before it is called a decode error.
 ///
 /// An empty body (a 204, or a 201 without content) decodes where `T` allows it: as
 /// JSON `null`, an empty object, or FastComments' bare `{"status": "success"}`.
-pub(crate) fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
-    let text =
-        std::str::from_utf8(body).map_err(|e| Error::decode(body, format!("not UTF-8: {e}")))?;
+pub(crate) fn decode<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<T, Error> {
+    let Ok(text) = std::str::from_utf8(body) else {
+        return Err(match is_failure(body) {
+            true => failure(status, body, None),
+            false => Error::decode(body, "the body is not UTF-8"),
+        });
+    };
     if text.trim().is_empty() {
         return ["null", "{}", r#"{"status":"success"}"#]
             .into_iter()
             .find_map(|empty| serde_json::from_str(empty).ok())
             .ok_or_else(|| Error::decode(body, "the body is empty"));
     }
-    serde_json::from_str(text).map_err(|e| Error::decode(body, e))
+    let failed = Cell::new(false);
+    match watch::decode(text, &failed) {
+        Ok(_) if failed.get() => Err(failure(status, body, None)),
+        Ok(value) => Ok(value),
+        Err(_) if is_failure(body) => Err(failure(status, body, None)),
+        Err(error) => Err(Error::decode(body, error)),
+    }
 }
 
 /// The `Retry-After` of a response: delay-seconds or an HTTP date. Any value, however
@@ -316,7 +331,7 @@ mod tests {
 
     #[test]
     fn empty_bodies_decode_where_the_type_allows() {
-        #[derive(serde::Deserialize, Debug, PartialEq)]
+        #[derive(serde::Deserialize, Debug)]
         struct Status {
             status: String,
         }
@@ -325,18 +340,31 @@ mod tests {
         struct Needs {
             thing: u8,
         }
-        assert_eq!(decode::<()>(b"").unwrap(), ());
-        assert_eq!(
-            decode::<Status>(b" ").unwrap(),
-            Status {
-                status: "success".into()
-            }
-        );
-        assert!(matches!(decode::<Needs>(b""), Err(Error::Decode { .. })));
+        assert_eq!(decode::<()>(204, b"").unwrap(), ());
+        let empty: Status = decode(201, b" ").unwrap();
+        assert_eq!(empty.status, "success");
         assert!(matches!(
-            decode::<Status>(b"\xff"),
+            decode::<Needs>(204, b""),
             Err(Error::Decode { .. })
         ));
+        assert!(matches!(
+            decode::<Status>(200, b"\xff"),
+            Err(Error::Decode { .. })
+        ));
+
+        // A failure is an API error whether or not it fits the type.
+        let fits = br#"{"status":"failed","code":"x"}"#;
+        let code = |e: Error| e.api_error().and_then(|a| a.code.clone());
+        assert_eq!(
+            code(decode::<Status>(200, fits).unwrap_err()).as_deref(),
+            Some("x")
+        );
+        assert_eq!(
+            code(decode::<Needs>(200, fits).unwrap_err()).as_deref(),
+            Some("x")
+        );
+        let latin1 = b"{\"status\":\"failed\",\"reason\":\"caf\xe9\"}";
+        assert!(matches!(decode::<Status>(200, latin1), Err(Error::Api(_))));
     }
 
     #[test]
