@@ -10,8 +10,7 @@ fn main() {
     let spec = std::fs::read_to_string("openapi.json")
         .unwrap_or_else(|e| panic!("reading openapi.json: {e}"));
     let options = fastcomments_codegen::Options {
-        // The mock server checks its answers against the types' JSON schemas.
-        json_schema: std::env::var_os("CARGO_FEATURE_MOCK").is_some(),
+        mock: std::env::var_os("CARGO_FEATURE_MOCK").is_some(),
     };
     let generated = fastcomments_codegen::generate(&spec, options)
         .unwrap_or_else(|e| panic!("generating the client from openapi.json: {e}"));

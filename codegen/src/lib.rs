@@ -31,9 +31,10 @@ pub const HAND_WRITTEN: &[(&str, &str)] = &[("UploadImage", "Client::upload_imag
 /// What to generate.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Options {
-    /// Derive `schemars::JsonSchema` on every type (the mock server checks its answers
-    /// against these schemas; nothing else needs them).
-    pub json_schema: bool,
+    /// Generate for the mock server: `schemars::JsonSchema` on every type (it checks its
+    /// answers against these schemas) and `Deserialize` on request types (it decodes
+    /// requests). A client needs neither.
+    pub mock: bool,
 }
 
 /// The generated files, by name.
@@ -57,7 +58,13 @@ pub fn generate(spec_text: &str, options: Options) -> Result<Generated, String> 
         .filter(|(_, op)| !removed.contains(op.id))
         .map(|(i, op)| (op.method_name(), i))
         .collect();
-    let client = client::generate(&rewritten, &index_of, options.json_schema)?;
+    let hand_written_responses = operations
+        .iter()
+        .filter(|op| removed.contains(op.id))
+        .filter_map(|op| spec::resolve(&published, op.success_schema()).1)
+        .map(heck::ToPascalCase::to_pascal_case)
+        .collect();
+    let client = client::generate(&rewritten, &index_of, hand_written_responses, options.mock)?;
     let lists = lists::find(&rewritten, &spec::operations(&rewritten)?);
 
     let mut progenitor = render(&client);

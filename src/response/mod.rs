@@ -203,13 +203,14 @@ pub(crate) fn decode<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<T,
             false => Error::decode(body, "the body is not UTF-8"),
         });
     };
+    let failed = Cell::new(false);
     if text.trim().is_empty() {
+        // Through the same decoder as every body: one instantiation per type.
         return ["null", "{}", r#"{"status":"success"}"#]
             .into_iter()
-            .find_map(|empty| serde_json::from_str(empty).ok())
+            .find_map(|empty| watch::decode(empty, &failed).ok())
             .ok_or_else(|| Error::decode(body, "the body is empty"));
     }
-    let failed = Cell::new(false);
     match watch::decode(text, &failed) {
         Ok(_) if failed.get() => Err(failure(status, body, None)),
         Ok(value) => Ok(value),

@@ -2,6 +2,7 @@
 //! tests on small token inputs.
 
 pub mod builders;
+pub mod derives;
 pub mod reserved_idents;
 pub mod send;
 pub mod uninhabited;

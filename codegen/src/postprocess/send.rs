@@ -25,10 +25,14 @@ const BUILD_REQUEST: &str = "build_request";
 
 /// Rewrites every `send()` of the `builder` module. `index_of` maps progenitor's
 /// operation name (`OperationInfo::operation_id`, the snake-case method name) to the
-/// operation's index in `crate::operations::OPERATIONS`.
-pub fn rewrite(file: &mut syn::File, index_of: &BTreeMap<String, usize>) -> Result<usize, String> {
+/// operation's index in `crate::operations::OPERATIONS`. Returns each operation's
+/// response type (`types::X`, `Vec<types::X>`, ...), by builder.
+pub fn rewrite(
+    file: &mut syn::File,
+    index_of: &BTreeMap<String, usize>,
+) -> Result<BTreeMap<String, syn::Type>, String> {
     let items = module_items(file, "builder").ok_or("progenitor emitted no builder module")?;
-    let mut rewritten = 0;
+    let mut responses = BTreeMap::new();
     for item in items.iter_mut() {
         let syn::Item::Impl(block) = item else {
             continue;
@@ -53,19 +57,20 @@ pub fn rewrite(file: &mut syn::File, index_of: &BTreeMap<String, usize>) -> Resu
         let syn::ImplItem::Fn(send) = block.items.remove(position) else {
             unreachable!("matched a fn above");
         };
-        let split = split(send, index_of).map_err(|e| format!("{builder}::send: {e}"))?;
-        block.items.insert(position, split.0);
-        block.items.insert(position + 1, split.1);
-        rewritten += 1;
+        let (build_request, send, response) =
+            split(send, index_of).map_err(|e| format!("{builder}::send: {e}"))?;
+        block.items.insert(position, build_request);
+        block.items.insert(position + 1, send);
+        responses.insert(builder, response);
     }
-    Ok(rewritten)
+    Ok(responses)
 }
 
-/// `(build_request, send)` for one generated `send`.
+/// `(build_request, send, response type)` for one generated `send`.
 fn split(
     send: syn::ImplItemFn,
     index_of: &BTreeMap<String, usize>,
-) -> Result<(syn::ImplItem, syn::ImplItem), String> {
+) -> Result<(syn::ImplItem, syn::ImplItem, syn::Type), String> {
     let response = response_type(&send.sig.output)?;
     let stmts = &send.block.stmts;
     let hooks_begin = stmts
@@ -107,11 +112,11 @@ fn split(
             crate::client::send(client, request, &crate::operations::OPERATIONS[#index]).await
         }
     };
-    Ok((build_request, send))
+    Ok((build_request, send, response))
 }
 
 /// `T` of `Result<ResponseValue<T>, Error<E>>`.
-fn response_type(output: &syn::ReturnType) -> Result<TokenStream, String> {
+fn response_type(output: &syn::ReturnType) -> Result<syn::Type, String> {
     let syn::ReturnType::Type(_, ty) = output else {
         return Err("send() returns nothing".into());
     };
@@ -130,7 +135,6 @@ fn response_type(output: &syn::ReturnType) -> Result<TokenStream, String> {
     };
     first_argument(ty, "Result")
         .and_then(|value| first_argument(&value, "ResponseValue"))
-        .map(|t| t.to_token_stream())
         .ok_or_else(|| format!("unexpected return type {}", ty.to_token_stream()))
 }
 
@@ -196,7 +200,11 @@ mod tests {
     fn rewritten() -> String {
         let mut file = generated();
         let index = BTreeMap::from([("get_thing".to_string(), 7)]);
-        assert_eq!(rewrite(&mut file, &index).unwrap(), 1);
+        let Ok(responses) = rewrite(&mut file, &index) else {
+            panic!("rewrite failed");
+        };
+        let response = responses["GetThing"].to_token_stream().to_string();
+        assert_eq!(response, "types :: Thing");
         file.to_token_stream().to_string()
     }
 
@@ -231,7 +239,9 @@ mod tests {
     #[test]
     fn an_unknown_operation_or_shape_fails_loudly() {
         let mut file = generated();
-        let error = rewrite(&mut file, &BTreeMap::new()).unwrap_err();
+        let Err(error) = rewrite(&mut file, &BTreeMap::new()) else {
+            panic!("an operation missing from the table must fail");
+        };
         assert!(error.contains("get_thing"), "{error}");
 
         let mut odd: syn::File = syn::parse_quote! {
@@ -239,10 +249,9 @@ mod tests {
                 impl<'a> X<'a> { pub async fn send(self) -> Result<(), ()> { Ok(()) } }
             }
         };
-        assert!(
-            rewrite(&mut odd, &BTreeMap::new())
-                .unwrap_err()
-                .contains("X::send")
-        );
+        let Err(error) = rewrite(&mut odd, &BTreeMap::new()) else {
+            panic!("an odd send() must fail");
+        };
+        assert!(error.contains("X::send"), "{error}");
     }
 }
