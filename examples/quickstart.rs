@@ -1,8 +1,8 @@
 //! A first session with FastComments.
 //!
 //! With no environment it starts the embedded mock server, seeds it, and runs a whole
-//! session against it: list pages, create a comment, read it back, update it, and show a
-//! typed error, then ride out two injected 503s with retries. With `FASTCOMMENTS_API_KEY` and `FASTCOMMENTS_TENANT_ID` set it runs the
+//! session against it: list pages, stream the comments, create a comment, read it back,
+//! update it, and show a typed error, then ride out two injected 503s with retries. With `FASTCOMMENTS_API_KEY` and `FASTCOMMENTS_TENANT_ID` set it runs the
 //! read-only part against the real service; `FASTCOMMENTS_REGION` (`global`, `eu`,
 //! `gdc-oregon`, ...) or `FASTCOMMENTS_BASE_URL` choose the host.
 //!
@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use fastcomments::mock::{Fault, FaultRule, MockServer};
 use fastcomments::{Client, Region, RetryPolicy};
+use futures::TryStreamExt;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -72,6 +73,14 @@ async fn read_only(client: &Client) -> Result<(), Box<dyn std::error::Error>> {
             comment.url_id, comment.commenter_name, comment.comment
         );
     }
+
+    // Every comment, page after page, the next page fetched while this one is read.
+    let mut all = client.get_comments().stream().page_size(50);
+    let mut count = 0;
+    while let Some(_comment) = all.try_next().await? {
+        count += 1;
+    }
+    println!("\n{count} comment(s) in all, streamed");
 
     println!("\nA typed error:");
     match client.get_comment().id("no-such-comment").send().await {

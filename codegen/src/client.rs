@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::postprocess::{builders, derives, reserved_idents, send, uninhabited};
+use crate::postprocess::{builders, derives, lean_deserialize, reserved_idents, send, uninhabited};
 
 /// The generated client, post-processed. `index_of` maps progenitor's operation names to
 /// their index in the emitted operations table; `hand_written_responses` names the
@@ -44,6 +44,7 @@ pub fn generate(
     if !mock {
         derives::keep_for_responses(&mut file, responses.values(), hand_written_responses)?;
     }
+    lean_deserialize::apply(&mut file)?;
     let empty = uninhabited::find(&file);
     if !empty.is_empty() {
         return Err(format!(

@@ -164,3 +164,42 @@ async fn errors_read_well_when_printed() {
     let boxed: Box<dyn std::error::Error> = Box::new(api);
     assert!(!boxed.to_string().contains('{'), "{boxed}");
 }
+
+#[tokio::test]
+async fn generated_types_decode_like_serde_derive() {
+    use fastcomments::types::ApiGetCommentResponse;
+    let comment = r#"{"id":"c1","tenantId":"t","urlId":"p","url":"https://e.com/p",
+        "comment":"hi","commentHTML":"<p>hi</p>","commenterName":"Ann","approved":true,
+        "verified":false,"feedbackIds":[],"hashTags":[],"mentions":[],"locale":null,"date":null"#;
+    let decode = |rest: &str| {
+        serde_json::from_str::<ApiGetCommentResponse>(&format!(
+            r#"{{"status":"success","comment":{comment}{rest}}}}}"#
+        ))
+    };
+    // Optional fields missing or null are None; unknown fields are ignored.
+    let full = decode(r#","votes":3,"newField":{"x":[1]}"#).unwrap();
+    assert_eq!((full.comment.date, full.comment.votes), (None, Some(3)));
+    assert_eq!(full.comment.locale, None);
+    // A field twice, or a required one missing, is an error with serde's wording.
+    let twice = decode(r#","votes":1,"votes":2"#).unwrap_err();
+    assert!(
+        twice.to_string().contains("duplicate field `votes`"),
+        "{twice}"
+    );
+    let missing =
+        serde_json::from_str::<ApiGetCommentResponse>(r#"{"status":"success"}"#).unwrap_err();
+    assert!(
+        missing.to_string().contains("missing field `comment`"),
+        "{missing}"
+    );
+    // Required but nullable (`locale`): null is None, absent is an error.
+    let absent = comment.replace(r#","locale":null"#, "");
+    let absent = serde_json::from_str::<ApiGetCommentResponse>(&format!(
+        r#"{{"status":"success","comment":{absent}}}}}"#
+    ))
+    .unwrap_err();
+    assert!(
+        absent.to_string().contains("missing field `locale`"),
+        "{absent}"
+    );
+}
