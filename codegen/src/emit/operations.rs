@@ -73,6 +73,7 @@ pub fn tenant_scoped_methods(ops: &[Operation<'_>], removed: &BTreeSet<String>) 
             #[doc = #title]
             #[doc = ""]
             #[doc = #detail]
+            #[inline]
             pub fn #name(&self) -> crate::builder::#builder<'_> {
                 #body
             }

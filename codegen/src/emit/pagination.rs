@@ -103,6 +103,7 @@ fn list_impl(op: &ListOperation) -> TokenStream {
             const PAGE_SIZE_PARAMETER: Option<&'static str> = #size_parameter;
             const DEFAULT_PAGE_SIZE: u64 = #default_size;
 
+            #[inline]
             fn at(self, position: &Position, page_size: Option<u64>) -> Result<Self, crate::Error> {
                 let builder = match position {
                     #(#arms)*
@@ -112,6 +113,7 @@ fn list_impl(op: &ListOperation) -> TokenStream {
                 Ok(#sized)
             }
 
+            #[inline]
             fn fetch(self) -> futures_util::future::BoxFuture<'a, Result<Page<Self::Item>, crate::Error>> {
                 Box::pin(async move {
                     let response = self.send().await?;
@@ -123,6 +125,7 @@ fn list_impl(op: &ListOperation) -> TokenStream {
                 })
             }
 
+            #[inline]
             fn item_id(item: &Self::Item) -> Option<String> {
                 #item_id
             }
@@ -130,6 +133,7 @@ fn list_impl(op: &ListOperation) -> TokenStream {
 
         impl<'a> crate::builder::#builder<'a> {
             #[doc = #doc]
+            #[inline]
             pub fn stream(self) -> Pages<'a, Self> {
                 Pages::new(self)
             }

@@ -5,6 +5,7 @@
 //! time. A user needs one only where an operation takes it: `.body_map(|b| b.field(..))`
 //! on a request body. Lost: `X::builder()` on the types that are never sent (responses
 //! and their parts); they are still built with a struct literal or decoded from JSON.
+//! The builders kept have `#[inline]` methods, compiled only where a body is built.
 
 use std::collections::BTreeSet;
 
@@ -29,6 +30,7 @@ pub fn prune(file: &mut syn::File) -> Result<usize, String> {
             syn::Item::Mod(m) if m.ident == "builder" => {
                 if let Some((_, builders)) = &mut m.content {
                     builders.retain(|b| keep(b, &used));
+                    builders.iter_mut().for_each(inline_methods);
                 }
             }
             _ => {}
@@ -57,6 +59,18 @@ fn used_by_operations(file: &mut syn::File) -> Result<BTreeSet<String>, String> 
         })
         .map(str::to_owned)
         .collect())
+}
+
+/// Marks the methods of a builder impl `#[inline]`: compiled where a body is built, not
+/// for every body type in every user's build.
+fn inline_methods(item: &mut syn::Item) {
+    if let syn::Item::Impl(block) = item {
+        for method in &mut block.items {
+            if let syn::ImplItem::Fn(f) = method {
+                f.attrs.push(syn::parse_quote!(#[inline]));
+            }
+        }
+    }
 }
 
 /// Whether an item of `types::builder` belongs to a used builder: the struct, and the

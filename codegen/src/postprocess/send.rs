@@ -12,6 +12,10 @@
 //! into the response type progenitor had declared. Lost: nothing; the hooks are never
 //! called. The `api-version` header progenitor adds (the spec's `info.version`, always
 //! "0.0.0") is dropped on the way.
+//!
+//! Both are `#[inline]`: a non-generic function is compiled into the crate that defines
+//! it whether or not anyone calls it, an inline one only where it is used, so a user's
+//! build compiles the request code of the operations it calls, not of all 208.
 
 use std::collections::BTreeMap;
 
@@ -93,6 +97,7 @@ fn split(
     let docs = send.attrs.iter().filter(|a| a.path().is_ident("doc"));
     let build_request: syn::ImplItem = syn::parse_quote! {
         /// Builds the request this builder describes, checking its parameters.
+        #[inline]
         fn build_request(
             self,
         ) -> ::std::result::Result<(&'a super::Client, ::reqwest::Request), Error> {
@@ -105,6 +110,7 @@ fn split(
         ///
         /// Goes through the client's request path: API key where the spec requires it,
         /// retries, fallback host, body limit; any failure is a [`crate::Error`].
+        #[inline]
         pub async fn send(self) -> ::std::result::Result<#response, crate::Error> {
             let (client, request) = self
                 .build_request()
