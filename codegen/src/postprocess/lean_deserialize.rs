@@ -29,7 +29,8 @@ pub fn apply(file: &mut syn::File) -> Result<usize, String> {
             continue;
         };
         strukt.attrs.iter_mut().for_each(drop_derive);
-        impls.push(syn::parse2::<syn::Item>(lean).map_err(|e| e.to_string())?);
+        // Tokens as they are: parsing them back would only cost the build script time.
+        impls.push(syn::Item::Verbatim(lean));
     }
     let count = impls.len();
     types.extend(impls);
