@@ -339,7 +339,8 @@ pub(crate) fn seed(
         super::pages::seed(tenant, url_id, url_id);
     }
     let spacing = 1000_i64;
-    let start = now_ms().saturating_sub(spacing.saturating_mul(count as i64));
+    let apart = |n: usize| spacing.saturating_mul(i64::try_from(n).unwrap_or(i64::MAX));
+    let start = now_ms().saturating_sub(apart(count));
     (0..count)
         .filter_map(|i| {
             let params = types::CreateCommentParams::builder()
@@ -348,7 +349,7 @@ pub(crate) fn seed(
                 .url(format!("https://example.com/{url_id}"))
                 .url_id(url_id)
                 .locale("en_us")
-                .date(Some(start.saturating_add(spacing.saturating_mul(i as i64))));
+                .date(Some(start.saturating_add(apart(i))));
             let params = types::CreateCommentParams::try_from(params).ok()?;
             let comment = new_comment(tenant_id, params);
             let id = comment["id"].as_str().unwrap_or_default().to_string();

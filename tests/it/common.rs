@@ -25,6 +25,19 @@ pub async fn serve(router: axum::Router) -> String {
     format!("http://{addr}")
 }
 
+/// The JSON the mock answers for `path_and_query`, sent with [`API_KEY`].
+pub async fn raw_json(server: &MockServer, path_and_query: &str) -> serde_json::Value {
+    reqwest::Client::new()
+        .get(format!("{}{path_and_query}", server.base_url()))
+        .header("x-api-key", API_KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// A loopback address where nothing listens: connecting to it is refused.
 pub async fn refusing_address() -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -15,7 +15,7 @@ use fastcomments::{Client, Error, RetryPolicy};
 use futures::{StreamExt, TryStreamExt};
 use serde_json::Value;
 
-use crate::common::{API_KEY, TENANT, serve};
+use crate::common::{API_KEY, TENANT, raw_json, serve};
 
 const MIB: u64 = 1024 * 1024;
 
@@ -171,19 +171,6 @@ async fn a_redirect_to_another_host_gets_neither_the_key_nor_a_referer() {
     assert!(origin_seen[0].get("referer").is_none());
 }
 
-/// The raw JSON the mock answers for `path_and_query`, with the key and tenant.
-async fn raw(server: &MockServer, path_and_query: &str) -> Value {
-    reqwest::Client::new()
-        .get(format!("{}{path_and_query}", server.base_url()))
-        .header("x-api-key", API_KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
 /// A server answering the bodies of `pages` in turn (cycling), counting requests.
 async fn replaying(path: &'static str, pages: Vec<Value>) -> (String, Arc<AtomicU64>) {
     let count = Arc::new(AtomicU64::new(0));
@@ -218,7 +205,7 @@ async fn a_server_ignoring_skip_ends_the_stream_with_an_error() {
     let mock = MockServer::start().await.unwrap();
     mock.add_tenant(TENANT, API_KEY);
     mock.seed_comments(TENANT, "post", 10);
-    let page = raw(
+    let page = raw_json(
         &mock,
         &format!("/api/v1/comments?tenantId={TENANT}&limit=10"),
     )
@@ -238,12 +225,12 @@ async fn a_server_cycling_two_pages_ends_the_stream_with_an_error() {
     let mock = MockServer::start().await.unwrap();
     mock.add_tenant(TENANT, API_KEY);
     mock.seed_comments(TENANT, "post", 20);
-    let first = raw(
+    let first = raw_json(
         &mock,
         &format!("/api/v1/comments?tenantId={TENANT}&limit=10"),
     )
     .await;
-    let second = raw(
+    let second = raw_json(
         &mock,
         &format!("/api/v1/comments?tenantId={TENANT}&limit=10&skip=10"),
     )
@@ -265,8 +252,8 @@ async fn a_server_repeating_a_cursor_ends_the_stream_with_an_error() {
     mock.add_tenant(TENANT, API_KEY);
     mock.seed_list(TENANT, "GetPagesPublic", 20);
     let path = format!("/pages/{TENANT}?limit=5");
-    let first = raw(&mock, &path).await;
-    let mut second = raw(&mock, &format!("{path}&cursor=5")).await;
+    let first = raw_json(&mock, &path).await;
+    let mut second = raw_json(&mock, &format!("{path}&cursor=5")).await;
     // New items each time, but the cursor of the first page again.
     second["nextCursor"] = first["nextCursor"].clone();
     let (base, requests) = replaying("/pages/{tenantId}", vec![first, second]).await;
@@ -289,7 +276,7 @@ async fn a_server_ignoring_after_id_while_saying_has_more_ends_the_stream() {
     mock.add_tenant(TENANT, API_KEY);
     mock.seed_list(TENANT, "GetUserNotifications", 20);
     let path = format!("/user-notifications?tenantId={TENANT}&pageSize=5");
-    let page = raw(&mock, &path).await;
+    let page = raw_json(&mock, &path).await;
     assert_eq!(page["hasMore"], true);
     let (base, requests) = replaying("/user-notifications", vec![page]).await;
     let items: Vec<_> = client(base)

@@ -1,7 +1,7 @@
 //! The mock server through the client: every resource it serves, paging, its error
 //! codes, and its answers checked against the schemas of the spec's generated types.
 
-use crate::common::{API_KEY, TENANT, mock};
+use crate::common::{TENANT, mock, raw_json};
 use fastcomments::mock::MockServer;
 use fastcomments::{Error, types};
 use schemars::JsonSchema;
@@ -451,19 +451,7 @@ async fn raw(server: &MockServer, path_and_query: &str) -> Value {
     } else {
         '?'
     };
-    let url = format!(
-        "{}{path_and_query}{sep}tenantId={TENANT}",
-        server.base_url()
-    );
-    reqwest::Client::new()
-        .get(url)
-        .header("x-api-key", API_KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    raw_json(server, &format!("{path_and_query}{sep}tenantId={TENANT}")).await
 }
 
 /// Checks `value` against the JSON schema schemars derives for the generated type `T`.

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use proc_macro2::TokenTree;
 use quote::ToTokens;
 
-use super::module_items;
+use super::{module_items, remove_derive};
 
 /// Removes `Deserialize` from the derives of every type of `types` that no response type
 /// contains, transitively; `responses` are the operations' response types and the names
@@ -58,7 +58,9 @@ pub fn keep_for_responses<'t>(
             _ => continue,
         };
         if !reachable.contains(&name) {
-            attrs.iter_mut().for_each(drop_deserialize);
+            attrs
+                .iter_mut()
+                .for_each(|a| remove_derive(a, "Deserialize"));
         }
     }
     Ok(reachable.len())
@@ -74,22 +76,6 @@ fn collect_idents(tokens: proc_macro2::TokenStream, out: &mut BTreeSet<String>) 
             _ => {}
         }
     }
-}
-
-/// `#[derive(::serde::Deserialize, ::serde::Serialize, Clone)]` without the first.
-fn drop_deserialize(attr: &mut syn::Attribute) {
-    if !attr.path().is_ident("derive") {
-        return;
-    }
-    let Ok(paths) = attr.parse_args_with(
-        syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
-    ) else {
-        return;
-    };
-    let kept = paths
-        .into_iter()
-        .filter(|p| p.segments.last().is_none_or(|s| s.ident != "Deserialize"));
-    *attr = syn::parse_quote!(#[derive(#(#kept),*)]);
 }
 
 #[cfg(test)]

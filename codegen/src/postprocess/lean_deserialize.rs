@@ -15,7 +15,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::module_items;
+use super::{derive_paths, module_items, names, remove_derive};
 
 /// Rewrites the eligible structs of `types`; returns how many.
 pub fn apply(file: &mut syn::File) -> Result<usize, String> {
@@ -28,7 +28,10 @@ pub fn apply(file: &mut syn::File) -> Result<usize, String> {
         let Some(lean) = lean_impl(strukt) else {
             continue;
         };
-        strukt.attrs.iter_mut().for_each(drop_derive);
+        strukt
+            .attrs
+            .iter_mut()
+            .for_each(|a| remove_derive(a, "Deserialize"));
         // Tokens as they are: parsing them back would only cost the build script time.
         impls.push(syn::Item::Verbatim(lean));
     }
@@ -181,34 +184,11 @@ fn is_option(ty: &syn::Type) -> bool {
     matches!(ty, syn::Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "Option"))
 }
 
-fn is_deserialize(path: &syn::Path) -> bool {
-    path.segments
-        .last()
-        .is_some_and(|s| s.ident == "Deserialize")
-}
-
 fn derives_deserialize(attrs: &[syn::Attribute]) -> bool {
-    attrs.iter().any(|attr| {
-        attr.path().is_ident("derive")
-            && attr
-                .parse_args_with(
-                    syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
-                )
-                .is_ok_and(|paths| paths.iter().any(is_deserialize))
-    })
-}
-
-fn drop_derive(attr: &mut syn::Attribute) {
-    if !attr.path().is_ident("derive") {
-        return;
-    }
-    let Ok(paths) = attr.parse_args_with(
-        syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
-    ) else {
-        return;
-    };
-    let kept = paths.into_iter().filter(|p| !is_deserialize(p));
-    *attr = syn::parse_quote!(#[derive(#(#kept),*)]);
+    attrs
+        .iter()
+        .filter_map(derive_paths)
+        .any(|paths| paths.iter().any(|p| names(p, "Deserialize")))
 }
 
 #[cfg(test)]

@@ -19,6 +19,29 @@ pub(crate) fn module_items<'f>(
     })
 }
 
+/// The paths of a `#[derive(..)]` attribute; `None` for any other attribute.
+pub(crate) fn derive_paths(attr: &syn::Attribute) -> Option<Vec<syn::Path>> {
+    if !attr.path().is_ident("derive") {
+        return None;
+    }
+    attr.parse_args_with(syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated)
+        .ok()
+        .map(|paths| paths.into_iter().collect())
+}
+
+/// Whether a derive path names `trait_name` (`::serde::Deserialize` names `Deserialize`).
+pub(crate) fn names(path: &syn::Path, trait_name: &str) -> bool {
+    path.segments.last().is_some_and(|s| s.ident == trait_name)
+}
+
+/// Removes `trait_name` from a `#[derive(..)]` attribute; leaves any other as it is.
+pub(crate) fn remove_derive(attr: &mut syn::Attribute, trait_name: &str) {
+    if let Some(paths) = derive_paths(attr) {
+        let kept = paths.into_iter().filter(|p| !names(p, trait_name));
+        *attr = syn::parse_quote!(#[derive(#(#kept),*)]);
+    }
+}
+
 /// The last segment of a type's path (`X` for `super::X<'a>`).
 pub(crate) fn type_name(ty: &syn::Type) -> Option<String> {
     match ty {
