@@ -12,8 +12,7 @@
 //! (c) this crate's `send()`: the request path, failure detection, and the decode into
 //!     `ApiGetCommentsResponse`,
 //! (d) reqwest's `.json()` into the same type: `serde_json::from_slice` after the bytes,
-//!     the way generated clients (progenitor's own `send()`, openapi-generator's, and so
-//!     the official SDK) decode, without failure detection,
+//!     the way progenitor's own `send()` decodes, without failure detection,
 //!
 //! and prints each as a ratio of (a). A last line measures (c) on the same page with
 //! `status` last.
