@@ -123,7 +123,7 @@ pub trait Paginated<'a>: Clone + Send + Sized + Unpin + 'a {
 
 /// A paging parameter's type in the generated builders (`skip` is an integer on some
 /// operations and a `number` on others).
-pub trait PageNumber: Sized {
+pub(crate) trait PageNumber: Sized {
     /// `n`, when the type holds it exactly.
     fn from_u64(n: u64) -> Option<Self>;
 }
