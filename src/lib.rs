@@ -24,6 +24,8 @@
 //!   within a limit, failures told from successes once ([`Error`]).
 //! - Every list operation's builder has `.stream()`: a `futures::Stream` of its items,
 //!   fetched ahead while you consume them ([`pagination`]).
+//! - Feature `integration`: the integration protocol that keeps a site's own comment
+//!   store and FastComments in sync, exactly once ([`integration`]).
 //! - Feature `mock`: an in-process FastComments server with scripted faults, for tests
 //!   (`fastcomments::mock`).
 #![warn(missing_docs)]
@@ -31,6 +33,8 @@
 pub mod client;
 pub mod error;
 mod generated;
+#[cfg(feature = "integration")]
+pub mod integration;
 #[cfg(feature = "mock")]
 pub mod mock;
 pub mod operations;

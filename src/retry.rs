@@ -33,10 +33,12 @@ use std::time::Duration;
 
 use crate::error::{Error, TransportKind, is_retryable_status};
 
-/// `POST` operations that only read, and so are safe to send again: FastComments
-/// exposes some queries as POST because their parameters do not fit a URL.
+/// `POST` operations that are safe to send again: queries FastComments exposes as POST
+/// because their parameters do not fit a URL, and the integration's comment upload, whose
+/// batches the server de-duplicates.
 pub const SAFE_POST_OPERATIONS: &[&str] = &[
     "Aggregate",
+    "IntegrationPostComments",
     "BulkAggregateQuestionResults",
     "RenderEmailTemplate",
     "postBulkPreBanSummary",

@@ -8,8 +8,9 @@
 //! shapes without failing loudly (HTTP 500, code `mock-shape`).
 //!
 //! Served: comments (create, get, update, delete, list by `skip`/`limit` or `page`),
-//! pages, SSO users, votes, audit logs (written by the mock on every change), and image
-//! upload.
+//! pages, SSO users, votes, audit logs (written by the mock on every change), image
+//! upload, and FastComments' side of the integration protocol (`/integrations/v1/*`,
+//! with the admin calls that confirm a token and write testing events).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -29,6 +30,7 @@ mod auth;
 mod comments;
 mod fake;
 mod faults;
+mod integration;
 mod lists;
 mod pages;
 mod respond;
@@ -156,6 +158,72 @@ impl MockServer {
         });
     }
 
+    /// Confirms an integration token for `tenant_id`, as a site admin does on
+    /// FastComments' confirmation page (also `GET
+    /// /auth/my-account/integrations/v1/confirm?token=…&tenantId=…`).
+    pub fn confirm_integration(&self, token: &str, tenant_id: &str) {
+        self.state.confirm_integration(token, tenant_id);
+    }
+
+    /// Writes an event into `tenant_id`'s integration log at `created_at_ms`; `data` is
+    /// the event's `data` string as sent (any text: malformed data is allowed, to test
+    /// with). Returns the event's `_id`. The log stays in `createdAt` order.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use fastcomments::mock::MockServer;
+    /// let server = MockServer::start().await?;
+    /// let data = serde_json::json!({"type": "deleted-comment", "comment": {"_id": "c1"}});
+    /// let id = server.push_integration_event("demo", 1_700_000_000_000, data.to_string());
+    /// assert_eq!(id.len(), 24);
+    /// # Ok(()) }
+    /// ```
+    pub fn push_integration_event(
+        &self,
+        tenant_id: &str,
+        created_at_ms: i64,
+        data: impl Into<String>,
+    ) -> String {
+        self.state
+            .push_integration_event(tenant_id, created_at_ms, data.into())
+    }
+
+    /// Writes FastComments' testing events into `tenant_id`'s log at `created_at_ms`
+    /// (what `GET /auth/my-account/integrations/v1/create-testing-events` does at the
+    /// current time): two new comments, an edit of the first, an up vote on it, a down
+    /// vote on the second, that vote deleted, the second comment deleted. All share one
+    /// millisecond. Returns the events' ids.
+    pub fn create_integration_testing_events(
+        &self,
+        tenant_id: &str,
+        created_at_ms: i64,
+    ) -> Vec<String> {
+        integration::write_testing_events(&self.state, tenant_id, created_at_ms)
+    }
+
+    /// The comments uploaded to `tenant_id` through the integration, one per
+    /// `externalId` (a batch sent again is de-duplicated), each with the `_id` given.
+    pub fn integration_uploads(&self, tenant_id: &str) -> Vec<serde_json::Value> {
+        self.state.integration_uploads(tenant_id)
+    }
+
+    /// Every upload batch `tenant_id` received, as `(comments, countRemaining)`.
+    pub fn integration_batches(&self, tenant_id: &str) -> Vec<(usize, u64)> {
+        self.state.integration_batches(tenant_id)
+    }
+
+    /// Events per page of `GET /integrations/v1/events` (default 100, at least 1).
+    pub fn set_integration_page_size(&self, events: usize) {
+        self.state.set_integration_limits(Some(events), None);
+    }
+
+    /// The largest upload batch accepted; larger ones get HTTP 413 (default 500, at
+    /// least 1).
+    pub fn set_integration_batch_limit(&self, comments: usize) {
+        self.state.set_integration_limits(None, Some(comments));
+    }
+
     /// Every request received so far, oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.state.requests()
@@ -216,6 +284,7 @@ fn router(state: Arc<State>) -> Router {
         .merge(upload::routes())
         .merge(audit_logs::routes())
         .merge(lists::routes())
+        .merge(integration::routes())
         .fallback(respond::no_route)
         .method_not_allowed_fallback(respond::no_route)
         .layer(middleware::from_fn(respond::shape))

@@ -32,6 +32,8 @@ pub(crate) struct State {
     pub(crate) faults: Faults,
     /// The collections of list operations that take no tenant (the moderation API).
     shared_lists: Mutex<HashMap<String, Vec<Object>>>,
+    /// The integration protocol's side (tokens, event logs, uploads).
+    pub(crate) integrations: Mutex<super::integration::Integrations>,
 }
 
 impl fmt::Debug for State {
@@ -115,6 +117,11 @@ impl State {
             .entry(tenant_id.to_string())
             .or_default()
             .api_key = api_key.to_string();
+    }
+
+    /// The ids of the registered tenants.
+    pub(crate) fn tenant_ids(&self) -> Vec<String> {
+        lock(&self.tenants).keys().cloned().collect()
     }
 
     /// Runs `f` on a tenant's data, `None` if there is no such tenant.

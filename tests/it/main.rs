@@ -5,6 +5,7 @@ mod client;
 mod common;
 mod failures;
 mod hostile;
+mod integration;
 mod mock_robustness;
 mod mock_server;
 mod pagination;

@@ -1,0 +1,354 @@
+//! Events of the event log, decoded at both levels: the envelope
+//! (`{_id, createdAt, urlId, data}`) and `data`, a JSON *string* holding
+//! `{type, broadcastId, timestamp, comment?, vote?}`.
+//!
+//! The rule for a malformed event: an envelope with an `_id` and a `createdAt` is always
+//! delivered, in order, so the checkpoint moves past it in the site's transaction; when
+//! its `data` cannot be read it arrives as [`Event::Malformed`] with the reason, and the
+//! tick's report lists its `_id`. An envelope without a `createdAt` cannot be placed in
+//! the log: it is reported and not delivered (the next event moves the checkpoint past
+//! it). An envelope without an `_id` gets one derived from its content, so it is still
+//! recognised when it comes again.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use serde::Deserialize;
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use super::wire::{epoch_ms, optional_epoch_ms};
+
+/// One event of the log, with what the log says about it.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct LogEvent {
+    /// The event's `_id`: what recognises it when it comes again.
+    pub id: String,
+    /// The server's `createdAt`, in epoch milliseconds.
+    pub created_at: i64,
+    /// The page it concerns.
+    pub url_id: Option<String>,
+    /// The `broadcastId` of `data`.
+    pub broadcast_id: Option<String>,
+    /// What happened.
+    pub event: Event,
+}
+
+/// What happened, by the `type` of the event's `data`.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Event {
+    /// `new-comment`.
+    NewComment(EventComment),
+    /// `updated-comment`.
+    UpdatedComment(EventComment),
+    /// `deleted-comment`.
+    DeletedComment(EventComment),
+    /// `new-vote`.
+    NewVote(EventVote),
+    /// `deleted-vote`.
+    DeletedVote(EventVote),
+    /// A type this crate does not know; the site may ignore it (its checkpoint still
+    /// moves).
+    Unknown {
+        /// The `type` as sent.
+        kind: String,
+        /// `data`, decoded.
+        raw: Value,
+    },
+    /// `data` could not be read: not JSON, or a known type without its payload. The site
+    /// may keep it for a person to look at; its checkpoint still moves.
+    Malformed {
+        /// Why it could not be read.
+        reason: String,
+        /// `data` as sent.
+        raw: String,
+    },
+}
+
+impl Event {
+    /// The `type` this event had (`"malformed"` when unreadable).
+    pub fn kind(&self) -> &str {
+        match self {
+            Event::NewComment(_) => "new-comment",
+            Event::UpdatedComment(_) => "updated-comment",
+            Event::DeletedComment(_) => "deleted-comment",
+            Event::NewVote(_) => "new-vote",
+            Event::DeletedVote(_) => "deleted-vote",
+            Event::Unknown { kind, .. } => kind,
+            Event::Malformed { .. } => "malformed",
+        }
+    }
+}
+
+/// A comment as the event log carries it. Its id is `_id` here (`id` is read too).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+#[allow(missing_docs)]
+pub struct EventComment {
+    /// The FastComments id.
+    #[serde(rename = "_id", alias = "id")]
+    pub id: String,
+    /// The site's id, for a comment the site uploaded.
+    pub external_id: Option<String>,
+    pub tenant_id: Option<String>,
+    pub url_id: Option<String>,
+    pub url_id_raw: Option<String>,
+    pub url: Option<String>,
+    pub page_title: Option<String>,
+    pub user_id: Option<String>,
+    pub commenter_name: Option<String>,
+    pub commenter_email: Option<String>,
+    pub comment: Option<String>,
+    #[serde(rename = "commentHTML")]
+    pub comment_html: Option<String>,
+    /// The parent's FastComments id.
+    pub parent_id: Option<String>,
+    /// When it was written, in epoch milliseconds.
+    #[serde(default, deserialize_with = "optional_epoch_ms")]
+    pub date: Option<i64>,
+    pub votes: Option<i64>,
+    pub votes_up: Option<i64>,
+    pub votes_down: Option<i64>,
+    pub verified: Option<bool>,
+    pub notification_sent_for_parent: Option<bool>,
+    pub notification_sent_for_parent_tenant: Option<bool>,
+    pub reviewed: Option<bool>,
+    pub avatar_src: Option<String>,
+    pub is_spam: Option<bool>,
+    pub ai_determined_spam: Option<bool>,
+    pub has_images: Option<bool>,
+    pub has_links: Option<bool>,
+    pub approved: Option<bool>,
+    pub locale: Option<String>,
+    pub is_by_admin: Option<bool>,
+    pub is_by_moderator: Option<bool>,
+}
+
+/// A vote as the event log carries it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+#[allow(missing_docs)]
+pub struct EventVote {
+    /// The vote's FastComments id.
+    #[serde(rename = "_id", alias = "id")]
+    pub id: String,
+    /// The site's id of the comment voted on, for a comment the site uploaded.
+    pub comment_external_id: Option<String>,
+    pub tenant_id: Option<String>,
+    pub url_id: Option<String>,
+    pub url_id_raw: Option<String>,
+    /// The FastComments id of the comment voted on.
+    pub comment_id: Option<String>,
+    pub user_id: Option<String>,
+    /// `1` up, `-1` down.
+    pub direction: i64,
+    /// When it was cast, in epoch milliseconds.
+    #[serde(default, deserialize_with = "optional_epoch_ms")]
+    pub created_at: Option<i64>,
+}
+
+/// An envelope that could not be delivered (no `createdAt`), for the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Undeliverable {
+    pub(crate) id: String,
+    pub(crate) reason: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Envelope<'a> {
+    #[serde(rename = "_id", alias = "id", default)]
+    id: Option<Value>,
+    #[serde(default)]
+    created_at: Option<Value>,
+    #[serde(default)]
+    url_id: Option<String>,
+    #[serde(default, borrow)]
+    data: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Data {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    broadcast_id: Option<String>,
+    #[serde(default)]
+    comment: Option<Box<RawValue>>,
+    #[serde(default)]
+    vote: Option<Box<RawValue>>,
+}
+
+/// Decodes one event of a page: a [`LogEvent`], or why it cannot be delivered.
+pub(crate) fn decode(raw: &RawValue) -> Result<LogEvent, Undeliverable> {
+    let not_an_event = |e: &dyn std::fmt::Display| Undeliverable {
+        id: derived_id(raw.get()),
+        reason: format!("the event is not an object with _id, createdAt and data: {e}"),
+    };
+    // serde reads a struct from an array too; an event is an object.
+    if !raw.get().starts_with('{') {
+        return Err(not_an_event(&"not an object"));
+    }
+    let envelope: Envelope<'_> = serde_json::from_str(raw.get()).map_err(|e| not_an_event(&e))?;
+    let id = match envelope.id {
+        Some(Value::String(id)) => id,
+        Some(Value::Number(n)) => n.to_string(),
+        _ => derived_id(raw.get()),
+    };
+    let Some(created_at) = envelope.created_at.as_ref().and_then(epoch_ms) else {
+        return Err(Undeliverable {
+            id,
+            reason: "the event has no readable createdAt".into(),
+        });
+    };
+    let (event, broadcast_id) = match envelope.data {
+        Some(data) => read_data(data),
+        None => (malformed("the event has no data", ""), None),
+    };
+    Ok(LogEvent {
+        id,
+        created_at,
+        url_id: envelope.url_id,
+        broadcast_id,
+        event,
+    })
+}
+
+/// An id for an event that came without one: the same content gives the same id.
+fn derived_id(raw: &str) -> String {
+    let mut hasher = DefaultHasher::new();
+    raw.hash(&mut hasher);
+    format!("derived-{:016x}", hasher.finish())
+}
+
+fn malformed(reason: impl Into<String>, raw: &str) -> Event {
+    Event::Malformed {
+        reason: reason.into(),
+        raw: raw.to_owned(),
+    }
+}
+
+/// `data` is a JSON string holding JSON; an object is read as it is.
+fn read_data(data: &RawValue) -> (Event, Option<String>) {
+    let text: std::borrow::Cow<'_, str> = match serde_json::from_str::<String>(data.get()) {
+        Ok(inner) => inner.into(),
+        Err(_) if data.get().trim_start().starts_with('{') => data.get().into(),
+        Err(_) => {
+            return (
+                malformed("data is neither a JSON string nor an object", data.get()),
+                None,
+            );
+        }
+    };
+    let parsed: Data = match serde_json::from_str(&text) {
+        Ok(parsed) => parsed,
+        Err(e) => return (malformed(format!("data does not decode: {e}"), &text), None),
+    };
+    let event = typed(&parsed, &text);
+    (event, parsed.broadcast_id)
+}
+
+fn typed(data: &Data, text: &str) -> Event {
+    let comment = || payload::<EventComment>(data.comment.as_deref(), "comment");
+    let vote = || payload::<EventVote>(data.vote.as_deref(), "vote");
+    let result = match data.kind.as_str() {
+        "new-comment" => comment().map(Event::NewComment),
+        "updated-comment" => comment().map(Event::UpdatedComment),
+        "deleted-comment" => comment().map(Event::DeletedComment),
+        "new-vote" => vote().map(Event::NewVote),
+        "deleted-vote" => vote().map(Event::DeletedVote),
+        other => Ok(Event::Unknown {
+            kind: other.to_owned(),
+            raw: serde_json::from_str(text).unwrap_or(Value::Null),
+        }),
+    };
+    result.unwrap_or_else(|reason| malformed(reason, text))
+}
+
+fn payload<T: for<'de> Deserialize<'de>>(raw: Option<&RawValue>, field: &str) -> Result<T, String> {
+    let raw = raw.ok_or_else(|| format!("a {field} event without its {field}"))?;
+    serde_json::from_str(raw.get()).map_err(|e| format!("its {field} does not decode: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn event(envelope: Value) -> Result<LogEvent, Undeliverable> {
+        let text = envelope.to_string();
+        decode(&RawValue::from_string(text).unwrap())
+    }
+
+    fn data(value: Value) -> String {
+        value.to_string()
+    }
+
+    #[test]
+    fn both_levels_decode() {
+        let e = event(json!({
+            "_id": "e1", "createdAt": 1000, "urlId": "p",
+            "data": data(json!({"type": "new-comment", "broadcastId": "b", "timestamp": 5,
+                "comment": {"_id": "c1", "commentHTML": "<p>hi</p>", "date": "2024-01-01T00:00:00Z",
+                            "externalId": null, "brandNew": true}}))
+        }))
+        .unwrap();
+        assert_eq!(e.id, "e1");
+        assert_eq!(e.created_at, 1000);
+        assert_eq!(e.broadcast_id.as_deref(), Some("b"));
+        let Event::NewComment(c) = e.event else {
+            panic!("{e:?}")
+        };
+        assert_eq!(c.id, "c1");
+        assert_eq!(c.date, Some(1_704_067_200_000));
+        assert_eq!(c.comment_html.as_deref(), Some("<p>hi</p>"));
+    }
+
+    #[test]
+    fn id_is_read_as_well_as_underscore_id_and_iso_created_at() {
+        let e = event(json!({
+            "id": "e2", "createdAt": "1970-01-01T00:00:01.500Z",
+            "data": data(json!({"type": "deleted-vote", "vote": {"id": "v", "direction": -1}}))
+        }))
+        .unwrap();
+        assert_eq!((e.id.as_str(), e.created_at), ("e2", 1500));
+        assert!(matches!(
+            e.event,
+            Event::DeletedVote(EventVote { direction: -1, .. })
+        ));
+    }
+
+    #[test]
+    fn unknown_types_and_malformed_data_are_delivered_as_such() {
+        let unknown = event(json!({"_id": "u", "createdAt": 1, "data": data(json!({"type": "new-reaction", "x": 1}))})).unwrap();
+        assert!(matches!(&unknown.event, Event::Unknown { kind, .. } if kind == "new-reaction"));
+        for bad in [
+            json!("{not json"),
+            json!(data(json!({"type": "new-comment"}))),
+            json!(data(
+                json!({"type": "new-vote", "vote": {"_id": "v", "direction": "up"}})
+            )),
+            json!(17),
+            json!(null),
+        ] {
+            let e = event(json!({"_id": "m", "createdAt": 1, "data": bad})).unwrap();
+            assert!(matches!(e.event, Event::Malformed { .. }), "{e:?}");
+            assert_eq!(e.id, "m");
+        }
+    }
+
+    #[test]
+    fn an_event_without_created_at_is_undeliverable_and_one_without_id_gets_a_stable_one() {
+        let lost = event(json!({"_id": "x", "data": "{}"})).unwrap_err();
+        assert_eq!(lost.id, "x");
+        let a = event(json!({"createdAt": 3, "data": "{}"})).unwrap();
+        let b = event(json!({"createdAt": 3, "data": "{}"})).unwrap();
+        assert_eq!(a.id, b.id);
+        assert!(a.id.starts_with("derived-"));
+        assert!(event(json!([1, 2])).is_err());
+    }
+}

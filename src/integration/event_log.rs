@@ -1,0 +1,107 @@
+//! Reading the event log into the site: each event applied once, in order, with the
+//! checkpoint that follows it (see [`Checkpoint`]).
+
+use tokio::time::Instant;
+
+use super::api::EventsPage;
+use super::checkpoint::Checkpoint;
+use super::error::Error;
+use super::event::Event;
+use super::runner::{Integration, TickReport};
+use super::site::Site;
+use super::store::StateStore;
+
+impl<S: Site, St: StateStore> Integration<S, St> {
+    /// `FetchEvents`: pages through the log from the site's checkpoint while `hasMore`.
+    pub(crate) async fn fetch_events(
+        &self,
+        report: &mut TickReport,
+        deadline: Instant,
+    ) -> Result<(), Error> {
+        let mut checkpoint = self.site.checkpoint().await.map_err(Error::site)?;
+        loop {
+            if Instant::now() >= deadline {
+                report.budget_exhausted = true;
+                return Ok(());
+            }
+            let page = self
+                .api
+                .events(checkpoint.from_date_time())
+                .await
+                .map_err(Error::from_call)?;
+            let has_more = page.has_more;
+            let applied_before = report.applied;
+            checkpoint = self.apply_page(page, checkpoint, report, deadline).await?;
+            if !has_more || report.budget_exhausted {
+                return Ok(());
+            }
+            if report.applied == applied_before {
+                return Err(stuck(&checkpoint));
+            }
+        }
+    }
+
+    /// The events of a `/stream` reply; the older flavour pages by calling `/stream`
+    /// again, which the next tick does.
+    pub(crate) async fn stream_events(
+        &self,
+        page: EventsPage,
+        report: &mut TickReport,
+        deadline: Instant,
+    ) -> Result<(), Error> {
+        let checkpoint = self.site.checkpoint().await.map_err(Error::site)?;
+        let has_more = page.has_more;
+        let applied_before = report.applied;
+        let checkpoint = self.apply_page(page, checkpoint, report, deadline).await?;
+        if has_more && report.applied == applied_before && !report.budget_exhausted {
+            return Err(stuck(&checkpoint));
+        }
+        if has_more {
+            report.budget_exhausted = true;
+        }
+        Ok(())
+    }
+
+    /// Applies the events of one page not covered by `checkpoint`; returns the new one.
+    async fn apply_page(
+        &self,
+        page: EventsPage,
+        mut checkpoint: Checkpoint,
+        report: &mut TickReport,
+        deadline: Instant,
+    ) -> Result<Checkpoint, Error> {
+        for (id, reason) in page.undeliverable {
+            tracing::warn!(event = %id, %reason, "integration event without createdAt, not delivered");
+            report.undeliverable.push((id, reason));
+        }
+        for event in page.events {
+            if checkpoint.covers(&event) {
+                report.skipped += 1;
+                continue;
+            }
+            if Instant::now() >= deadline {
+                report.budget_exhausted = true;
+                break;
+            }
+            let next = checkpoint.after(&event);
+            self.site.apply(&event, &next).await.map_err(Error::site)?;
+            report.applied += 1;
+            if let Event::Malformed { reason, .. } = &event.event {
+                tracing::warn!(event = %event.id, %reason, "malformed integration event delivered as such");
+                report.malformed.push((event.id.clone(), reason.clone()));
+            }
+            checkpoint = next;
+        }
+        Ok(checkpoint)
+    }
+}
+
+fn stuck(checkpoint: &Checkpoint) -> Error {
+    Error::Stuck {
+        at_ms: checkpoint.at_ms,
+        detail: format!(
+            "a page with more to come brought no new event; {} events of that millisecond are applied",
+            checkpoint.ids_at_ms.len()
+        ),
+    }
+}

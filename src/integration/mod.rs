@@ -1,0 +1,74 @@
+//! The integration protocol (feature `integration`): keep a site's own comment store and
+//! FastComments in sync, as FastComments' WordPress and Drupal plugins do, with an
+//! exactly-once effect on the site's store across crashes, retries and restarts.
+//!
+//! - [`IntegrationApi`] (from [`Client::integration`](crate::Client::integration)): the
+//!   endpoints, one call each: token, commands, events, the older `/stream`, upload, API
+//!   secret. They go through the client's one request path, so retries, the fallback
+//!   host, body limits, `tracing` spans and [`crate::Error`] are those of every call.
+//! - [`Integration`]: the protocol. Setup (announce the token until an admin confirms
+//!   it), the command stream, the event log applied one event at a time with its
+//!   [`Checkpoint`], the upstream sync of the site's comments, driven by
+//!   [`tick`](Integration::tick) or [`run`](Integration::run).
+//! - [`Site`]: the one trait a site implements; [`StateStore`] for the integration's own
+//!   settings ([`MemoryStore`], [`FileStore`]); [`MemorySite`] as a reference.
+//!
+//! # Exactly once
+//!
+//! Every durable write is one atomic step, and each step's effect and its progress
+//! marker are written together:
+//!
+//! 1. an event's effect and the checkpoint after it ([`Site::apply`]);
+//! 2. an accepted upload batch's ids and the upload cursor ([`Site::record_upload`]);
+//! 3. the token, its validation and the setup flags ([`StateStore::save`]).
+//!
+//! A crash before a write repeats the step (an event fetched again is applied; a batch
+//! sent again is de-duplicated by the server); a crash after it finds the step done (the
+//! event is covered by the checkpoint and skipped). The checkpoint keeps the server's
+//! `createdAt` and the `_id`s of that millisecond, and the log is read from the
+//! millisecond before, so events sharing a millisecond, even across pages, are neither
+//! lost nor applied twice. One runner at a time: a tick holds a lease in the state store
+//! (owner and expiry, renewed before every upload batch), and a second runner gets
+//! [`Error::LeaseHeld`].
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use fastcomments::integration::{FileStore, Integration, MemorySite};
+//! let client = fastcomments::Client::builder().build()?; // no API key needed
+//! let integration = Integration::builder(client, MemorySite::new(), FileStore::new("fc.json"))
+//!     .integration_type("my-forum")
+//!     .domain("forum.example.com")
+//!     .build()
+//!     .await?;
+//! println!("confirm at {}", integration.confirmation_url());
+//! loop {
+//!     let report = integration.tick().await?;
+//!     if report.validated { break; }
+//!     tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+//! }
+//! # Ok(()) }
+//! ```
+
+mod api;
+mod checkpoint;
+mod error;
+mod event;
+mod event_log;
+mod memory;
+mod runner;
+mod site;
+mod store;
+mod token;
+mod upload;
+mod wire;
+
+pub use api::{ApiSecret, EventsPage, IntegrationApi, StreamPage};
+pub use checkpoint::Checkpoint;
+pub use error::{BoxError, Error};
+pub use event::{Event, EventComment, EventVote, LogEvent};
+pub use memory::{LocalComment, MemoryData, MemorySite};
+pub use runner::{Flavour, Integration, IntegrationBuilder, MAX_INTERVAL, TickReport};
+pub use site::Site;
+pub use store::{FileStore, IntegrationState, Lease, MemoryStore, StateStore};
+pub use token::Token;
+pub use wire::{Command, TokenStatus, UploadComment};

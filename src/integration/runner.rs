@@ -1,0 +1,470 @@
+//! [`Integration`]: the whole protocol for one site, driven by [`tick`](Integration::tick)
+//! or [`run`](Integration::run).
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures_util::future::{Either, select};
+use tokio::time::Instant;
+
+use super::api::IntegrationApi;
+use super::error::Error;
+use super::site::Site;
+use super::store::{IntegrationState, StateStore};
+use super::token::Token;
+use super::wire::Command;
+use crate::Client;
+
+/// The longest interval between rounds: events in FastComments' log expire after two
+/// weeks, so a site polling less often would lose them.
+pub const MAX_INTERVAL: Duration = Duration::from_secs(14 * 24 * 3600);
+
+/// Which flavour of the command stream to poll.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Flavour {
+    /// `GET /commands`, then `GET /events` on `FetchEvents` (the current protocol).
+    #[default]
+    Commands,
+    /// `GET /stream`: commands and events in one reply (the older protocol).
+    Stream,
+}
+
+/// What one [`tick`](Integration::tick) did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TickReport {
+    /// Whether the token is validated (nothing else happens until it is).
+    pub validated: bool,
+    /// The commands received, by name.
+    pub commands: Vec<String>,
+    /// Events applied to the site (each exactly once).
+    pub applied: u64,
+    /// Events received again and recognised as applied already.
+    pub skipped: u64,
+    /// Events delivered as [`Event::Malformed`](super::Event::Malformed): `(_id, reason)`.
+    pub malformed: Vec<(String, String)>,
+    /// Events that could not be placed in the log (no `createdAt`), not delivered:
+    /// `(_id, reason)`.
+    pub undeliverable: Vec<(String, String)>,
+    /// Commands this crate does not know, skipped.
+    pub unknown_commands: Vec<String>,
+    /// Local comments FastComments accepted.
+    pub uploaded: u64,
+    /// Whether the tick stopped at its time budget with work left.
+    pub budget_exhausted: bool,
+}
+
+/// Settings of an [`Integration`].
+#[derive(Clone)]
+pub(crate) struct Config {
+    pub(crate) integration_type: String,
+    pub(crate) domain: String,
+    pub(crate) skip_initial_sync: bool,
+    pub(crate) flavour: Flavour,
+    pub(crate) batch_size: usize,
+    pub(crate) tick_budget: Duration,
+    pub(crate) setup_poll: Duration,
+    pub(crate) interval: Duration,
+    pub(crate) lease_ttl: Duration,
+    pub(crate) owner: String,
+    pub(crate) on_upload: Option<Arc<dyn Fn(u64, u64) + Send + Sync>>,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("integration_type", &self.integration_type)
+            .field("domain", &self.domain)
+            .field("skip_initial_sync", &self.skip_initial_sync)
+            .field("flavour", &self.flavour)
+            .field("batch_size", &self.batch_size)
+            .field("tick_budget", &self.tick_budget)
+            .field("setup_poll", &self.setup_poll)
+            .field("interval", &self.interval)
+            .field("lease_ttl", &self.lease_ttl)
+            .field("owner", &self.owner)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A site's integration with FastComments: setup, command stream, event log, upstream
+/// sync. Build it with [`Integration::builder`], then call [`tick`](Integration::tick)
+/// from your scheduler or let [`run`](Integration::run) loop.
+///
+/// ```no_run
+/// # async fn demo(client: fastcomments::Client) -> Result<(), fastcomments::integration::Error> {
+/// use fastcomments::integration::{FileStore, Integration, MemorySite};
+/// let site = MemorySite::new(); // your comment store, implementing `Site`
+/// let integration = Integration::builder(client, site, FileStore::new("fastcomments.json"))
+///     .integration_type("my-forum")
+///     .domain("forum.example.com")
+///     .build()
+///     .await?;
+/// println!("ask your admin to open {}", integration.confirmation_url());
+/// integration.run(tokio::signal::ctrl_c().map(|_| ())).await?;
+/// # Ok(()) }
+/// # use futures::FutureExt;
+/// ```
+#[derive(Debug)]
+pub struct Integration<S, St> {
+    pub(crate) api: IntegrationApi,
+    pub(crate) site: S,
+    pub(crate) store: St,
+    pub(crate) config: Config,
+}
+
+/// Builder for [`Integration`].
+#[must_use]
+pub struct IntegrationBuilder<S, St> {
+    client: Client,
+    site: S,
+    store: St,
+    token: Option<Token>,
+    config: Config,
+}
+
+impl<S, St> fmt::Debug for IntegrationBuilder<S, St> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IntegrationBuilder")
+            .field("token", &self.token)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Site, St: StateStore> Integration<S, St> {
+    /// Starts a builder over `client` (its host, retries, timeouts and body limit serve
+    /// every call), the site's store and the integration's state store.
+    pub fn builder(client: Client, site: S, store: St) -> IntegrationBuilder<S, St> {
+        IntegrationBuilder {
+            client,
+            site,
+            store,
+            token: None,
+            config: Config {
+                integration_type: "rust".into(),
+                domain: String::new(),
+                skip_initial_sync: false,
+                flavour: Flavour::Commands,
+                batch_size: 100,
+                tick_budget: Duration::from_secs(30),
+                setup_poll: Duration::from_secs(3),
+                interval: Duration::from_secs(24 * 3600),
+                lease_ttl: Duration::from_secs(600),
+                owner: format!("runner-{}", uuid::Uuid::new_v4()),
+                on_upload: None,
+            },
+        }
+    }
+
+    /// The page where a site admin confirms the token.
+    pub fn confirmation_url(&self) -> String {
+        self.api.confirmation_url()
+    }
+
+    /// The integration endpoints, for calls of your own (e.g. the API secret).
+    pub fn api(&self) -> &IntegrationApi {
+        &self.api
+    }
+
+    /// The site's store.
+    pub fn site(&self) -> &S {
+        &self.site
+    }
+
+    /// The state store.
+    pub fn store(&self) -> &St {
+        &self.store
+    }
+
+    /// One round, as FastComments' reference cores do it: until the token is validated,
+    /// announce it (`PUT /token`) and return; then take the lease, poll the command
+    /// stream and carry out each command (upload, fetch events, note setup progress),
+    /// within the tick's time budget, and give the lease back.
+    ///
+    /// A failed tick loses nothing: call it again later.
+    pub async fn tick(&self) -> Result<TickReport, Error> {
+        let mut state = self.store.load().await.map_err(Error::store)?;
+        let mut report = TickReport::default();
+        if !state.validated && !self.validate(&mut state).await? {
+            return Ok(report);
+        }
+        report.validated = true;
+        self.take_lease().await?;
+        let deadline = Instant::now() + self.config.tick_budget;
+        let outcome = self.round(&mut state, &mut report, deadline).await;
+        let released = self.store.release_lease(&self.config.owner).await;
+        outcome?;
+        released.map_err(Error::store)?;
+        Ok(report)
+    }
+
+    /// Ticks until `shutdown` completes: every few seconds ([`setup_poll`]) until the
+    /// token is validated and the server says setup is done, or while a tick ran out of
+    /// budget; then every [`interval`]. A failed tick is logged and tried again at the
+    /// next round. Cancelling a tick midway is safe: every write it makes is atomic.
+    ///
+    /// [`setup_poll`]: IntegrationBuilder::setup_poll
+    /// [`interval`]: IntegrationBuilder::interval
+    pub async fn run(&self, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            let tick = std::pin::pin!(self.tick());
+            let wait = match select(tick, shutdown.as_mut()).await {
+                Either::Right(_) => return Ok(()),
+                Either::Left((Ok(report), _)) => self.next_wait(&report).await?,
+                Either::Left((Err(error), _)) => {
+                    tracing::warn!(%error, "integration tick failed; trying again later");
+                    self.config.setup_poll.max(Duration::from_secs(60))
+                }
+            };
+            let sleep = std::pin::pin!(tokio::time::sleep(wait));
+            if let Either::Right(_) = select(sleep, shutdown.as_mut()).await {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn next_wait(&self, report: &TickReport) -> Result<Duration, Error> {
+        let state = self.store.load().await.map_err(Error::store)?;
+        let settled = state.validated && (state.sync_done || state.setup_completed);
+        Ok(if settled && !report.budget_exhausted {
+            self.config.interval
+        } else {
+            self.config.setup_poll
+        })
+    }
+
+    /// `PUT /token` once; stores the tenant when the token is validated.
+    async fn validate(&self, state: &mut IntegrationState) -> Result<bool, Error> {
+        let status = self
+            .api
+            .register(
+                &self.config.integration_type,
+                &self.config.domain,
+                self.config.skip_initial_sync,
+            )
+            .await
+            .map_err(Error::from_call)?;
+        if !status.is_token_validated {
+            return Ok(false);
+        }
+        state.validated = true;
+        state.tenant_id = status.tenant_id;
+        self.store.save(state).await.map_err(Error::store)?;
+        Ok(true)
+    }
+
+    /// Takes or renews the lease; fails when another runner holds it.
+    pub(crate) async fn take_lease(&self) -> Result<(), Error> {
+        let now = wall_ms();
+        let ttl = i64::try_from(self.config.lease_ttl.as_millis()).unwrap_or(i64::MAX);
+        let held = self
+            .store
+            .acquire_lease(&self.config.owner, now, now.saturating_add(ttl))
+            .await
+            .map_err(Error::store)?;
+        match held {
+            None => Ok(()),
+            Some(lease) => Err(Error::LeaseHeld {
+                owner: lease.owner,
+                until_ms: lease.until_ms,
+            }),
+        }
+    }
+
+    async fn round(
+        &self,
+        state: &mut IntegrationState,
+        report: &mut TickReport,
+        deadline: Instant,
+    ) -> Result<(), Error> {
+        let from = self
+            .site
+            .checkpoint()
+            .await
+            .map_err(Error::site)?
+            .from_date_time();
+        let (commands, events) = match self.config.flavour {
+            Flavour::Commands => (
+                self.api.commands(from).await.map_err(Error::from_call)?,
+                None,
+            ),
+            Flavour::Stream => {
+                let page = self.api.stream(from).await.map_err(Error::from_call)?;
+                (page.commands, Some(page.events))
+            }
+        };
+        let asked_upload = commands.iter().any(|c| {
+            matches!(
+                c,
+                Command::SendComments { .. } | Command::SendNextCommentsPayload { .. }
+            )
+        });
+        for command in commands {
+            report.commands.push(command.name().to_owned());
+            self.run_command(command, state, report, deadline).await?;
+        }
+        if state.upload_in_progress && !asked_upload {
+            self.upload(state, None, report, deadline).await?;
+        }
+        if let Some(page) = events {
+            self.stream_events(page, report, deadline).await?;
+        }
+        Ok(())
+    }
+
+    async fn run_command(
+        &self,
+        command: Command,
+        state: &mut IntegrationState,
+        report: &mut TickReport,
+        deadline: Instant,
+    ) -> Result<(), Error> {
+        match command {
+            Command::FetchEvents { .. } => self.fetch_events(report, deadline).await,
+            Command::SendComments { .. } => self.upload(state, None, report, deadline).await,
+            Command::SendNextCommentsPayload { count, .. } => {
+                self.upload(state, Some(count), report, deadline).await
+            }
+            Command::SetSyncDone { .. } if !state.sync_done => {
+                state.sync_done = true;
+                self.store.save(state).await.map_err(Error::store)
+            }
+            Command::SetSetupCompleted if !state.setup_completed => {
+                state.setup_completed = true;
+                self.store.save(state).await.map_err(Error::store)
+            }
+            Command::SetSyncDone { .. } | Command::SetSetupCompleted => Ok(()),
+            Command::Unknown { name, .. } => {
+                tracing::warn!(command = %name, "unknown integration command skipped");
+                report.unknown_commands.push(name);
+                Ok(())
+            }
+        }
+    }
+}
+
+impl<S: Site, St: StateStore> IntegrationBuilder<S, St> {
+    /// The token to use; when none is given, the stored one, or a new random one.
+    /// A token given here that differs from the stored one replaces it and restarts
+    /// validation.
+    pub fn token(mut self, token: Token) -> Self {
+        self.token = Some(token);
+        self
+    }
+
+    /// The kind of platform, sent as `integrationType` (default `rust`).
+    pub fn integration_type(mut self, kind: impl Into<String>) -> Self {
+        self.config.integration_type = kind.into();
+        self
+    }
+
+    /// The site's domain, sent as `domain`.
+    pub fn domain(mut self, domain: impl Into<String>) -> Self {
+        self.config.domain = domain.into();
+        self
+    }
+
+    /// Asks FastComments not to request the site's comments (a platform with none of
+    /// its own, or an upgrade).
+    pub fn skip_initial_sync(mut self, skip: bool) -> Self {
+        self.config.skip_initial_sync = skip;
+        self
+    }
+
+    /// Polls the older single-call `/stream` instead of `/commands` + `/events`.
+    pub fn flavour(mut self, flavour: Flavour) -> Self {
+        self.config.flavour = flavour;
+        self
+    }
+
+    /// Comments per upload batch (default 100, at least 1); divided by ten on each
+    /// HTTP 413.
+    pub fn batch_size(mut self, size: usize) -> Self {
+        self.config.batch_size = size.max(1);
+        self
+    }
+
+    /// How long one tick may work before it stops and leaves the rest to the next
+    /// (default 30 s). A call in flight is finished first.
+    pub fn tick_budget(mut self, budget: Duration) -> Self {
+        self.config.tick_budget = budget;
+        self
+    }
+
+    /// How often [`run`](Integration::run) ticks until setup is done (default 3 s).
+    pub fn setup_poll(mut self, every: Duration) -> Self {
+        self.config.setup_poll = every;
+        self
+    }
+
+    /// How often [`run`](Integration::run) ticks once setup is done (default a day;
+    /// capped at [`MAX_INTERVAL`], two weeks, after which events expire).
+    pub fn interval(mut self, every: Duration) -> Self {
+        self.config.interval = every.min(MAX_INTERVAL);
+        self
+    }
+
+    /// How long a runner's lease lasts without renewal (default 10 minutes). It is
+    /// renewed before every upload batch; keep it well above one tick's budget.
+    pub fn lease_ttl(mut self, ttl: Duration) -> Self {
+        self.config.lease_ttl = ttl;
+        self
+    }
+
+    /// This runner's id in the lease (default a random one).
+    pub fn owner(mut self, owner: impl Into<String>) -> Self {
+        self.config.owner = owner.into();
+        self
+    }
+
+    /// Called after each accepted upload batch with `(uploaded so far in this upload,
+    /// remaining)`: a progress line for the admin.
+    pub fn on_upload(mut self, f: impl Fn(u64, u64) + Send + Sync + 'static) -> Self {
+        self.config.on_upload = Some(Arc::new(f));
+        self
+    }
+
+    /// Loads the stored state, settles the token (given, stored, or a new one) and
+    /// stores it.
+    pub async fn build(self) -> Result<Integration<S, St>, Error> {
+        let mut state = self.store.load().await.map_err(Error::store)?;
+        let token = match (self.token, state.token.clone()) {
+            (Some(given), Some(stored)) if given == stored => given,
+            (Some(given), _) => {
+                state = IntegrationState {
+                    token: Some(given.clone()),
+                    ..IntegrationState::default()
+                };
+                self.store.save(&state).await.map_err(Error::store)?;
+                given
+            }
+            (None, Some(stored)) => stored,
+            (None, None) => {
+                let token = Token::generate();
+                state.token = Some(token.clone());
+                self.store.save(&state).await.map_err(Error::store)?;
+                token
+            }
+        };
+        Ok(Integration {
+            api: self.client.integration(token),
+            site: self.site,
+            store: self.store,
+            config: self.config,
+        })
+    }
+}
+
+/// Now, in epoch milliseconds, by the wall clock (leases are compared across
+/// processes).
+fn wall_ms() -> i64 {
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+}

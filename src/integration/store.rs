@@ -1,0 +1,360 @@
+//! The integration's own settings (token, validated flag, tenant id, how far setup got)
+//! and the lease that keeps two runners from syncing one site at once.
+
+use std::future::Future;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use serde::{Deserialize, Serialize};
+
+use super::error::BoxError;
+use super::token::Token;
+
+/// What the integration remembers between runs. `Debug` hides the token.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct IntegrationState {
+    /// The token, once made or given.
+    pub token: Option<Token>,
+    /// Whether a site admin confirmed it.
+    pub validated: bool,
+    /// The tenant it belongs to, once validated.
+    pub tenant_id: Option<String>,
+    /// Whether the server said setup is complete (`SetSetupCompleted`).
+    pub setup_completed: bool,
+    /// Whether the server said the initial sync is done (`SetSyncDone`).
+    pub sync_done: bool,
+    /// Whether the last upload ended with `countRemaining: 0`: a later `SendComments`
+    /// is a re-sync and starts over.
+    pub upload_complete: bool,
+    /// Whether an upload began and has not ended: it is resumed at the next tick even
+    /// without a new `SendComments` (the server stops asking once it was told
+    /// `countRemaining: 0`, even when the reply that recorded it was lost).
+    pub upload_in_progress: bool,
+}
+
+/// Who may sync the site until when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Lease {
+    /// The runner holding it.
+    pub owner: String,
+    /// Until when, in epoch milliseconds (wall clock: runners may be processes apart).
+    pub until_ms: i64,
+}
+
+/// Where the integration keeps its [`IntegrationState`] and [`Lease`]. Provided:
+/// [`MemoryStore`] and [`FileStore`]; a plugin may keep them in its own settings table.
+pub trait StateStore: Send + Sync {
+    /// The stored state ([`IntegrationState::default`] when there is none).
+    fn load(&self) -> impl Future<Output = Result<IntegrationState, BoxError>> + Send;
+
+    /// Replaces the stored state (not the lease), atomically: a crash leaves the old
+    /// state or the new one.
+    fn save(&self, state: &IntegrationState) -> impl Future<Output = Result<(), BoxError>> + Send;
+
+    /// Takes the lease for `owner` until `until_ms`, or renews it, unless another owner
+    /// holds one that has not expired at `now_ms`; returns that holder then. Atomic
+    /// against every other runner using the same store.
+    fn acquire_lease(
+        &self,
+        owner: &str,
+        now_ms: i64,
+        until_ms: i64,
+    ) -> impl Future<Output = Result<Option<Lease>, BoxError>> + Send;
+
+    /// Gives the lease up, if `owner` holds it.
+    fn release_lease(&self, owner: &str) -> impl Future<Output = Result<(), BoxError>> + Send;
+}
+
+/// What a store holds.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Stored {
+    state: IntegrationState,
+    lease: Option<Lease>,
+}
+
+impl Stored {
+    fn acquire(&mut self, owner: &str, now_ms: i64, until_ms: i64) -> Option<Lease> {
+        match &self.lease {
+            Some(held) if held.owner != owner && held.until_ms > now_ms => Some(held.clone()),
+            _ => {
+                self.lease = Some(Lease {
+                    owner: owner.to_owned(),
+                    until_ms,
+                });
+                None
+            }
+        }
+    }
+
+    fn release(&mut self, owner: &str) {
+        if self.lease.as_ref().is_some_and(|l| l.owner == owner) {
+            self.lease = None;
+        }
+    }
+}
+
+/// A [`StateStore`] in memory: for tests, and for runners that keep nothing between
+/// processes. Clones share one store.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryStore(Arc<Mutex<Stored>>);
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut Stored) -> R) -> R {
+        f(&mut self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+impl StateStore for MemoryStore {
+    async fn load(&self) -> Result<IntegrationState, BoxError> {
+        Ok(self.with(|s| s.state.clone()))
+    }
+
+    async fn save(&self, state: &IntegrationState) -> Result<(), BoxError> {
+        self.with(|s| s.state = state.clone());
+        Ok(())
+    }
+
+    async fn acquire_lease(
+        &self,
+        owner: &str,
+        now_ms: i64,
+        until_ms: i64,
+    ) -> Result<Option<Lease>, BoxError> {
+        Ok(self.with(|s| s.acquire(owner, now_ms, until_ms)))
+    }
+
+    async fn release_lease(&self, owner: &str) -> Result<(), BoxError> {
+        self.with(|s| s.release(owner));
+        Ok(())
+    }
+}
+
+/// A [`StateStore`] in one JSON file, safe against crashes and against other processes:
+/// every write goes to a temporary file in the same directory, is flushed to disk, then
+/// renamed over the old one (a crash leaves the old file or the new, never a torn one),
+/// and every read-modify-write holds an exclusive lock on a `.lock` file beside it. The
+/// file holds the token: on Unix it is created readable by its owner only.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+/// use fastcomments::integration::{FileStore, StateStore};
+/// let store = FileStore::new("/var/lib/my-forum/fastcomments.json");
+/// let state = store.load().await?;
+/// println!("validated: {}", state.validated);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct FileStore {
+    path: Arc<Path>,
+}
+
+impl FileStore {
+    /// A store in the file at `path` (created on the first write).
+    pub fn new(path: impl Into<PathBuf>) -> FileStore {
+        FileStore {
+            path: Arc::from(path.into()),
+        }
+    }
+
+    /// Runs `f` on the stored data under the lock, off the async threads; writes it back
+    /// when `f` says it changed.
+    async fn update<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Stored) -> (R, bool) + Send + 'static,
+    ) -> Result<R, BoxError> {
+        let path = self.path.clone();
+        let work = move || -> Result<R, BoxError> {
+            let lock = lock_file(&path)?;
+            lock.lock()?;
+            let mut stored = read(&path)?;
+            let (result, changed) = f(&mut stored);
+            if changed {
+                write_atomically(&path, &serde_json::to_vec_pretty(&stored)?)?;
+            }
+            lock.unlock()?;
+            Ok(result)
+        };
+        tokio::task::spawn_blocking(work).await?
+    }
+}
+
+fn lock_file(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".lock");
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(PathBuf::from(name))
+}
+
+fn read(path: &Path) -> Result<Stored, BoxError> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(serde_json::from_slice(&bytes)
+            .map_err(|e| format!("{} is not an integration state: {e}", path.display()))?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Stored::default()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Writes `bytes` to `path` so that a crash leaves the old content or the new.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let mut name = path.file_name().unwrap_or_default().to_owned();
+    name.push(format!(".tmp-{:016x}", fastrand::u64(..)));
+    let temp = dir.join(name);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let result = (|| {
+        let mut file = options.open(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temp, path)?;
+        #[cfg(unix)]
+        std::fs::File::open(dir)?.sync_all()?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
+}
+
+impl StateStore for FileStore {
+    async fn load(&self) -> Result<IntegrationState, BoxError> {
+        self.update(|s| (s.state.clone(), false)).await
+    }
+
+    async fn save(&self, state: &IntegrationState) -> Result<(), BoxError> {
+        let state = state.clone();
+        self.update(move |s| {
+            s.state = state;
+            ((), true)
+        })
+        .await
+    }
+
+    async fn acquire_lease(
+        &self,
+        owner: &str,
+        now_ms: i64,
+        until_ms: i64,
+    ) -> Result<Option<Lease>, BoxError> {
+        let owner = owner.to_owned();
+        self.update(move |s| {
+            let held = s.acquire(&owner, now_ms, until_ms);
+            let changed = held.is_none();
+            (held, changed)
+        })
+        .await
+    }
+
+    async fn release_lease(&self, owner: &str) -> Result<(), BoxError> {
+        let owner = owner.to_owned();
+        self.update(move |s| {
+            s.release(&owner);
+            ((), true)
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_path(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "fc-store-{}-{:x}",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir.join(name)
+    }
+
+    #[tokio::test]
+    async fn the_file_store_keeps_state_and_lease_apart_and_leaves_no_temp_file() {
+        let path = temp_path("state.json");
+        let store = FileStore::new(&path);
+        assert_eq!(store.load().await.unwrap(), IntegrationState::default());
+        let state = IntegrationState {
+            token: Some(Token::new("t-1")),
+            validated: true,
+            tenant_id: Some("tenant".into()),
+            ..IntegrationState::default()
+        };
+        assert_eq!(store.acquire_lease("a", 0, 100).await.unwrap(), None);
+        store.save(&state).await.unwrap();
+        assert_eq!(FileStore::new(&path).load().await.unwrap(), state);
+        let held = store.acquire_lease("b", 50, 150).await.unwrap();
+        assert_eq!(
+            held,
+            Some(Lease {
+                owner: "a".into(),
+                until_ms: 100
+            })
+        );
+        let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.contains(".tmp-"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "the state file holds the token: {mode:o}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_torn_or_foreign_file_is_an_error_not_a_fresh_state() {
+        let path = temp_path("state.json");
+        std::fs::write(&path, b"{\"state\": {\"valid").unwrap();
+        let error = FileStore::new(&path).load().await.unwrap_err();
+        assert!(
+            error.to_string().contains("not an integration state"),
+            "{error}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_lease_is_refused_to_another_owner_until_it_expires() {
+        let store = MemoryStore::new();
+        assert_eq!(store.acquire_lease("a", 0, 100).await.unwrap(), None);
+        assert_eq!(
+            store.acquire_lease("a", 10, 200).await.unwrap(),
+            None,
+            "renewed"
+        );
+        assert!(store.acquire_lease("b", 150, 300).await.unwrap().is_some());
+        assert_eq!(
+            store.acquire_lease("b", 200, 300).await.unwrap(),
+            None,
+            "expired"
+        );
+        store.release_lease("a").await.unwrap();
+        assert!(
+            store.acquire_lease("a", 210, 300).await.unwrap().is_some(),
+            "b still holds it"
+        );
+        store.release_lease("b").await.unwrap();
+        assert_eq!(store.acquire_lease("a", 210, 300).await.unwrap(), None);
+    }
+}

@@ -1,0 +1,132 @@
+//! Upstream sync: the site's comments to FastComments, batch by batch, resuming after a
+//! crash at the last accepted batch.
+
+use std::collections::BTreeMap;
+
+use tokio::time::Instant;
+
+use super::error::Error;
+use super::runner::{Integration, TickReport};
+use super::site::Site;
+use super::store::{IntegrationState, StateStore};
+use super::wire::UploadComment;
+
+/// How many times a batch answered HTTP 413 is split (by ten each time) before the
+/// upload gives up, as FastComments' WordPress plugin does.
+const MAX_SPLITS: u32 = 5;
+
+impl<S: Site, St: StateStore> Integration<S, St> {
+    /// `SendComments` (`single` is `None`: everything from the cursor) or the older
+    /// `SendNextCommentsPayload` (one batch of at most `single` comments).
+    ///
+    /// Each accepted batch's ids and the new cursor are stored by one
+    /// [`Site::record_upload`]; a crash before it resends the batch, which the server
+    /// de-duplicates.
+    pub(crate) async fn upload(
+        &self,
+        state: &mut IntegrationState,
+        single: Option<u64>,
+        report: &mut TickReport,
+        deadline: Instant,
+    ) -> Result<(), Error> {
+        if state.upload_complete && single.is_none() {
+            // A new SendComments after a finished upload: an admin asked for a re-sync.
+            self.site
+                .record_upload(&BTreeMap::new(), None)
+                .await
+                .map_err(Error::site)?;
+            state.upload_complete = false;
+            self.store.save(state).await.map_err(Error::store)?;
+        }
+        if !state.upload_in_progress {
+            state.upload_in_progress = true;
+            self.store.save(state).await.map_err(Error::store)?;
+        }
+        let mut cursor = self.site.upload_cursor().await.map_err(Error::site)?;
+        let mut size = self.config.batch_size;
+        let mut sent = 0u64;
+        loop {
+            if Instant::now() >= deadline {
+                report.budget_exhausted = true;
+                return Ok(());
+            }
+            self.take_lease().await?;
+            let limit = single.map_or(size, |n| size.min(usize::try_from(n).unwrap_or(usize::MAX)));
+            let remaining = self
+                .site
+                .count_after(cursor.as_deref())
+                .await
+                .map_err(Error::site)?;
+            let mut batch = self
+                .site
+                .comments_after(cursor.as_deref(), limit.max(1))
+                .await
+                .map_err(Error::site)?;
+            batch.truncate(limit.max(1));
+            let (accepted, ids) = self.send(&batch, remaining, &mut size).await?;
+            let batch = &batch[..accepted];
+            let next = batch
+                .last()
+                .map(|c| c.external_id.clone())
+                .or(cursor.clone());
+            if !batch.is_empty() && next == cursor {
+                return Err(Error::site(
+                    "comments_after returned the comment at the cursor again".into(),
+                ));
+            }
+            self.site
+                .record_upload(&ids, next.as_deref())
+                .await
+                .map_err(Error::site)?;
+            cursor = next;
+            sent += batch.len() as u64;
+            report.uploaded += batch.len() as u64;
+            let left = left_after(remaining, batch);
+            if let Some(progress) = &self.config.on_upload {
+                progress(sent, left);
+            }
+            if left == 0 {
+                state.upload_complete = true;
+                state.upload_in_progress = false;
+                return self.store.save(state).await.map_err(Error::store);
+            }
+            if single.is_some() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Sends the longest prefix of `batch` the server takes, splitting by ten on each
+    /// 413; returns how many were sent and the ids given. `size` keeps the smaller batch
+    /// size for the rest of the upload.
+    async fn send(
+        &self,
+        batch: &[UploadComment],
+        remaining: u64,
+        size: &mut usize,
+    ) -> Result<(usize, BTreeMap<String, String>), Error> {
+        let mut splits = 0;
+        loop {
+            let part = &batch[..batch.len().min(*size)];
+            match self.api.upload(part, left_after(remaining, part)).await {
+                Ok(ids) => return Ok((part.len(), ids)),
+                Err(error) if error.status() == Some(413) && *size > 1 && splits < MAX_SPLITS => {
+                    splits += 1;
+                    *size = (part.len() / 10).max(1);
+                    tracing::debug!(size = *size, "upload batch too large, split");
+                }
+                Err(error) => return Err(Error::from_call(error)),
+            }
+        }
+    }
+}
+
+/// `countRemaining` after `batch`: what the site counted from the cursor, less the
+/// batch. An empty batch means the site has nothing more to give, whatever it counted.
+fn left_after(remaining: u64, batch: &[UploadComment]) -> u64 {
+    if batch.is_empty() {
+        0
+    } else {
+        remaining.saturating_sub(batch.len() as u64)
+    }
+}

@@ -1,0 +1,467 @@
+//! FastComments' side of the integration protocol (`/integrations/v1/*`), statefully:
+//! tokens an admin confirms, a per-tenant event log paged by `fromDateTime` with
+//! `hasMore` (several events may share a millisecond), commands derived from the state
+//! (`SendComments` until an upload says `countRemaining: 0`, `FetchEvents` while events
+//! wait, `SetSyncDone` after), uploads de-duplicated by `externalId` with HTTP 413 above
+//! the batch limit, the older `/stream`, and the API secret.
+//!
+//! The admin calls are at the real service's paths, so tools written for FastComments
+//! work unchanged: `GET /auth/my-account/integrations/v1/setup?token=…` and
+//! `…/confirm?token=…` confirm a token (for `tenantId=` when given, otherwise the mock's
+//! default tenant: the first registered in name order, or `mock-tenant`), and
+//! `…/create-testing-events?token=…` writes new, updated and deleted comments and new
+//! and deleted votes into the token's log, as FastComments' own test harness does.
+//!
+//! The event log's `fromDateTime` is inclusive (`createdAt >= fromDateTime`).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State as AxumState};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post, put};
+use serde_json::{Value, json};
+
+use super::respond::{Answer, Failure, int_param};
+use super::state::{State, lock, new_id, now_ms};
+
+/// Events per page of `/events` unless set otherwise.
+pub(crate) const DEFAULT_PAGE_SIZE: usize = 100;
+/// The largest upload batch accepted unless set otherwise; larger ones get HTTP 413.
+pub(crate) const DEFAULT_BATCH_LIMIT: usize = 500;
+
+/// The mock's integration data.
+#[derive(Debug)]
+pub(crate) struct Integrations {
+    tokens: HashMap<String, TokenRecord>,
+    tenants: HashMap<String, Log>,
+    pub(crate) page_size: usize,
+    pub(crate) batch_limit: usize,
+}
+
+impl Default for Integrations {
+    fn default() -> Self {
+        Integrations {
+            tokens: HashMap::new(),
+            tenants: HashMap::new(),
+            page_size: DEFAULT_PAGE_SIZE,
+            batch_limit: DEFAULT_BATCH_LIMIT,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct TokenRecord {
+    tenant_id: Option<String>,
+    skip_initial_sync: bool,
+}
+
+/// One tenant's integration side.
+#[derive(Debug, Default)]
+struct Log {
+    /// In `createdAt` order, then in the order written.
+    events: Vec<LoggedEvent>,
+    /// Uploaded comments by `externalId`, with the id given (`_id`).
+    uploads: BTreeMap<String, Value>,
+    /// Every batch received: `(comments, countRemaining)`.
+    batches: Vec<(usize, u64)>,
+    upload_done: bool,
+}
+
+#[derive(Debug, Clone)]
+struct LoggedEvent {
+    id: String,
+    created_at: i64,
+    url_id: String,
+    data: String,
+}
+
+impl Log {
+    /// Writes an event, keeping the log in `createdAt` order.
+    fn push(&mut self, created_at: i64, url_id: &str, data: String) -> String {
+        let id = new_id();
+        let at = self.events.partition_point(|e| e.created_at <= created_at);
+        self.events.insert(
+            at,
+            LoggedEvent {
+                id: id.clone(),
+                created_at,
+                url_id: url_id.to_owned(),
+                data,
+            },
+        );
+        id
+    }
+
+    fn from(&self, from: i64) -> &[LoggedEvent] {
+        &self.events[self.events.partition_point(|e| e.created_at < from)..]
+    }
+}
+
+pub(crate) fn routes() -> Router<Arc<State>> {
+    const ADMIN: &str = "/auth/my-account/integrations/v1";
+    Router::new()
+        .route("/integrations/v1/token", put(put_token))
+        .route("/integrations/v1/token/{token}", put(put_token_in_path))
+        .route("/integrations/v1/commands", get(commands))
+        .route("/integrations/v1/events", get(events))
+        .route("/integrations/v1/stream", get(stream))
+        .route("/integrations/v1/comments", post(upload))
+        .route("/integrations/v1/api-secret", get(api_secret))
+        .route(&format!("{ADMIN}/setup"), get(confirm))
+        .route(&format!("{ADMIN}/confirm"), get(confirm))
+        .route(
+            &format!("{ADMIN}/create-testing-events"),
+            get(testing_events),
+        )
+}
+
+type Params = Query<HashMap<String, String>>;
+
+fn token_param(q: &HashMap<String, String>) -> Result<&str, Failure> {
+    q.get("token")
+        .map(String::as_str)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| Failure::bad_request("missing-token", "token is required."))
+}
+
+fn refused(code: &'static str, reason: &str) -> Failure {
+    Failure::new(StatusCode::UNAUTHORIZED, code, reason)
+}
+
+impl State {
+    fn with_integrations<R>(&self, f: impl FnOnce(&mut Integrations) -> R) -> R {
+        f(&mut lock(&self.integrations))
+    }
+
+    /// The tenant of a validated token.
+    fn tenant_of(&self, token: &str) -> Result<String, Failure> {
+        self.with_integrations(|i| match i.tokens.get(token) {
+            None => Err(refused("invalid-token", "Unknown integration token.")),
+            Some(TokenRecord {
+                tenant_id: None, ..
+            }) => Err(refused(
+                "token-not-validated",
+                "The integration token has not been confirmed yet.",
+            )),
+            Some(TokenRecord {
+                tenant_id: Some(t), ..
+            }) => Ok(t.clone()),
+        })
+    }
+
+    /// Confirms `token` for `tenant_id`, as a site admin does.
+    pub(crate) fn confirm_integration(&self, token: &str, tenant_id: &str) {
+        self.with_integrations(|i| {
+            i.tokens.entry(token.to_owned()).or_default().tenant_id = Some(tenant_id.to_owned());
+            i.tenants.entry(tenant_id.to_owned()).or_default();
+        });
+    }
+
+    /// Writes an event into a tenant's log; returns its `_id`.
+    pub(crate) fn push_integration_event(
+        &self,
+        tenant_id: &str,
+        created_at: i64,
+        data: String,
+    ) -> String {
+        self.with_integrations(|i| {
+            let log = i.tenants.entry(tenant_id.to_owned()).or_default();
+            log.push(created_at, "", data)
+        })
+    }
+
+    /// The comments uploaded to a tenant, by `externalId`.
+    pub(crate) fn integration_uploads(&self, tenant_id: &str) -> Vec<Value> {
+        self.with_integrations(|i| {
+            i.tenants
+                .get(tenant_id)
+                .map(|l| l.uploads.values().cloned().collect())
+                .unwrap_or_default()
+        })
+    }
+
+    /// The batches a tenant received: `(comments, countRemaining)`.
+    pub(crate) fn integration_batches(&self, tenant_id: &str) -> Vec<(usize, u64)> {
+        self.with_integrations(|i| {
+            i.tenants
+                .get(tenant_id)
+                .map(|l| l.batches.clone())
+                .unwrap_or_default()
+        })
+    }
+
+    pub(crate) fn set_integration_limits(
+        &self,
+        page_size: Option<usize>,
+        batch_limit: Option<usize>,
+    ) {
+        self.with_integrations(|i| {
+            if let Some(n) = page_size {
+                i.page_size = n.max(1);
+            }
+            if let Some(n) = batch_limit {
+                i.batch_limit = n.max(1);
+            }
+        });
+    }
+
+    fn default_tenant(&self) -> String {
+        self.tenant_ids()
+            .into_iter()
+            .min()
+            .unwrap_or_else(|| "mock-tenant".to_owned())
+    }
+}
+
+async fn put_token(AxumState(state): AxumState<Arc<State>>, Query(q): Params) -> Answer {
+    let token = token_param(&q)?.to_owned();
+    register(&state, &token, &q)
+}
+
+async fn put_token_in_path(
+    AxumState(state): AxumState<Arc<State>>,
+    Path(token): Path<String>,
+    Query(q): Params,
+) -> Answer {
+    register(&state, &token, &q)
+}
+
+fn register(state: &State, token: &str, q: &HashMap<String, String>) -> Answer {
+    let skip = q.get("skipInitialSync").is_some_and(|v| v == "true");
+    let tenant = state.with_integrations(|i| {
+        let record = i.tokens.entry(token.to_owned()).or_default();
+        record.skip_initial_sync |= skip;
+        record.tenant_id.clone()
+    });
+    let mut body = json!({ "status": "success", "isTokenValidated": tenant.is_some() });
+    if let Some(tenant) = tenant {
+        body["tenantId"] = tenant.into();
+    }
+    Ok(Json(body).into_response())
+}
+
+async fn confirm(AxumState(state): AxumState<Arc<State>>, Query(q): Params) -> Answer {
+    let token = token_param(&q)?;
+    let tenant = q
+        .get("tenantId")
+        .cloned()
+        .unwrap_or_else(|| state.default_tenant());
+    state.confirm_integration(token, &tenant);
+    Ok(Json(json!({ "status": "success", "tenantId": tenant })).into_response())
+}
+
+fn from_param(q: &HashMap<String, String>, name: &str) -> Result<i64, Failure> {
+    Ok(int_param(q, name, "invalid-from-date-time")?.unwrap_or(0))
+}
+
+async fn commands(AxumState(state): AxumState<Arc<State>>, Query(q): Params) -> Answer {
+    let token = token_param(&q)?;
+    let tenant = state.tenant_of(token)?;
+    let from = from_param(&q, "fromDateTime")?;
+    let commands = state.with_integrations(|i| {
+        let skip = i.tokens.get(token).is_some_and(|t| t.skip_initial_sync);
+        let log = i.tenants.entry(tenant.clone()).or_default();
+        let mut commands = Vec::new();
+        if !skip && !log.upload_done {
+            commands.push(json!({ "id": format!("{tenant}-send-comments"), "command": "SendComments" }));
+        }
+        let waiting = log.from(from).len();
+        if waiting > 0 {
+            commands.push(json!({ "id": format!("{tenant}-fetch-events"), "command": "FetchEvents", "eventCount": waiting }));
+        }
+        if skip || log.upload_done {
+            commands.push(json!({ "id": null, "command": "SetSyncDone" }));
+        }
+        commands
+    });
+    Ok(Json(json!({ "status": "success", "commands": commands })).into_response())
+}
+
+/// One page of the log from `from`, and whether there is more.
+fn page(state: &State, tenant: &str, from: i64) -> (Vec<Value>, bool) {
+    state.with_integrations(|i| {
+        let size = i.page_size;
+        let log = i.tenants.entry(tenant.to_owned()).or_default();
+        let rest = log.from(from);
+        let events = rest
+            .iter()
+            .take(size)
+            .map(|e| json!({ "_id": e.id, "createdAt": e.created_at, "urlId": e.url_id, "data": e.data }))
+            .collect();
+        (events, rest.len() > size)
+    })
+}
+
+async fn events(AxumState(state): AxumState<Arc<State>>, Query(q): Params) -> Answer {
+    let tenant = state.tenant_of(token_param(&q)?)?;
+    let (events, has_more) = page(&state, &tenant, from_param(&q, "fromDateTime")?);
+    Ok(Json(json!({ "status": "success", "events": events, "hasMore": has_more })).into_response())
+}
+
+async fn stream(AxumState(state): AxumState<Arc<State>>, Query(q): Params) -> Answer {
+    let token = token_param(&q)?;
+    let tenant = state.tenant_of(token)?;
+    let (events, has_more) = page(&state, &tenant, from_param(&q, "lastFetchDate")?);
+    let mut commands = vec![json!({ "command": "SetSetupCompleted" })];
+    state.with_integrations(|i| {
+        let skip = i.tokens.get(token).is_some_and(|t| t.skip_initial_sync);
+        let limit = i.batch_limit.min(100);
+        let log = i.tenants.entry(tenant.clone()).or_default();
+        if !skip && !log.upload_done {
+            commands.push(json!({ "command": "SendNextCommentsPayload", "start": log.uploads.len(), "count": limit }));
+        }
+    });
+    Ok(Json(
+        json!({ "status": "success", "commands": commands, "events": events, "hasMore": has_more }),
+    )
+    .into_response())
+}
+
+/// Checks one uploaded comment as the service does; returns its `externalId`.
+fn check_comment(comment: &Value) -> Result<String, Failure> {
+    let invalid = |reason: &str| Failure::bad_request("invalid-comment", reason.to_owned());
+    let external = comment
+        .get("externalId")
+        .and_then(Value::as_str)
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| invalid("Every comment needs an externalId string."))?;
+    match comment.get("externalParentId") {
+        None | Some(Value::Null | Value::String(_)) => {}
+        Some(_) => return Err(invalid("externalParentId must be null or a string.")),
+    }
+    let date_ok = match comment.get("date") {
+        Some(Value::String(s)) => chrono::DateTime::parse_from_rfc3339(s).is_ok(),
+        Some(Value::Number(_)) => true,
+        _ => false,
+    };
+    if !date_ok {
+        return Err(invalid("date must be an ISO-8601 string."));
+    }
+    Ok(external.to_owned())
+}
+
+async fn upload(AxumState(state): AxumState<Arc<State>>, Query(q): Params, body: Bytes) -> Answer {
+    let tenant = state.tenant_of(token_param(&q)?)?;
+    let body: Value = serde_json::from_slice(&body)
+        .map_err(|e| Failure::bad_request("invalid-body", format!("invalid request body: {e}")))?;
+    let remaining = body
+        .get("countRemaining")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| {
+            Failure::bad_request(
+                "invalid-body",
+                "countRemaining must be a non-negative integer.",
+            )
+        })?;
+    let comments = body
+        .get("comments")
+        .and_then(Value::as_array)
+        .ok_or_else(|| Failure::bad_request("invalid-body", "comments must be an array."))?;
+    let limit = state.with_integrations(|i| i.batch_limit);
+    if comments.len() > limit {
+        return Err(Failure::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload-too-large",
+            format!("At most {limit} comments per batch."),
+        ));
+    }
+    let externals = comments
+        .iter()
+        .map(check_comment)
+        .collect::<Result<Vec<_>, _>>()?;
+    let ids = state.with_integrations(|i| {
+        let log = i.tenants.entry(tenant).or_default();
+        log.batches.push((comments.len(), remaining));
+        let mut ids = serde_json::Map::new();
+        for (external, comment) in externals.into_iter().zip(comments) {
+            let stored = log.uploads.entry(external.clone()).or_insert_with(|| {
+                let mut stored = comment.clone();
+                stored["_id"] = new_id().into();
+                stored
+            });
+            ids.insert(external, stored["_id"].clone());
+        }
+        if remaining == 0 {
+            log.upload_done = true;
+        }
+        ids
+    });
+    Ok(Json(json!({ "status": "success", "commentIds": ids })).into_response())
+}
+
+async fn api_secret(AxumState(state): AxumState<Arc<State>>, Query(q): Params) -> Answer {
+    let tenant = state.tenant_of(token_param(&q)?)?;
+    Ok(
+        Json(json!({ "status": "success", "secret": format!("mock-secret-{tenant}") }))
+            .into_response(),
+    )
+}
+
+async fn testing_events(AxumState(state): AxumState<Arc<State>>, Query(q): Params) -> Answer {
+    let tenant = state.tenant_of(token_param(&q)?)?;
+    let ids = write_testing_events(&state, &tenant, now_ms());
+    Ok(Json(json!({ "status": "success", "eventIds": ids })).into_response())
+}
+
+/// FastComments' test harness: two comments, an edit, two votes, one vote and one
+/// comment deleted, all in one millisecond. Returns the events' ids.
+pub(crate) fn write_testing_events(state: &State, tenant: &str, at: i64) -> Vec<String> {
+    const URL_ID: &str = "fastcomments-integration-test";
+    let comment = |id: &str, html: &str| {
+        json!({
+            "_id": id, "externalId": null, "tenantId": tenant, "urlId": URL_ID,
+            "urlIdRaw": URL_ID, "url": format!("https://example.com/{URL_ID}"),
+            "pageTitle": "Integration test", "userId": null, "commenterName": "FastComments Tester",
+            "commenterEmail": "tester@fastcomments.com", "comment": html, "commentHTML": format!("<p>{html}</p>"),
+            "parentId": null, "date": "2026-01-01T00:00:00.000Z", "votes": 0, "votesUp": 0, "votesDown": 0,
+            "verified": true, "notificationSentForParent": true, "notificationSentForParentTenant": true,
+            "reviewed": false, "avatarSrc": null, "isSpam": false, "aiDeterminedSpam": false,
+            "hasImages": false, "hasLinks": false, "approved": true, "locale": "en_us",
+            "isByAdmin": false, "isByModerator": false
+        })
+    };
+    let vote = |id: &str, on: &str, direction: i64| {
+        json!({ "_id": id, "commentExternalId": null, "tenantId": tenant, "urlId": URL_ID,
+                "urlIdRaw": URL_ID, "commentId": on, "userId": "tester", "direction": direction, "createdAt": at })
+    };
+    let (kept, gone) = (new_id(), new_id());
+    let (up, down) = (new_id(), new_id());
+    let events = [
+        (
+            "new-comment",
+            json!({ "comment": comment(&kept, "A comment that stays") }),
+        ),
+        (
+            "new-comment",
+            json!({ "comment": comment(&gone, "A comment that goes") }),
+        ),
+        (
+            "updated-comment",
+            json!({ "comment": comment(&kept, "A comment that stays, edited") }),
+        ),
+        ("new-vote", json!({ "vote": vote(&up, &kept, 1) })),
+        ("new-vote", json!({ "vote": vote(&down, &gone, -1) })),
+        ("deleted-vote", json!({ "vote": vote(&down, &gone, -1) })),
+        (
+            "deleted-comment",
+            json!({ "comment": comment(&gone, "A comment that goes") }),
+        ),
+    ];
+    state.with_integrations(|i| {
+        let log = i.tenants.entry(tenant.to_owned()).or_default();
+        events
+            .into_iter()
+            .map(|(kind, mut payload)| {
+                payload["type"] = kind.into();
+                payload["broadcastId"] = new_id().into();
+                payload["timestamp"] = at.into();
+                log.push(at, URL_ID, payload.to_string())
+            })
+            .collect()
+    })
+}

@@ -1,0 +1,916 @@
+//! The integration protocol against the mock server: FastComments' own harness steps,
+//! crashes at every point, the log's edge cases, and a soak under random faults.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::{TimeZone, Utc};
+use fastcomments::integration::{
+    BoxError, Checkpoint, Error, Flavour, Integration, IntegrationState, Lease, LogEvent,
+    MemoryData, MemorySite, MemoryStore, Site, StateStore, TickReport, Token, UploadComment,
+};
+use fastcomments::mock::{Fault, FaultRule, MockServer};
+use fastcomments::{Client, RetryPolicy};
+use serde_json::{Value, json};
+
+use crate::common::{API_KEY, TENANT, serve};
+
+const TOKEN: &str = "6f1c2a4e-2d0b-4c55-9a1e-0b3f6f0d9e11";
+
+async fn server() -> MockServer {
+    let server = MockServer::start().await.expect("mock server starts");
+    server.add_tenant(TENANT, API_KEY);
+    server
+}
+
+/// A client with no API key: the integration needs none.
+fn client(base_url: &str) -> Client {
+    Client::builder().base_url(base_url).build().unwrap()
+}
+
+async fn start<S: Site, St: StateStore>(base_url: &str, site: S, store: St) -> Integration<S, St> {
+    Integration::builder(client(base_url), site, store)
+        .token(Token::new(TOKEN))
+        .domain("blog.example.com")
+        .owner("runner-1")
+        .build()
+        .await
+        .unwrap()
+}
+
+fn day(d: u32) -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2024, 1, d, 12, 0, 0).unwrap()
+}
+
+/// A site with `n` comments of its own on one page, each a reply to the one before.
+fn site_with(n: u32) -> MemorySite {
+    let site = MemorySite::new();
+    let mut parent = None;
+    for i in 1..=n {
+        let id = site.add_local(
+            "post-1",
+            &format!("Author {i}"),
+            &format!("<p>Local {i}</p>"),
+            day(i),
+            parent.as_deref(),
+        );
+        parent = Some(id);
+    }
+    site
+}
+
+/// Ticks until a tick finds nothing to do; fails the test after `limit` ticks.
+async fn settle<S: Site, St: StateStore>(
+    integration: &Integration<S, St>,
+    limit: usize,
+) -> Vec<TickReport> {
+    let mut reports = Vec::new();
+    for _ in 0..limit {
+        let report = integration.tick().await.unwrap();
+        let idle = report.validated
+            && report.applied == 0
+            && report.uploaded == 0
+            && !report.budget_exhausted
+            && !report.commands.iter().any(|c| c == "SendComments");
+        reports.push(report);
+        if idle {
+            return reports;
+        }
+    }
+    panic!("no idle tick after {limit}: {reports:#?}");
+}
+
+fn event_data(kind: &str, payload: Value) -> String {
+    let mut data = payload;
+    data["type"] = kind.into();
+    data["broadcastId"] = "b".into();
+    data["timestamp"] = 0.into();
+    data.to_string()
+}
+
+fn comment(id: &str, html: &str) -> Value {
+    json!({"comment": {"_id": id, "externalId": null, "urlId": "post-1", "commenterName": "Remote",
+                       "commentHTML": html, "date": "2024-02-01T00:00:00Z", "parentId": null}})
+}
+
+fn vote(id: &str, on: &str, direction: i64) -> Value {
+    json!({"vote": {"_id": id, "commentId": on, "direction": direction, "createdAt": 1}})
+}
+
+async fn get(url: String) -> Value {
+    reqwest::get(url).await.unwrap().json().await.unwrap()
+}
+
+/// One comment of a site, without the ids the mock makes up per run.
+#[derive(Debug, PartialEq)]
+struct Row {
+    key: String,
+    linked: bool,
+    parent: Option<String>,
+    author: String,
+    html: String,
+    votes: (i64, i64),
+    remote: bool,
+}
+
+/// What a site holds, comparable across runs.
+fn content(data: &MemoryData) -> Vec<Row> {
+    data.comments
+        .values()
+        .map(|c| Row {
+            key: if c.from_fastcomments {
+                c.fastcomments_id.clone().unwrap_or_default()
+            } else {
+                c.local_id.clone()
+            },
+            linked: c.fastcomments_id.is_some(),
+            parent: c.parent.clone(),
+            author: c.author.clone(),
+            html: c.html.clone(),
+            votes: (c.votes_up, c.votes_down),
+            remote: c.from_fastcomments,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn fastcomments_harness_token_validation_upload_and_events() {
+    let server = server().await;
+    let site = site_with(3);
+    let store = MemoryStore::new();
+    // 1. Create the token: none given, so one is made and stored.
+    let integration = Integration::builder(client(server.base_url()), site.clone(), store.clone())
+        .domain("blog.example.com")
+        .build()
+        .await
+        .unwrap();
+    let token = store.load().await.unwrap().token.expect("token stored");
+    assert_eq!(integration.api().token(), &token);
+    let url = integration.confirmation_url();
+    assert_eq!(
+        url,
+        format!(
+            "{}/auth/my-account/integrations/v1/confirm?token={}",
+            server.base_url(),
+            token.expose()
+        )
+    );
+    let first = integration.tick().await.unwrap();
+    assert!(!first.validated, "nobody confirmed it yet");
+    let put = server
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "PUT")
+        .unwrap();
+    assert_eq!(put.path, "/integrations/v1/token");
+    assert_eq!(
+        put.query_param("domain").as_deref(),
+        Some("blog.example.com")
+    );
+    assert_eq!(put.api_key, None, "the integration sends no API key");
+
+    // 2. Validate it (the admin's confirmation) and obtain the tenant id.
+    assert_eq!(get(url).await["tenantId"], TENANT);
+    let report = integration.tick().await.unwrap();
+    assert!(report.validated);
+    let state = store.load().await.unwrap();
+    assert!(state.validated);
+    assert_eq!(state.tenant_id.as_deref(), Some(TENANT));
+
+    // 3. Sync local comments to FastComments.
+    assert_eq!(report.uploaded, 3);
+    let uploads = server.integration_uploads(TENANT);
+    let externals: Vec<_> = uploads
+        .iter()
+        .map(|c| c["externalId"].as_str().unwrap())
+        .collect();
+    assert_eq!(externals, ["000000000001", "000000000002", "000000000003"]);
+    assert_eq!(uploads[0]["externalParentId"], Value::Null);
+    assert_eq!(uploads[1]["externalParentId"], "000000000001");
+    assert_eq!(uploads[2]["date"], "2024-01-03T12:00:00Z");
+    assert_eq!(server.integration_batches(TENANT), [(3, 0)]);
+    assert!(
+        site.data()
+            .comments
+            .values()
+            .all(|c| c.fastcomments_id.is_some()),
+        "ids recorded"
+    );
+
+    // 4. Sync FastComments' events to the site.
+    let created = get(format!(
+        "{}/auth/my-account/integrations/v1/create-testing-events?token={}",
+        server.base_url(),
+        token.expose()
+    ))
+    .await;
+    assert_eq!(created["eventIds"].as_array().unwrap().len(), 7);
+    let reports = settle(&integration, 5).await;
+    assert_eq!(reports.iter().map(|r| r.applied).sum::<u64>(), 7);
+    let data = site.data();
+    let remote: Vec<_> = data
+        .comments
+        .values()
+        .filter(|c| c.from_fastcomments)
+        .collect();
+    assert_eq!(remote.len(), 1, "the deleted comment is gone: {remote:#?}");
+    assert_eq!(remote[0].html, "<p>A comment that stays, edited</p>");
+    assert_eq!((remote[0].votes_up, remote[0].votes_down), (1, 0));
+    assert_eq!(data.votes.len(), 1);
+    assert_eq!(data.comments.len(), 4);
+    assert!(data.effects.values().all(|&n| n == 1));
+    assert!(store.load().await.unwrap().sync_done);
+}
+
+#[tokio::test]
+async fn events_sharing_a_millisecond_across_pages_are_each_applied_once() {
+    let server = server().await;
+    server.confirm_integration(TOKEN, TENANT);
+    server.set_integration_page_size(3);
+    // Page 1: a@10 b@10 c@11 | page 2 (from 11): c d@11 e@12 | page 3 (from 12): e f@12.
+    let mut ids = Vec::new();
+    for (name, ms) in [
+        ("a", 10),
+        ("b", 10),
+        ("c", 11),
+        ("d", 11),
+        ("e", 12),
+        ("f", 12),
+    ] {
+        ids.push(server.push_integration_event(
+            TENANT,
+            ms,
+            event_data("new-comment", comment(name, name)),
+        ));
+    }
+    let site = MemorySite::new();
+    let integration = start(server.base_url(), site.clone(), MemoryStore::new()).await;
+    integration.tick().await.unwrap(); // upload (nothing) and the log
+    let data = site.data();
+    assert_eq!(data.effects.keys().cloned().collect::<Vec<_>>(), {
+        let mut s = ids.clone();
+        s.sort();
+        s
+    });
+    assert!(data.effects.values().all(|&n| n == 1), "{:?}", data.effects);
+    assert_eq!(data.checkpoint.at_ms, 12);
+    assert_eq!(
+        data.checkpoint.ids_at_ms.len(),
+        2,
+        "only the last millisecond is remembered"
+    );
+    let from: Vec<_> = server
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/integrations/v1/events")
+        .map(|r| r.query_param("fromDateTime").unwrap())
+        .collect();
+    assert_eq!(from, ["0", "11", "12"]);
+
+    // Asked again with nothing new: everything is recognised, nothing applied.
+    let again = integration.tick().await.unwrap();
+    assert!(again.commands.contains(&"FetchEvents".to_string()));
+    assert_eq!((again.applied, again.skipped), (0, 2));
+    assert!(site.data().effects.values().all(|&n| n == 1));
+}
+
+#[tokio::test]
+async fn more_events_in_one_millisecond_than_a_page_holds_is_a_clear_error_not_a_loop() {
+    let server = server().await;
+    server.confirm_integration(TOKEN, TENANT);
+    server.set_integration_page_size(2);
+    for name in ["a", "b", "c"] {
+        server.push_integration_event(TENANT, 50, event_data("new-comment", comment(name, name)));
+    }
+    let integration = start(server.base_url(), MemorySite::new(), MemoryStore::new()).await;
+    let error = integration.tick().await.unwrap_err();
+    assert!(matches!(error, Error::Stuck { at_ms: 50, .. }), "{error}");
+    let pages = server
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/integrations/v1/events")
+        .count();
+    assert_eq!(pages, 2);
+}
+
+#[tokio::test]
+async fn unknown_types_and_malformed_data_are_reported_delivered_and_passed() {
+    let server = server().await;
+    server.confirm_integration(TOKEN, TENANT);
+    let unknown =
+        server.push_integration_event(TENANT, 1, event_data("new-reaction", json!({"emoji": "x"})));
+    let broken = server.push_integration_event(TENANT, 2, "{\"type\": \"new-comment\", ");
+    let missing = server.push_integration_event(TENANT, 3, event_data("new-vote", json!({})));
+    let fine =
+        server.push_integration_event(TENANT, 4, event_data("new-comment", comment("c1", "ok")));
+    let site = MemorySite::new();
+    let integration = start(server.base_url(), site.clone(), MemoryStore::new()).await;
+    let report = integration.tick().await.unwrap();
+    assert_eq!(report.applied, 4);
+    let malformed: Vec<_> = report.malformed.iter().map(|(id, _)| id.clone()).collect();
+    assert_eq!(malformed, [broken.clone(), missing.clone()]);
+    let data = site.data();
+    assert_eq!(data.ignored, [unknown, broken, missing]);
+    assert_eq!(data.effects.get(&fine), Some(&1));
+    assert_eq!(data.comments.len(), 1, "the stream went on past them");
+}
+
+/// A server speaking the protocol with what the mock never says: unknown commands,
+/// events without `createdAt`, `"status": "failure"`.
+async fn scripted(commands: Value, events: Value) -> String {
+    use axum::routing::{get, put};
+    let router = axum::Router::new()
+        .route(
+            "/integrations/v1/token",
+            put(|| async {
+                axum::Json(json!({"status": "success", "isTokenValidated": true, "tenantId": "t"}))
+            }),
+        )
+        .route(
+            "/integrations/v1/commands",
+            get(move || {
+                let c = commands.clone();
+                async move { axum::Json(c) }
+            }),
+        )
+        .route(
+            "/integrations/v1/events",
+            get(move || {
+                let e = events.clone();
+                async move { axum::Json(e) }
+            }),
+        );
+    serve(router).await
+}
+
+#[tokio::test]
+async fn unknown_commands_are_skipped_and_events_without_created_at_reported() {
+    let base = scripted(
+        json!({"status": "success", "commands": [{"id": "x", "command": "Reindex"}, {"command": "FetchEvents"}, 42]}),
+        json!({"status": "success", "hasMore": false, "events": [
+            {"_id": "lost", "data": "{}"},
+            {"_id": "kept", "createdAt": "2024-01-01T00:00:00Z", "data": event_data("deleted-comment", comment("zz", ""))}
+        ]}),
+    )
+    .await;
+    let site = MemorySite::new();
+    let integration = start(&base, site.clone(), MemoryStore::new()).await;
+    let report = integration.tick().await.unwrap();
+    assert_eq!(report.unknown_commands, ["Reindex", ""]);
+    assert_eq!(report.undeliverable.len(), 1);
+    assert_eq!(report.undeliverable[0].0, "lost");
+    assert_eq!(report.applied, 1);
+    assert_eq!(site.data().checkpoint.at_ms, 1_704_067_200_000);
+}
+
+#[tokio::test]
+async fn failure_bodies_saying_failure_are_errors_and_a_refused_token_is_named() {
+    let refused = scripted(
+        json!({"status": "failure", "code": "token-not-validated", "reason": "Not yet."}),
+        json!({}),
+    )
+    .await;
+    let integration = start(&refused, MemorySite::new(), MemoryStore::new()).await;
+    let error = integration.tick().await.unwrap_err();
+    assert!(
+        matches!(&error, Error::TokenRefused { code, .. } if code == "token-not-validated"),
+        "{error:?}"
+    );
+    assert!(
+        !format!("{error} {error:?}").contains(TOKEN),
+        "the token never shows"
+    );
+
+    let failing = scripted(
+        json!({"status": "success", "commands": [{"command": "FetchEvents"}]}),
+        json!({"status": "failure", "code": "log-unavailable", "reason": "Try later."}),
+    )
+    .await;
+    let site = MemorySite::new();
+    let second = start(&failing, site.clone(), MemoryStore::new()).await;
+    let error = second.tick().await.unwrap_err();
+    let Error::Client(inner) = &error else {
+        panic!("{error:?}")
+    };
+    assert_eq!(inner.code(), Some("log-unavailable"));
+    assert_eq!(site.data().checkpoint, Checkpoint::default());
+}
+
+#[tokio::test]
+async fn a_batch_too_large_is_split_until_it_passes() {
+    let server = server().await;
+    server.confirm_integration(TOKEN, TENANT);
+    server.set_integration_batch_limit(7);
+    let site = site_with(25);
+    let integration = start(server.base_url(), site.clone(), MemoryStore::new()).await;
+    let report = integration.tick().await.unwrap();
+    assert_eq!(report.uploaded, 25);
+    assert_eq!(server.integration_uploads(TENANT).len(), 25);
+    let batches = server.integration_batches(TENANT);
+    assert!(batches.iter().all(|(n, _)| *n <= 7), "{batches:?}");
+    let remaining: Vec<u64> = batches.iter().map(|(_, r)| *r).collect();
+    let mut expected = Vec::new();
+    let mut left = 25u64;
+    for (n, _) in &batches {
+        left -= *n as u64;
+        expected.push(left);
+    }
+    assert_eq!(remaining, expected);
+    assert_eq!(remaining.last(), Some(&0));
+    let posts = server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST")
+        .count();
+    assert_eq!(posts, batches.len() + 1, "one 413, then batches of 2");
+    assert_eq!(site.data().upload_cursor.as_deref(), Some("000000000025"));
+}
+
+#[tokio::test]
+async fn a_site_without_comments_sends_one_empty_batch() {
+    let server = server().await;
+    server.confirm_integration(TOKEN, TENANT);
+    let store = MemoryStore::new();
+    let integration = start(server.base_url(), MemorySite::new(), store.clone()).await;
+    settle(&integration, 3).await;
+    assert_eq!(server.integration_batches(TENANT), [(0, 0)]);
+    assert!(store.load().await.unwrap().upload_complete);
+}
+
+#[tokio::test]
+async fn the_older_stream_flavour_end_to_end() {
+    let server = server().await;
+    server.confirm_integration(TOKEN, TENANT);
+    server.create_integration_testing_events(TENANT, 1_000);
+    let site = site_with(3);
+    let store = MemoryStore::new();
+    let integration = Integration::builder(client(server.base_url()), site.clone(), store.clone())
+        .token(Token::new(TOKEN))
+        .flavour(Flavour::Stream)
+        .build()
+        .await
+        .unwrap();
+    let report = integration.tick().await.unwrap();
+    assert_eq!(
+        report.commands,
+        ["SetSetupCompleted", "SendNextCommentsPayload"]
+    );
+    assert_eq!((report.uploaded, report.applied), (3, 7));
+    let report = integration.tick().await.unwrap();
+    assert_eq!(report.commands, ["SetSetupCompleted"], "the upload is done");
+    assert_eq!((report.applied, report.skipped), (0, 7));
+    assert!(store.load().await.unwrap().setup_completed);
+    assert_eq!(site.data().comments.len(), 4);
+    assert!(
+        server
+            .requests()
+            .iter()
+            .all(|r| r.path != "/integrations/v1/events")
+    );
+}
+
+#[tokio::test]
+async fn a_second_runner_is_refused_while_the_first_holds_the_lease() {
+    let server = server().await;
+    server.confirm_integration(TOKEN, TENANT);
+    let store = MemoryStore::new();
+    let now = Utc::now().timestamp_millis();
+    assert_eq!(
+        store
+            .acquire_lease("runner-0", now, now + 60_000)
+            .await
+            .unwrap(),
+        None
+    );
+    let integration = start(server.base_url(), site_with(2), store.clone()).await;
+    let error = integration.tick().await.unwrap_err();
+    assert!(
+        matches!(&error, Error::LeaseHeld { owner, .. } if owner == "runner-0"),
+        "{error}"
+    );
+    assert!(
+        server.integration_uploads(TENANT).is_empty(),
+        "nothing uploaded by the second"
+    );
+    store.release_lease("runner-0").await.unwrap();
+    assert_eq!(integration.tick().await.unwrap().uploaded, 2);
+    let lease: Option<Lease> = store.acquire_lease("runner-0", now, now + 1).await.unwrap();
+    assert_eq!(lease, None, "the tick gave the lease back");
+}
+
+#[tokio::test]
+async fn the_api_secret_and_setup_calls_need_no_api_key() {
+    let server = server().await;
+    server.confirm_integration(TOKEN, TENANT);
+    let api = client(server.base_url()).integration(Token::new(TOKEN));
+    let secret = api.api_secret().await.unwrap();
+    assert_eq!(secret.expose(), format!("mock-secret-{TENANT}"));
+    assert!(!format!("{secret:?}").contains("mock-secret"));
+    let status = api.register("rust", "example.com", true).await.unwrap();
+    assert!(status.is_token_validated);
+    assert_eq!(status.tenant_id.as_deref(), Some(TENANT));
+    let unknown = client(server.base_url()).integration(Token::new("nope"));
+    let error = unknown.commands(0).await.unwrap_err();
+    assert_eq!(
+        (error.status(), error.code()),
+        (Some(401), Some("invalid-token"))
+    );
+    assert!(server.requests().iter().all(|r| r.api_key.is_none()));
+}
+
+/// Crashes the process (an error out of every layer) at the `n`-th call into the site or
+/// the state store, before or after the call's write.
+#[derive(Clone)]
+struct Crash(Arc<Mutex<(Option<u32>, bool, bool)>>);
+
+impl Crash {
+    fn at(n: u32, after: bool) -> Crash {
+        Crash(Arc::new(Mutex::new((Some(n), after, false))))
+    }
+
+    fn fired(&self) -> bool {
+        self.0.lock().unwrap().2
+    }
+
+    async fn step<T>(
+        &self,
+        call: impl Future<Output = Result<T, BoxError>>,
+    ) -> Result<T, BoxError> {
+        let (now, after) = {
+            let mut plan = self.0.lock().unwrap();
+            let now = plan.0 == Some(1);
+            plan.0 = plan.0.and_then(|n| n.checked_sub(1)).filter(|&n| n > 0);
+            if now {
+                plan.2 = true;
+            }
+            (now, plan.1)
+        };
+        if now && !after {
+            return Err("crash before the write".into());
+        }
+        let result = call.await?;
+        if now {
+            return Err("crash after the write".into());
+        }
+        Ok(result)
+    }
+}
+
+#[derive(Clone)]
+struct CrashingSite(MemorySite, Crash);
+
+impl Site for CrashingSite {
+    async fn checkpoint(&self) -> Result<Checkpoint, BoxError> {
+        self.1.step(self.0.checkpoint()).await
+    }
+    async fn apply(&self, event: &LogEvent, checkpoint: &Checkpoint) -> Result<(), BoxError> {
+        self.1.step(self.0.apply(event, checkpoint)).await
+    }
+    async fn upload_cursor(&self) -> Result<Option<String>, BoxError> {
+        self.1.step(self.0.upload_cursor()).await
+    }
+    async fn comments_after(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<UploadComment>, BoxError> {
+        self.1.step(self.0.comments_after(cursor, limit)).await
+    }
+    async fn count_after(&self, cursor: Option<&str>) -> Result<u64, BoxError> {
+        self.1.step(self.0.count_after(cursor)).await
+    }
+    async fn record_upload(
+        &self,
+        ids: &BTreeMap<String, String>,
+        cursor: Option<&str>,
+    ) -> Result<(), BoxError> {
+        self.1.step(self.0.record_upload(ids, cursor)).await
+    }
+}
+
+#[derive(Clone)]
+struct CrashingStore(MemoryStore, Crash);
+
+impl StateStore for CrashingStore {
+    async fn load(&self) -> Result<IntegrationState, BoxError> {
+        self.1.step(self.0.load()).await
+    }
+    async fn save(&self, state: &IntegrationState) -> Result<(), BoxError> {
+        self.1.step(self.0.save(state)).await
+    }
+    async fn acquire_lease(
+        &self,
+        owner: &str,
+        now_ms: i64,
+        until_ms: i64,
+    ) -> Result<Option<Lease>, BoxError> {
+        self.1
+            .step(self.0.acquire_lease(owner, now_ms, until_ms))
+            .await
+    }
+    async fn release_lease(&self, owner: &str) -> Result<(), BoxError> {
+        self.1.step(self.0.release_lease(owner)).await
+    }
+}
+
+/// The crash scenario: 5 local comments uploaded 2 at a time, 10 remote events over
+/// pages of 4 with shared milliseconds.
+async fn crash_scenario() -> MockServer {
+    let server = server().await;
+    server.confirm_integration(TOKEN, TENANT);
+    server.set_integration_page_size(4);
+    let events = [
+        (1, "new-comment", comment("r1", "one")),
+        (1, "new-comment", comment("r2", "two")),
+        (2, "new-vote", vote("v1", "r1", 1)),
+        (2, "new-vote", vote("v2", "r2", -1)),
+        (3, "updated-comment", comment("r1", "one, edited")),
+        (3, "deleted-vote", vote("v2", "r2", -1)),
+        (4, "new-comment", comment("r3", "three")),
+        (4, "deleted-comment", comment("r2", "two")),
+        (4, "new-vote", vote("v3", "r3", 1)),
+        (5, "new-vote", vote("v4", "r3", -1)),
+    ];
+    for (ms, kind, payload) in events {
+        server.push_integration_event(TENANT, ms, event_data(kind, payload));
+    }
+    server
+}
+
+/// Runs the scenario to its end, restarting from the stores after every crash.
+async fn run_with_crash(crash: Crash) -> (MockServer, MemoryData, usize) {
+    let server = crash_scenario().await;
+    let site = site_with(5);
+    let store = MemoryStore::new();
+    let mut restarts = 0;
+    for _ in 0..30 {
+        let built = Integration::builder(
+            client(server.base_url()),
+            CrashingSite(site.clone(), crash.clone()),
+            CrashingStore(store.clone(), crash.clone()),
+        )
+        .token(Token::new(TOKEN))
+        .owner("runner-1")
+        .batch_size(2)
+        .build()
+        .await;
+        let Ok(integration) = built else {
+            restarts += 1;
+            continue;
+        };
+        let mut done = false;
+        for _ in 0..10 {
+            match integration.tick().await {
+                Ok(r)
+                    if r.applied == 0
+                        && r.uploaded == 0
+                        && !r.commands.iter().any(|c| c == "SendComments") =>
+                {
+                    done = true;
+                    break;
+                }
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        if done {
+            return (server, site.data(), restarts);
+        }
+        restarts += 1; // the process "died": everything in memory is dropped
+    }
+    panic!("the scenario did not finish");
+}
+
+fn remote(server: &MockServer) -> Vec<(String, Value)> {
+    server
+        .integration_uploads(TENANT)
+        .into_iter()
+        .map(|c| {
+            (
+                c["externalId"].as_str().unwrap().to_owned(),
+                c["commentHTML"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_crash_at_every_point_changes_nothing_in_the_end() {
+    let (clean_server, clean, restarts) = run_with_crash(Crash::at(0, false)).await;
+    assert_eq!(restarts, 0);
+    assert_eq!(clean.effects.len(), 10);
+    assert_eq!(clean.comments.len(), 7, "5 local, r1 and r3");
+    let expected_remote = remote(&clean_server);
+    assert_eq!(expected_remote.len(), 5);
+    let mut points = 0;
+    for n in 1.. {
+        let mut fired = false;
+        for after in [false, true] {
+            let crash = Crash::at(n, after);
+            let (server, data, _) = run_with_crash(crash.clone()).await;
+            fired |= crash.fired();
+            let at = format!(
+                "crash at call {n}, {}",
+                if after { "after its write" } else { "before" }
+            );
+            assert_eq!(content(&data), content(&clean), "{at}");
+            assert_eq!(data.votes, clean.votes, "{at}");
+            assert_eq!(data.checkpoint.at_ms, clean.checkpoint.at_ms, "{at}");
+            assert_eq!(
+                data.checkpoint.ids_at_ms.len(),
+                clean.checkpoint.ids_at_ms.len(),
+                "{at}"
+            );
+            assert_eq!(data.effects.len(), 10, "{at}");
+            assert!(
+                data.effects.values().all(|&n| n == 1),
+                "{at}: {:?}",
+                data.effects
+            );
+            assert_eq!(remote(&server), expected_remote, "{at}");
+        }
+        if !fired {
+            break;
+        }
+        points += 1;
+    }
+    assert!(points > 30, "only {points} crash points");
+}
+
+/// `n` events: comments, edits, votes and deletions, three per millisecond, with a few
+/// unknown and malformed ones.
+fn soak_events(n: usize) -> Vec<(i64, String)> {
+    (0..n)
+        .map(|i| {
+            let ms = 1_000 + (i / 3) as i64;
+            let data = match i % 10 {
+                0 | 1 | 5 | 6 => event_data(
+                    "new-comment",
+                    comment(&format!("c{i}"), &format!("text {i}")),
+                ),
+                2 | 7 => event_data(
+                    "updated-comment",
+                    comment(&format!("c{}", i - 2), &format!("edit {i}")),
+                ),
+                3 | 8 => event_data(
+                    "new-vote",
+                    vote(
+                        &format!("v{i}"),
+                        &format!("c{}", i - 3),
+                        if i % 2 == 0 { 1 } else { -1 },
+                    ),
+                ),
+                4 if i % 100 == 4 => "{\"type\": \"new-comment\", \"comment\"".to_owned(),
+                4 => event_data(
+                    "deleted-vote",
+                    vote(&format!("v{}", i - 1), &format!("c{}", i - 4), -1),
+                ),
+                _ if i % 50 == 9 => event_data("new-reaction", json!({})),
+                _ => event_data("deleted-comment", comment(&format!("c{}", i - 9), "")),
+            };
+            (ms, data)
+        })
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn soak_ten_thousand_events_under_random_faults_lose_and_double_nothing() {
+    let server = server().await;
+    server.confirm_integration(TOKEN, TENANT);
+    let events = soak_events(10_000);
+    for (ms, data) in &events {
+        server.push_integration_event(TENANT, *ms, data.clone());
+    }
+    // What the site must hold in the end: the same events applied once each, in order.
+    let reference = MemorySite::new();
+    for i in 1..=7 {
+        reference.add_local(
+            "post-1",
+            &format!("Author {i}"),
+            &format!("<p>Local {i}</p>"),
+            day(i),
+            None,
+        );
+    }
+    let page = client(server.base_url()).integration(Token::new(TOKEN));
+    let mut checkpoint = Checkpoint::default();
+    let mut pages = Vec::new();
+    loop {
+        pages.push(checkpoint.from_date_time());
+        let p = page.events(checkpoint.from_date_time()).await.unwrap();
+        for e in &p.events {
+            if checkpoint.covers(e) {
+                continue;
+            }
+            checkpoint = checkpoint.after(e);
+            reference.apply(e, &checkpoint).await.unwrap();
+        }
+        if !p.has_more {
+            break;
+        }
+    }
+    assert_eq!(reference.data().effects.len(), 10_000);
+    server.clear_requests();
+
+    let site = MemorySite::new();
+    for i in 1..=7 {
+        site.add_local(
+            "post-1",
+            &format!("Author {i}"),
+            &format!("<p>Local {i}</p>"),
+            day(i),
+            None,
+        );
+    }
+    let integration = Integration::builder(
+        client(server.base_url()).with_retry(RetryPolicy::default().max_attempts(3)),
+        site.clone(),
+        MemoryStore::new(),
+    )
+    .token(Token::new(TOKEN))
+    .batch_size(2)
+    .build()
+    .await
+    .unwrap();
+    // Faults spread over the whole run: on about half the pages of the log (matched by
+    // their `fromDateTime`), and on the first uploads and command polls.
+    let mut rng = fastrand::Rng::with_seed(7);
+    let faults = [
+        Fault::Status { status: 500 },
+        Fault::Status { status: 503 },
+        Fault::RetryAfter {
+            status: 429,
+            retry_after: "90".into(),
+        },
+        Fault::ResetBeforeHandling,
+        Fault::ResetAfterHandling,
+        Fault::CutBody,
+        Fault::Truncated,
+        Fault::Malformed,
+    ];
+    let mut random_fault = || faults[rng.usize(..faults.len())].clone();
+    let mut injected = 0;
+    for from in &pages {
+        for _ in 0..[0, 0, 1, 2, 4][(*from as usize) % 5] {
+            let rule = FaultRule::new(random_fault()).path("/integrations/v1/events");
+            server.inject(rule.query(format!("fromDateTime={from}")).times(2));
+            injected += 2;
+        }
+    }
+    for path in ["/integrations/v1/comments", "/integrations/v1/commands"] {
+        for _ in 0..4 {
+            server.inject(FaultRule::new(random_fault()).path(path).times(2));
+            injected += 2;
+        }
+    }
+    let (mut failed_ticks, mut idle) = (0, false);
+    for _ in 0..2_000 {
+        match integration.tick().await {
+            Ok(r)
+                if r.applied == 0
+                    && r.uploaded == 0
+                    && !r.budget_exhausted
+                    && !r.commands.iter().any(|c| c == "SendComments") =>
+            {
+                idle = true;
+                break;
+            }
+            Ok(_) => {}
+            Err(_) => failed_ticks += 1,
+        }
+    }
+    assert!(idle, "never settled");
+    assert!(
+        failed_ticks > 10,
+        "the faults stopped ticks: {failed_ticks}"
+    );
+    let sent = server.requests().len();
+    assert!(
+        sent > pages.len() + injected / 2,
+        "{sent} requests for {} pages",
+        pages.len()
+    );
+    let data = site.data();
+    let expected = reference.data();
+    assert_eq!(data.effects.len(), 10_000);
+    assert!(
+        data.effects.values().all(|&n| n == 1),
+        "an event applied twice"
+    );
+    let remote_part = |d: &MemoryData| {
+        let mut c = content(d);
+        c.retain(|c| c.remote);
+        c
+    };
+    assert!(
+        remote_part(&data) == remote_part(&expected),
+        "the mirrored comments differ"
+    );
+    assert!(data.votes == expected.votes, "the votes differ");
+    assert!(
+        data.comments.values().all(|c| c.fastcomments_id.is_some()),
+        "an upload id was lost"
+    );
+    assert_eq!(data.ignored.len(), expected.ignored.len());
+    assert_eq!(server.integration_uploads(TENANT).len(), 7);
+}
