@@ -233,11 +233,11 @@ fn commands(raw: Option<Vec<serde_json::Value>>) -> Vec<Command> {
         .collect()
 }
 
-fn events_page(raw: Option<Vec<Box<serde_json::value::RawValue>>>, has_more: bool) -> EventsPage {
+fn events_page(raw: Option<Vec<serde_json::Value>>, has_more: bool) -> EventsPage {
     let mut events = Vec::new();
     let mut undeliverable = Vec::new();
     for raw in raw.unwrap_or_default() {
-        match event::decode(&raw) {
+        match event::decode(raw) {
             Ok(event) => events.push(event),
             Err(Undeliverable { id, reason }) => undeliverable.push((id, reason)),
         }

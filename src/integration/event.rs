@@ -157,19 +157,36 @@ pub(crate) struct Undeliverable {
     pub(crate) reason: String,
 }
 
+/// `data` read in one pass, when every part of it fits.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Envelope<'a> {
-    #[serde(rename = "_id", alias = "id", default)]
-    id: Option<Value>,
+struct TypedData {
+    #[serde(rename = "type")]
+    kind: String,
     #[serde(default)]
-    created_at: Option<Value>,
+    broadcast_id: Option<String>,
     #[serde(default)]
-    url_id: Option<String>,
-    #[serde(default, borrow)]
-    data: Option<&'a RawValue>,
+    comment: Option<EventComment>,
+    #[serde(default)]
+    vote: Option<EventVote>,
 }
 
+impl TypedData {
+    /// The event, when its type is known and its payload is there.
+    fn event(self) -> Option<(Event, Option<String>)> {
+        let event = match (self.kind.as_str(), self.comment, self.vote) {
+            ("new-comment", Some(c), _) => Event::NewComment(c),
+            ("updated-comment", Some(c), _) => Event::UpdatedComment(c),
+            ("deleted-comment", Some(c), _) => Event::DeletedComment(c),
+            ("new-vote", _, Some(v)) => Event::NewVote(v),
+            ("deleted-vote", _, Some(v)) => Event::DeletedVote(v),
+            _ => return None,
+        };
+        Some((event, self.broadcast_id))
+    }
+}
+
+/// `data` read loosely, to say what is wrong with it or keep an unknown type whole.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Data {
@@ -183,36 +200,36 @@ struct Data {
     vote: Option<Box<RawValue>>,
 }
 
-/// Decodes one event of a page: a [`LogEvent`], or why it cannot be delivered.
-pub(crate) fn decode(raw: &RawValue) -> Result<LogEvent, Undeliverable> {
-    let not_an_event = |e: &dyn std::fmt::Display| Undeliverable {
-        id: derived_id(raw.get()),
-        reason: format!("the event is not an object with _id, createdAt and data: {e}"),
+/// Decodes one event of a page (read as a [`Value`]: an envelope is small, and its
+/// `data` string is unescaped once, while the page is read): a [`LogEvent`], or why it
+/// cannot be delivered.
+pub(crate) fn decode(raw: Value) -> Result<LogEvent, Undeliverable> {
+    let Value::Object(mut envelope) = raw else {
+        return Err(Undeliverable {
+            id: derived_id(&raw.to_string()),
+            reason: "the event is not an object".into(),
+        });
     };
-    // serde reads a struct from an array too; an event is an object.
-    if !raw.get().starts_with('{') {
-        return Err(not_an_event(&"not an object"));
-    }
-    let envelope: Envelope<'_> = serde_json::from_str(raw.get()).map_err(|e| not_an_event(&e))?;
-    let id = match envelope.id {
+    let id = match envelope.remove("_id").or_else(|| envelope.remove("id")) {
         Some(Value::String(id)) => id,
         Some(Value::Number(n)) => n.to_string(),
-        _ => derived_id(raw.get()),
+        _ => derived_id(&Value::Object(envelope.clone()).to_string()),
     };
-    let Some(created_at) = envelope.created_at.as_ref().and_then(epoch_ms) else {
+    let Some(created_at) = envelope.get("createdAt").and_then(epoch_ms) else {
         return Err(Undeliverable {
             id,
             reason: "the event has no readable createdAt".into(),
         });
     };
-    let (event, broadcast_id) = match envelope.data {
-        Some(data) => read_data(data),
-        None => (malformed("the event has no data", ""), None),
+    let url_id = match envelope.remove("urlId") {
+        Some(Value::String(url_id)) => Some(url_id),
+        _ => None,
     };
+    let (event, broadcast_id) = read_data(envelope.remove("data"));
     Ok(LogEvent {
         id,
         created_at,
-        url_id: envelope.url_id,
+        url_id,
         broadcast_id,
         event,
     })
@@ -233,17 +250,29 @@ fn malformed(reason: impl Into<String>, raw: &str) -> Event {
 }
 
 /// `data` is a JSON string holding JSON; an object is read as it is.
-fn read_data(data: &RawValue) -> (Event, Option<String>) {
-    let text: std::borrow::Cow<'_, str> = match serde_json::from_str::<String>(data.get()) {
-        Ok(inner) => inner.into(),
-        Err(_) if data.get().trim_start().starts_with('{') => data.get().into(),
-        Err(_) => {
+fn read_data(data: Option<Value>) -> (Event, Option<String>) {
+    let text = match data {
+        Some(Value::String(text)) => text,
+        Some(object @ Value::Object(_)) => object.to_string(),
+        None => return (malformed("the event has no data", ""), None),
+        Some(other) => {
+            let raw = other.to_string();
             return (
-                malformed("data is neither a JSON string nor an object", data.get()),
+                malformed("data is neither a JSON string nor an object", &raw),
                 None,
             );
         }
     };
+    // serde reads a struct from an array too; `data` is an object.
+    if !text.trim_start().starts_with('{') {
+        return (malformed("data is not a JSON object", &text), None);
+    }
+    let fast = serde_json::from_str::<TypedData>(&text)
+        .ok()
+        .and_then(TypedData::event);
+    if let Some(typed) = fast {
+        return typed;
+    }
     let parsed: Data = match serde_json::from_str(&text) {
         Ok(parsed) => parsed,
         Err(e) => return (malformed(format!("data does not decode: {e}"), &text), None),
@@ -280,8 +309,7 @@ mod tests {
     use serde_json::json;
 
     fn event(envelope: Value) -> Result<LogEvent, Undeliverable> {
-        let text = envelope.to_string();
-        decode(&RawValue::from_string(text).unwrap())
+        decode(envelope)
     }
 
     fn data(value: Value) -> String {

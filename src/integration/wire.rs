@@ -8,7 +8,6 @@ use chrono::{DateTime, Utc};
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use serde_json::value::RawValue;
 
 /// The reply to `PUT /integrations/v1/token`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -110,7 +109,7 @@ pub(crate) struct CommandsReply {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct EventsReply {
     #[serde(default)]
-    pub(crate) events: Option<Vec<Box<RawValue>>>,
+    pub(crate) events: Option<Vec<Value>>,
     #[serde(default, deserialize_with = "lenient_bool")]
     pub(crate) has_more: bool,
 }
@@ -122,7 +121,7 @@ pub(crate) struct StreamReply {
     #[serde(default)]
     pub(crate) commands: Option<Vec<Value>>,
     #[serde(default)]
-    pub(crate) events: Option<Vec<Box<RawValue>>>,
+    pub(crate) events: Option<Vec<Value>>,
     #[serde(default, deserialize_with = "lenient_bool")]
     pub(crate) has_more: bool,
 }
