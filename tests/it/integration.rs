@@ -914,3 +914,67 @@ async fn soak_ten_thousand_events_under_random_faults_lose_and_double_nothing() 
     assert_eq!(data.ignored.len(), expected.ignored.len());
     assert_eq!(server.integration_uploads(TENANT).len(), 7);
 }
+
+#[tokio::test(start_paused = true)]
+async fn run_polls_every_few_seconds_until_setup_is_done_then_at_the_interval() {
+    use std::time::Duration;
+    let server = server().await;
+    let requests = |path: &str| server.requests().iter().filter(|r| r.path == path).count();
+    let integration = Integration::builder(
+        client(server.base_url()),
+        MemorySite::new(),
+        MemoryStore::new(),
+    )
+    .token(Token::new(TOKEN))
+    .interval(Duration::from_secs(24 * 3600))
+    .build()
+    .await
+    .unwrap();
+    // Not confirmed: a PUT every 3 s (at 0, 3, 6 and 9 s), until the shutdown at 10 s.
+    integration
+        .run(tokio::time::sleep(Duration::from_secs(10)))
+        .await
+        .unwrap();
+    assert_eq!(requests("/integrations/v1/token"), 4);
+    assert_eq!(requests("/integrations/v1/commands"), 0);
+
+    server.confirm_integration(TOKEN, TENANT);
+    // At 0 s: validated, the empty upload; at 3 s: SetSyncDone, setup done; then daily.
+    integration
+        .run(tokio::time::sleep(Duration::from_secs(3 * 24 * 3600)))
+        .await
+        .unwrap();
+    assert_eq!(
+        requests("/integrations/v1/commands"),
+        4,
+        "0 s, 3 s, 1 day and 2 days"
+    );
+    assert_eq!(server.integration_batches(TENANT), [(0, 0)]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_interval_never_exceeds_two_weeks_when_events_would_expire() {
+    use std::time::Duration;
+    let server = server().await;
+    server.confirm_integration(TOKEN, TENANT);
+    let integration = Integration::builder(
+        client(server.base_url()),
+        MemorySite::new(),
+        MemoryStore::new(),
+    )
+    .token(Token::new(TOKEN))
+    .interval(Duration::from_secs(30 * 24 * 3600))
+    .build()
+    .await
+    .unwrap();
+    integration
+        .run(tokio::time::sleep(Duration::from_secs(15 * 24 * 3600)))
+        .await
+        .unwrap();
+    let polls = server
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/integrations/v1/commands")
+        .count();
+    assert_eq!(polls, 3, "0 s, 3 s, then 14 days later");
+}
