@@ -32,9 +32,6 @@ pub enum Error {
         /// Its reason.
         reason: String,
     },
-    /// The token has not been validated yet: run setup first.
-    #[error("the integration token is not validated yet")]
-    NotValidated,
     /// Another runner holds the lease on this site until `until_ms`: two runners must
     /// not sync one site at once.
     #[error("another runner ({owner}) holds the integration lease until {until_ms} (epoch ms)")]

@@ -978,3 +978,30 @@ async fn the_interval_never_exceeds_two_weeks_when_events_would_expire() {
         .count();
     assert_eq!(polls, 3, "0 s, 3 s, then 14 days later");
 }
+
+#[tokio::test]
+async fn a_tick_out_of_budget_stops_early_and_the_next_one_goes_on() {
+    use std::time::Duration;
+    let server = server().await;
+    server.confirm_integration(TOKEN, TENANT);
+    for ms in 1..=5 {
+        server.push_integration_event(
+            TENANT,
+            ms,
+            event_data("new-comment", comment(&format!("c{ms}"), "x")),
+        );
+    }
+    let site = MemorySite::new();
+    let store = MemoryStore::new();
+    let hurried = Integration::builder(client(server.base_url()), site.clone(), store.clone())
+        .token(Token::new(TOKEN))
+        .tick_budget(Duration::ZERO)
+        .build()
+        .await
+        .unwrap();
+    let report = hurried.tick().await.unwrap();
+    assert!(report.budget_exhausted);
+    assert_eq!((report.applied, report.uploaded), (0, 0));
+    let patient = start(server.base_url(), site.clone(), store).await;
+    assert_eq!(patient.tick().await.unwrap().applied, 5);
+}
