@@ -26,6 +26,8 @@
 //!   fetched ahead while you consume them ([`pagination`]).
 //! - Feature `integration`: the integration protocol that keeps a site's own comment
 //!   store and FastComments in sync, exactly once ([`integration`]).
+//! - Feature `sso`: secure and simple SSO payloads, signed the way FastComments checks
+//!   them ([`sso`]).
 //! - Feature `mock`: an in-process FastComments server with scripted faults, for tests
 //!   (`fastcomments::mock`).
 #![warn(missing_docs)]
@@ -41,6 +43,8 @@ pub mod operations;
 pub mod pagination;
 mod response;
 pub mod retry;
+#[cfg(feature = "sso")]
+pub mod sso;
 
 pub use client::{Client, ClientBuilder, DataCenter, Region, UploadImage};
 pub use error::{ApiError, Error, TransportKind};

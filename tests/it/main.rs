@@ -11,3 +11,4 @@ mod mock_server;
 mod pagination;
 mod reachability;
 mod retry;
+mod sso;

@@ -1,0 +1,271 @@
+//! SSO (feature `sso`): the `sso` object FastComments' widget and public API operations
+//! take to sign a site's user in, with the keys and units FastComments checks.
+//!
+//! Secure SSO signs the user's data with the tenant's API secret:
+//! `userDataJSONBase64` is base64 of the user as JSON with **camelCase** keys,
+//! `verificationHash` the hex HMAC-SHA256 of `"<timestamp><userDataJSONBase64>"`, and
+//! `timestamp` epoch **milliseconds** (FastComments rejects one in the future or more than
+//! two days old, so sign per page view, not once). Simple SSO is unsigned and goes under
+//! the widget's `simpleSSO` key.
+//!
+//! ```
+//! use fastcomments::sso::{SecureSso, SsoUser};
+//! let sso = SecureSso::new("my-api-secret");
+//! let user = SsoUser::new("user-42", "ada@example.com", "ada");
+//! let payload = sso.sign_at(&user, 1_700_000_000_000);
+//! let widget = serde_json::to_value(&payload).unwrap();
+//! assert_eq!(widget["timestamp"], 1_700_000_000_000_i64);
+//! assert!(widget["userDataJSONBase64"].is_string());
+//! // For a public API operation: `.sso(payload.to_query_param())`.
+//! assert!(payload.to_query_param().starts_with('{'));
+//! assert!(!format!("{sso:?}").contains("my-api-secret"));
+//! ```
+
+use std::fmt;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+/// A user of the site, as FastComments' SSO takes it (camelCase keys).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct SsoUser {
+    /// The site's id of the user.
+    pub id: String,
+    /// Their e-mail (never shown publicly).
+    pub email: String,
+    /// Their user name.
+    pub username: String,
+    /// An avatar URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<String>,
+    /// The name shown instead of `username`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// A label shown beside the name (e.g. "VIP").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_label: Option<String>,
+    /// Their website.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub website_url: Option<String>,
+    /// Whether they get reply notifications.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opted_in_notifications: Option<bool>,
+    /// Whether they get notifications of threads they subscribed to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opted_in_subscription_notifications: Option<bool>,
+    /// The groups they belong to (pages can be limited to groups).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_ids: Option<Vec<String>>,
+    /// Whether they administer the tenant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_admin: Option<bool>,
+    /// Whether they moderate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_moderator: Option<bool>,
+    /// Whether their activity is private.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_profile_activity_private: Option<bool>,
+}
+
+impl SsoUser {
+    /// A user with the fields FastComments requires; set the others as fields.
+    pub fn new(
+        id: impl Into<String>,
+        email: impl Into<String>,
+        username: impl Into<String>,
+    ) -> SsoUser {
+        SsoUser {
+            id: id.into(),
+            email: email.into(),
+            username: username.into(),
+            ..SsoUser::default()
+        }
+    }
+}
+
+/// Signs [`SsoUser`]s with the tenant's API secret. `Debug` hides the secret.
+#[derive(Clone)]
+pub struct SecureSso {
+    secret: String,
+    login_url: Option<String>,
+    logout_url: Option<String>,
+}
+
+impl fmt::Debug for SecureSso {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SecureSso")
+            .field("secret", &"<redacted>")
+            .field("login_url", &self.login_url)
+            .field("logout_url", &self.logout_url)
+            .finish()
+    }
+}
+
+/// The signed `sso` object: give it to the widget as `sso`, or to a public API operation
+/// as its `sso` parameter ([`to_query_param`](SecureSsoPayload::to_query_param)).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct SecureSsoPayload {
+    /// Base64 of the user's JSON.
+    #[serde(rename = "userDataJSONBase64")]
+    pub user_data_json_base64: String,
+    /// Hex HMAC-SHA256 of `"<timestamp><userDataJSONBase64>"` with the API secret.
+    pub verification_hash: String,
+    /// When it was signed, in epoch milliseconds.
+    pub timestamp: i64,
+    /// Where the widget sends a visitor to log in.
+    #[serde(rename = "loginURL", skip_serializing_if = "Option::is_none")]
+    pub login_url: Option<String>,
+    /// Where the widget sends a user to log out.
+    #[serde(rename = "logoutURL", skip_serializing_if = "Option::is_none")]
+    pub logout_url: Option<String>,
+}
+
+impl SecureSsoPayload {
+    /// The JSON text the public API operations take as their `sso` parameter.
+    pub fn to_query_param(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+impl SecureSso {
+    /// A signer with the tenant's API secret.
+    pub fn new(api_secret: impl Into<String>) -> SecureSso {
+        SecureSso {
+            secret: api_secret.into(),
+            login_url: None,
+            logout_url: None,
+        }
+    }
+
+    /// The login URL put in every payload.
+    pub fn login_url(mut self, url: impl Into<String>) -> SecureSso {
+        self.login_url = Some(url.into());
+        self
+    }
+
+    /// The logout URL put in every payload.
+    pub fn logout_url(mut self, url: impl Into<String>) -> SecureSso {
+        self.logout_url = Some(url.into());
+        self
+    }
+
+    /// Signs `user` now.
+    pub fn sign(&self, user: &SsoUser) -> SecureSsoPayload {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        self.sign_at(user, i64::try_from(now.as_millis()).unwrap_or(i64::MAX))
+    }
+
+    /// Signs `user` as of `timestamp_ms` (epoch milliseconds).
+    pub fn sign_at(&self, user: &SsoUser, timestamp_ms: i64) -> SecureSsoPayload {
+        let json = serde_json::to_vec(user).unwrap_or_default();
+        let data = base64::engine::general_purpose::STANDARD.encode(json);
+        SecureSsoPayload {
+            verification_hash: self.hash(timestamp_ms, &data),
+            user_data_json_base64: data,
+            timestamp: timestamp_ms,
+            login_url: self.login_url.clone(),
+            logout_url: self.logout_url.clone(),
+        }
+    }
+
+    fn hash(&self, timestamp_ms: i64, data: &str) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(self.secret.as_bytes())
+            .expect("HMAC takes a key of any length");
+        mac.update(timestamp_ms.to_string().as_bytes());
+        mac.update(data.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+}
+
+/// Unsigned SSO, for sites that trust every visitor's claim (the widget's `simpleSSO`).
+///
+/// ```
+/// use fastcomments::sso::SimpleSso;
+/// let sso = SimpleSso::new("ada").email("ada@example.com");
+/// let widget = serde_json::to_value(sso.widget_config()).unwrap();
+/// assert_eq!(widget["simpleSSO"]["username"], "ada");
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct SimpleSso {
+    /// The name shown.
+    pub username: String,
+    /// Their e-mail.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// An avatar URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<String>,
+    /// Their website.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub website_url: Option<String>,
+}
+
+impl SimpleSso {
+    /// A user known by name only.
+    pub fn new(username: impl Into<String>) -> SimpleSso {
+        SimpleSso {
+            username: username.into(),
+            ..SimpleSso::default()
+        }
+    }
+
+    /// Their e-mail.
+    pub fn email(mut self, email: impl Into<String>) -> SimpleSso {
+        self.email = Some(email.into());
+        self
+    }
+
+    /// `{"simpleSSO": {...}}`, the part of the widget's configuration it goes in.
+    pub fn widget_config(&self) -> serde_json::Value {
+        serde_json::json!({ "simpleSSO": self })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hash_is_hmac_sha256_of_timestamp_then_data_in_hex() {
+        // Reference: python3 -c 'import hmac,hashlib;print(hmac.new(b"secret", b"1700000000000eyJpZCI6IjEifQ==", hashlib.sha256).hexdigest())'
+        let sso = SecureSso::new("secret");
+        assert_eq!(
+            sso.hash(1_700_000_000_000, "eyJpZCI6IjEifQ=="),
+            "6a32b883c637f30dcf3143685568ba3297e8061e487a5ffbc0ed065476592793"
+        );
+    }
+
+    #[test]
+    fn user_data_has_camel_case_keys_and_the_timestamp_is_in_milliseconds() {
+        let mut user = SsoUser::new("u1", "a@example.com", "ada");
+        user.opted_in_notifications = Some(true);
+        user.display_name = Some("Ada L.".into());
+        let payload = SecureSso::new("s").login_url("https://x/login").sign(&user);
+        let json = base64::engine::general_purpose::STANDARD
+            .decode(&payload.user_data_json_base64)
+            .unwrap();
+        let text = String::from_utf8(json).unwrap();
+        assert!(text.contains("\"optedInNotifications\":true"), "{text}");
+        assert!(text.contains("\"displayName\""), "{text}");
+        assert!(!text.contains('_'), "no snake_case key: {text}");
+        assert!(
+            payload.timestamp > 1_600_000_000_000,
+            "milliseconds, not seconds"
+        );
+        let widget = serde_json::to_value(&payload).unwrap();
+        assert_eq!(widget["loginURL"], "https://x/login");
+        assert!(widget.get("logoutURL").is_none());
+        assert_eq!(payload.verification_hash.len(), 64);
+    }
+}
