@@ -238,11 +238,70 @@ mod tests {
 
     #[test]
     fn the_hash_is_hmac_sha256_of_timestamp_then_data_in_hex() {
-        // Reference: python3 -c 'import hmac,hashlib;print(hmac.new(b"secret", b"1700000000000eyJpZCI6IjEifQ==", hashlib.sha256).hexdigest())'
+        // printf %s "1700000000000eyJpZCI6IjEifQ==" | openssl dgst -sha256 -hmac "secret"
         let sso = SecureSso::new("secret");
         assert_eq!(
             sso.hash(1_700_000_000_000, "eyJpZCI6IjEifQ=="),
             "6a32b883c637f30dcf3143685568ba3297e8061e487a5ffbc0ed065476592793"
+        );
+    }
+
+    #[test]
+    fn a_whole_payload_matches_one_made_outside_rust() {
+        // printf %s '{"id":"u1","email":"a@example.com","username":"ada"}' | base64 -w0
+        // printf %s "1700000000000<that>" | openssl dgst -sha256 -hmac "my secret"
+        let user = SsoUser::new("u1", "a@example.com", "ada");
+        let payload = SecureSso::new("my secret").sign_at(&user, 1_700_000_000_000);
+        assert_eq!(
+            payload.user_data_json_base64,
+            "eyJpZCI6InUxIiwiZW1haWwiOiJhQGV4YW1wbGUuY29tIiwidXNlcm5hbWUiOiJhZGEifQ=="
+        );
+        assert_eq!(
+            payload.verification_hash,
+            "8ba2bb1b046ef013bc9ad14a5736eb845c939f7f46c0477f1ff0ad87af99e00e"
+        );
+    }
+
+    #[test]
+    fn the_json_field_names_are_exactly_the_documented_ones() {
+        let payload = SecureSso::new("s")
+            .login_url("l")
+            .logout_url("o")
+            .sign_at(&SsoUser::new("u", "e", "n"), 1);
+        let widget = serde_json::to_value(&payload).unwrap();
+        let mut keys: Vec<_> = widget.as_object().unwrap().keys().cloned().collect();
+        keys.sort_unstable();
+        let mut documented = [
+            "userDataJSONBase64",
+            "verificationHash",
+            "timestamp",
+            "loginURL",
+            "logoutURL",
+        ];
+        documented.sort_unstable();
+        assert_eq!(keys, documented);
+        let mut user = SsoUser::new("u", "e", "n");
+        user.avatar = Some("a".into());
+        user.opted_in_notifications = Some(true);
+        user.display_name = Some("d".into());
+        let mut keys: Vec<_> = serde_json::to_value(&user)
+            .unwrap()
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "avatar",
+                "displayName",
+                "email",
+                "id",
+                "optedInNotifications",
+                "username"
+            ]
         );
     }
 
