@@ -28,6 +28,8 @@
 //!   store and FastComments in sync, exactly once ([`integration`]).
 //! - Feature `sso`: secure and simple SSO payloads, signed the way FastComments checks
 //!   them ([`sso`]).
+//! - Feature `webhook` (and `webhook-axum`): verify FastComments' webhook deliveries
+//!   and read their events ([`webhook`]).
 //! - Feature `mock`: an in-process FastComments server with scripted faults, for tests
 //!   (`fastcomments::mock`).
 #![warn(missing_docs)]
@@ -45,6 +47,8 @@ mod response;
 pub mod retry;
 #[cfg(feature = "sso")]
 pub mod sso;
+#[cfg(feature = "webhook")]
+pub mod webhook;
 
 pub use client::{Client, ClientBuilder, DataCenter, Region, UploadImage};
 pub use error::{ApiError, Error, TransportKind};

@@ -12,3 +12,4 @@ mod pagination;
 mod reachability;
 mod retry;
 mod sso;
+mod webhook;

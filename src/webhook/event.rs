@@ -1,0 +1,88 @@
+//! What a webhook delivery says happened.
+
+use serde::de::Deserializer;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A comment as FastComments sends it to a webhook. Every field but `id` is optional
+/// (a delete may carry `id` alone); unknown fields are ignored, and a number of an
+/// unexpected shape is dropped rather than failing the delivery.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+#[allow(missing_docs)]
+pub struct WebhookComment {
+    /// The comment's FastComments id.
+    pub id: String,
+    pub url_id: Option<String>,
+    pub url: Option<String>,
+    pub user_id: Option<String>,
+    pub commenter_email: Option<String>,
+    pub commenter_name: Option<String>,
+    pub comment: Option<String>,
+    #[serde(rename = "commentHTML")]
+    pub comment_html: Option<String>,
+    pub parent_id: Option<String>,
+    /// When it was written, as sent (an ISO-8601 date string).
+    pub date: Option<String>,
+    #[serde(default, deserialize_with = "lenient_i64")]
+    pub votes: Option<i64>,
+    pub verified: Option<bool>,
+    /// When the commenter was verified, in epoch milliseconds.
+    #[serde(default, deserialize_with = "lenient_i64")]
+    pub verified_date: Option<i64>,
+    pub reviewed: Option<bool>,
+    pub avatar_src: Option<String>,
+    pub is_spam: Option<bool>,
+    pub ai_determined_spam: Option<bool>,
+    pub has_images: Option<bool>,
+    #[serde(default, deserialize_with = "lenient_i64")]
+    pub page_number: Option<i64>,
+    pub approved: Option<bool>,
+    pub locale: Option<String>,
+}
+
+/// What a delivery says happened.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum WebhookEvent {
+    /// A comment was added (only when create and update use different methods).
+    Created(WebhookComment),
+    /// A comment was changed (only when create and update use different methods).
+    Updated(WebhookComment),
+    /// A comment was added or changed: with FastComments' default methods (PUT for
+    /// both) a delivery does not say which. Upsert it by `id`.
+    Saved(WebhookComment),
+    /// A comment was removed. `comment` is `None` when the body carries the `id` alone
+    /// (as the admin's test payload does).
+    Deleted {
+        /// The comment's id.
+        id: String,
+        /// The comment, when the body carries more than its id.
+        comment: Option<WebhookComment>,
+    },
+}
+
+impl WebhookEvent {
+    /// The id of the comment concerned.
+    pub fn comment_id(&self) -> &str {
+        match self {
+            WebhookEvent::Created(c) | WebhookEvent::Updated(c) | WebhookEvent::Saved(c) => &c.id,
+            WebhookEvent::Deleted { id, .. } => id,
+        }
+    }
+}
+
+/// An integer sent as a number (integral floats too) or a string of digits; anything
+/// else is dropped.
+fn lenient_i64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+    Ok(match Option::<Value>::deserialize(deserializer)? {
+        Some(Value::Number(n)) => n.as_i64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+                .map(|f| f as i64)
+        }),
+        Some(Value::String(s)) => s.parse().ok(),
+        _ => None,
+    })
+}

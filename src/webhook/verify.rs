@@ -1,0 +1,508 @@
+//! [`WebhookVerifier`]: is this delivery from FastComments, and what does it say?
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use hmac::{Hmac, Mac};
+use reqwest::header::HeaderMap;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::event::{WebhookComment, WebhookEvent};
+use super::{SIGNATURE_HEADER, TIMESTAMP_HEADER, TOKEN_HEADER};
+
+/// Why a delivery was refused; [`status`](Rejection::status) is the HTTP answer to give.
+/// Neither `Display` nor `Debug` shows the secret or what was sent in its place.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Rejection {
+    /// No signature and no `token` (or no signature where one is required): 401.
+    #[error("the delivery carries no credentials{}", if *.signature_required { " (a signature is required)" } else { "" })]
+    MissingCredentials {
+        /// Whether signatures are required.
+        signature_required: bool,
+    },
+    /// The signature is malformed or does not match the body: 401.
+    #[error("the signature does not match: {0}")]
+    BadSignature(&'static str),
+    /// The timestamp is older than the window allows: 401.
+    #[error("the delivery is {age_secs} s old, more than the {window_secs} s allowed")]
+    TooOld {
+        /// How old, in seconds.
+        age_secs: u64,
+        /// The window.
+        window_secs: u64,
+    },
+    /// The timestamp is further in the future than the window allows: 401.
+    #[error("the delivery is dated {ahead_secs} s ahead, more than the {window_secs} s allowed")]
+    TooNew {
+        /// How far ahead, in seconds.
+        ahead_secs: u64,
+        /// The window.
+        window_secs: u64,
+    },
+    /// The `token` header is not the API secret: 401.
+    #[error("the token header is not the API secret")]
+    BadToken,
+    /// The method is not one configured for an event: 405.
+    #[error("{0} is not a method FastComments uses for these webhooks")]
+    MethodNotAllowed(String),
+    /// The body is larger than the limit: 413.
+    #[error("the body is larger than the {limit}-byte limit")]
+    TooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// The body is not a comment: 400.
+    #[error("the body is not a FastComments comment: {0}")]
+    MalformedBody(String),
+}
+
+impl Rejection {
+    /// The HTTP status to answer: 401 for credentials (FastComments' "send test payload"
+    /// checks exactly this), 400, 405 or 413 otherwise.
+    pub fn status(&self) -> u16 {
+        match self {
+            Rejection::MethodNotAllowed(_) => 405,
+            Rejection::TooLarge { .. } => 413,
+            Rejection::MalformedBody(_) => 400,
+            _ => 401,
+        }
+    }
+}
+
+/// The HTTP method FastComments uses for each event (its admin lets you change them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookMethods {
+    /// For a new comment (default `PUT`).
+    pub create: String,
+    /// For a changed comment (default `PUT`).
+    pub update: String,
+    /// For a removed comment (default `DELETE`).
+    pub delete: String,
+}
+
+impl Default for WebhookMethods {
+    fn default() -> Self {
+        WebhookMethods {
+            create: "PUT".into(),
+            update: "PUT".into(),
+            delete: "DELETE".into(),
+        }
+    }
+}
+
+type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
+
+/// Verifies webhook deliveries with the tenant's API secret.
+///
+/// ```
+/// use std::time::Duration;
+/// use fastcomments::webhook::WebhookVerifier;
+/// let verifier = WebhookVerifier::new("my-api-secret")
+///     .require_signature(true)          // refuse the older `token`-only scheme
+///     .window(Duration::from_secs(120))
+///     .max_body_size(256 * 1024);
+/// assert!(!format!("{verifier:?}").contains("my-api-secret"));
+/// ```
+#[derive(Clone)]
+pub struct WebhookVerifier {
+    secret: Arc<[u8]>,
+    window: Duration,
+    require_signature: bool,
+    methods: WebhookMethods,
+    max_body_size: usize,
+    clock: Clock,
+}
+
+impl fmt::Debug for WebhookVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookVerifier")
+            .field("secret", &"<redacted>")
+            .field("window", &self.window)
+            .field("require_signature", &self.require_signature)
+            .field("methods", &self.methods)
+            .field("max_body_size", &self.max_body_size)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The default largest body: 1 MiB.
+pub const DEFAULT_MAX_BODY_SIZE: usize = 1024 * 1024;
+
+impl WebhookVerifier {
+    /// A verifier for the tenant's API secret: signed or `token` deliveries, a 300 s
+    /// window, FastComments' default methods, bodies up to 1 MiB.
+    pub fn new(api_secret: impl AsRef<[u8]>) -> WebhookVerifier {
+        WebhookVerifier {
+            secret: Arc::from(api_secret.as_ref()),
+            window: Duration::from_secs(300),
+            require_signature: false,
+            methods: WebhookMethods::default(),
+            max_body_size: DEFAULT_MAX_BODY_SIZE,
+            clock: Arc::new(SystemTime::now),
+        }
+    }
+
+    /// How far a delivery's timestamp may be from now, either way (default 300 s).
+    pub fn window(mut self, window: Duration) -> Self {
+        self.window = window;
+        self
+    }
+
+    /// Refuses deliveries without a signature (the `token`-only older scheme).
+    pub fn require_signature(mut self, required: bool) -> Self {
+        self.require_signature = required;
+        self
+    }
+
+    /// The methods configured in FastComments' admin.
+    pub fn methods(mut self, methods: WebhookMethods) -> Self {
+        self.methods = methods;
+        self
+    }
+
+    /// The largest body accepted (default 1 MiB).
+    pub fn max_body_size(mut self, limit: usize) -> Self {
+        self.max_body_size = limit;
+        self
+    }
+
+    /// The clock the window is measured by (the system clock by default): for tests.
+    pub fn clock(mut self, now: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
+        self.clock = Arc::new(now);
+        self
+    }
+
+    /// The largest body accepted.
+    pub fn body_limit(&self) -> usize {
+        self.max_body_size
+    }
+
+    /// Verifies a delivery from its method, headers and **raw** body bytes (never a
+    /// re-serialisation), and reads its event.
+    pub fn verify(
+        &self,
+        method: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<WebhookEvent, Rejection> {
+        if body.len() > self.max_body_size {
+            return Err(Rejection::TooLarge {
+                limit: self.max_body_size,
+            });
+        }
+        let kinds = self.kinds(method)?;
+        self.authenticate(headers, body)?;
+        read_event(kinds, body)
+    }
+
+    /// Which events `method` may carry.
+    fn kinds(&self, method: &str) -> Result<Kinds, Rejection> {
+        let is = |m: &str| m.eq_ignore_ascii_case(method);
+        let kinds = Kinds {
+            create: is(&self.methods.create),
+            update: is(&self.methods.update),
+            delete: is(&self.methods.delete),
+        };
+        if kinds.create || kinds.update || kinds.delete {
+            Ok(kinds)
+        } else {
+            Err(Rejection::MethodNotAllowed(
+                method.chars().take(16).collect(),
+            ))
+        }
+    }
+
+    fn authenticate(&self, headers: &HeaderMap, body: &[u8]) -> Result<(), Rejection> {
+        let signature = headers.get(SIGNATURE_HEADER);
+        let timestamp = headers.get(TIMESTAMP_HEADER);
+        if signature.is_some() || timestamp.is_some() {
+            let (Some(signature), Some(timestamp)) = (signature, timestamp) else {
+                return Err(Rejection::BadSignature("a signature needs both headers"));
+            };
+            return self.check_signature(signature.as_bytes(), timestamp.as_bytes(), body);
+        }
+        if self.require_signature {
+            return Err(Rejection::MissingCredentials {
+                signature_required: true,
+            });
+        }
+        let token = headers
+            .get(TOKEN_HEADER)
+            .ok_or(Rejection::MissingCredentials {
+                signature_required: false,
+            })?;
+        // Hashing both sides first makes the comparison constant-time in the lengths too.
+        let (given, expected) = (
+            Sha256::digest(token.as_bytes()),
+            Sha256::digest(&self.secret),
+        );
+        if bool::from(given.ct_eq(&expected)) {
+            Ok(())
+        } else {
+            Err(Rejection::BadToken)
+        }
+    }
+
+    fn check_signature(
+        &self,
+        signature: &[u8],
+        timestamp: &[u8],
+        body: &[u8],
+    ) -> Result<(), Rejection> {
+        let hex = signature
+            .strip_prefix(b"sha256=")
+            .ok_or(Rejection::BadSignature("it does not start with sha256="))?;
+        let expected = hex::decode(hex).map_err(|_| Rejection::BadSignature("it is not hex"))?;
+        let seconds = timestamp_seconds(timestamp)?;
+        self.check_window(seconds)?;
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes any key");
+        mac.update(timestamp);
+        mac.update(b".");
+        mac.update(body);
+        mac.verify_slice(&expected)
+            .map_err(|_| Rejection::BadSignature("HMAC-SHA256 of timestamp.body differs"))
+    }
+
+    fn check_window(&self, seconds: i64) -> Result<(), Rejection> {
+        let now = (self.clock)()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        let window = self.window.as_secs();
+        let delta = now.saturating_sub(seconds);
+        if delta.unsigned_abs() <= window {
+            Ok(())
+        } else if delta > 0 {
+            Err(Rejection::TooOld {
+                age_secs: delta.unsigned_abs(),
+                window_secs: window,
+            })
+        } else {
+            Err(Rejection::TooNew {
+                ahead_secs: delta.unsigned_abs(),
+                window_secs: window,
+            })
+        }
+    }
+}
+
+/// A timestamp header in seconds; milliseconds (13 digits and more) are divided down.
+fn timestamp_seconds(raw: &[u8]) -> Result<i64, Rejection> {
+    let value: i64 = std::str::from_utf8(raw)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .ok_or(Rejection::BadSignature("the timestamp is not an integer"))?;
+    Ok(if value.abs() >= 100_000_000_000 {
+        value / 1000
+    } else {
+        value
+    })
+}
+
+/// The events a method may carry.
+#[derive(Clone, Copy)]
+struct Kinds {
+    create: bool,
+    update: bool,
+    delete: bool,
+}
+
+fn read_event(kinds: Kinds, body: &[u8]) -> Result<WebhookEvent, Rejection> {
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| Rejection::MalformedBody(e.to_string()))?;
+    let fields = value.as_object().map_or(0, serde_json::Map::len);
+    let comment: WebhookComment =
+        serde_json::from_value(value).map_err(|e| Rejection::MalformedBody(e.to_string()))?;
+    Ok(match (kinds.create, kinds.update, kinds.delete) {
+        (_, _, true) => WebhookEvent::Deleted {
+            id: comment.id.clone(),
+            comment: (fields > 1).then_some(comment),
+        },
+        (true, true, _) => WebhookEvent::Saved(comment),
+        (true, false, _) => WebhookEvent::Created(comment),
+        _ => WebhookEvent::Updated(comment),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::webhook::testing::{Delivery, WebhookSigner};
+
+    const SECRET: &str = "whsec-0d1e2f";
+    const NOW: i64 = 1_700_000_000;
+
+    fn verifier() -> WebhookVerifier {
+        WebhookVerifier::new(SECRET).clock(|| UNIX_EPOCH + Duration::from_secs(NOW as u64))
+    }
+
+    fn signer() -> WebhookSigner {
+        WebhookSigner::new(SECRET).at_seconds(NOW)
+    }
+
+    fn check(v: &WebhookVerifier, d: &Delivery) -> Result<WebhookEvent, Rejection> {
+        v.verify(&d.method, &d.headers, &d.body)
+    }
+
+    const BODY: &str = r#"{"id": "c1", "urlId": "post-1", "commentHTML": "<p>Hi</p>", "votes": 2.0, "brandNew": {"x": 1}}"#;
+
+    #[test]
+    fn a_valid_signature_in_seconds_or_milliseconds_gives_the_event() {
+        for signer in [
+            signer(),
+            WebhookSigner::new(SECRET).at_millis(NOW * 1000 + 999),
+        ] {
+            let event = check(&verifier(), &signer.created(BODY)).unwrap();
+            let WebhookEvent::Saved(comment) = event else {
+                panic!("{event:?}")
+            };
+            assert_eq!(comment.id, "c1");
+            assert_eq!(
+                comment.votes,
+                Some(2),
+                "an integral float is read, unknown fields ignored"
+            );
+        }
+    }
+
+    #[test]
+    fn every_forgery_is_a_401() {
+        let v = verifier();
+        let cases: Vec<(&str, Delivery)> = vec![
+            ("one byte altered", signer().created(BODY).tampered()),
+            (
+                "wrong secret",
+                WebhookSigner::new("other")
+                    .at_seconds(NOW)
+                    .created(BODY)
+                    .token(SECRET),
+            ),
+            (
+                "301 s old",
+                WebhookSigner::new(SECRET)
+                    .at_seconds(NOW - 301)
+                    .created(BODY),
+            ),
+            (
+                "301 s ahead",
+                WebhookSigner::new(SECRET)
+                    .at_seconds(NOW + 301)
+                    .created(BODY),
+            ),
+            (
+                "legacy, wrong token",
+                signer().created(BODY).legacy().token("guess"),
+            ),
+            ("no credentials", {
+                let mut d = signer().created(BODY).legacy();
+                d.headers.remove(crate::webhook::TOKEN_HEADER);
+                d
+            }),
+            ("no sha256= prefix", {
+                let mut d = signer().created(BODY);
+                let bare = d.headers[crate::webhook::SIGNATURE_HEADER]
+                    .to_str()
+                    .unwrap()[7..]
+                    .to_owned();
+                d.headers
+                    .insert(crate::webhook::SIGNATURE_HEADER, bare.parse().unwrap());
+                d
+            }),
+        ];
+        for (what, delivery) in cases {
+            let rejection = check(&v, &delivery).expect_err(what);
+            assert_eq!(rejection.status(), 401, "{what}: {rejection}");
+            let shown = format!("{rejection} {rejection:?} {v:?}");
+            assert!(!shown.contains(SECRET), "{what} shows the secret: {shown}");
+        }
+        let at_edge = WebhookSigner::new(SECRET)
+            .at_seconds(NOW - 300)
+            .created(BODY);
+        assert!(check(&v, &at_edge).is_ok(), "300 s is inside the window");
+    }
+
+    #[test]
+    fn the_legacy_token_is_accepted_unless_signatures_are_required() {
+        let legacy = signer().created(BODY).legacy();
+        assert!(check(&verifier(), &legacy).is_ok());
+        let strict = verifier().require_signature(true);
+        assert_eq!(
+            check(&strict, &legacy),
+            Err(Rejection::MissingCredentials {
+                signature_required: true
+            })
+        );
+        assert!(check(&strict, &signer().created(BODY)).is_ok());
+    }
+
+    #[test]
+    fn a_wrong_signature_is_refused_even_with_the_right_token() {
+        let forged = WebhookSigner::new("other")
+            .at_seconds(NOW)
+            .created(BODY)
+            .token(SECRET);
+        assert!(matches!(
+            check(&verifier(), &forged),
+            Err(Rejection::BadSignature(_))
+        ));
+    }
+
+    #[test]
+    fn deletes_methods_and_sizes() {
+        let v = verifier();
+        let only_id = check(&v, &signer().deleted(r#"{"id": "c9"}"#)).unwrap();
+        assert_eq!(
+            only_id,
+            WebhookEvent::Deleted {
+                id: "c9".into(),
+                comment: None
+            }
+        );
+        let whole = check(&v, &signer().deleted(BODY)).unwrap();
+        assert!(matches!(
+            whole,
+            WebhookEvent::Deleted {
+                comment: Some(_),
+                ..
+            }
+        ));
+        let post = signer().sign("POST", BODY.into());
+        assert_eq!(check(&v, &post).unwrap_err().status(), 405);
+        let big = signer().created(format!(
+            r#"{{"id": "c1", "comment": "{}"}}"#,
+            "x".repeat(2 << 20)
+        ));
+        assert_eq!(check(&v, &big).unwrap_err().status(), 413);
+        assert_eq!(
+            check(&v, &signer().created("[1]")).unwrap_err().status(),
+            400
+        );
+        assert_eq!(
+            check(&v, &signer().created(r#"{"urlId": "no id"}"#))
+                .unwrap_err()
+                .status(),
+            400
+        );
+    }
+
+    #[test]
+    fn distinct_methods_tell_created_from_updated() {
+        let methods = WebhookMethods {
+            create: "POST".into(),
+            update: "PUT".into(),
+            delete: "DELETE".into(),
+        };
+        let v = verifier().methods(methods.clone());
+        let s = signer().methods(methods);
+        assert!(matches!(
+            check(&v, &s.created(BODY)),
+            Ok(WebhookEvent::Created(_))
+        ));
+        assert!(matches!(
+            check(&v, &s.updated(BODY)),
+            Ok(WebhookEvent::Updated(_))
+        ));
+    }
+}
