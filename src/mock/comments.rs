@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use super::auth::Secured;
 use super::respond::{Answer, Failure, body, index_param, int_param, skip_take, typed};
 use super::state::{Object, State, Tenant, find, merge, new_id, now_ms};
+use super::webhooks::Change;
 use crate::types;
 
 /// Most comments one `skip`/`limit` request may ask for.
@@ -229,6 +230,7 @@ async fn create(
         t.audit("c", "Comment", comment["id"].as_str().unwrap_or_default());
         t.comments.push(comment.clone());
     });
+    state.enqueue_webhook(&tenant_id, Change::Created, &comment);
     typed::<types::ApiSaveCommentResponse>(
         json!({ "status": "success", "comment": comment, "user": null }),
     )
@@ -293,15 +295,17 @@ async fn update(
     if let (Some(text), None) = (&patch.comment, &patch.comment_html) {
         patch.comment_html = Some(render_html(text));
     }
-    state
+    let updated = state
         .with_tenant(&tenant_id, |t| {
             let comment = find(&mut t.comments, &id)?;
             merge(comment, &patch);
+            let updated = comment.clone();
             t.audit("u", "Comment", &id);
-            Some(())
+            Some(updated)
         })
         .flatten()
         .ok_or_else(|| Failure::not_found("comment"))?;
+    state.enqueue_webhook(&tenant_id, Change::Updated, &updated);
     typed::<types::ApiEmptyResponse>(json!({ "status": "success" }))
 }
 
@@ -314,8 +318,11 @@ async fn delete(
         .with_tenant(&tenant_id, |t| {
             t.delete(|t| &mut t.comments, "Comment", &id)
         })
-        .flatten()
-        .is_some();
+        .flatten();
+    if let Some(comment) = &removed {
+        state.enqueue_webhook(&tenant_id, Change::Deleted, comment);
+    }
+    let removed = removed.is_some();
     let action = if removed {
         "hard-removed"
     } else {

@@ -39,6 +39,7 @@ mod sso_users;
 mod state;
 mod upload;
 mod votes;
+mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -52,6 +53,7 @@ use tokio::sync::oneshot;
 pub use faults::{Fault, FaultRule, MAX_LATENCY};
 pub use state::RecordedRequest;
 use state::State;
+pub use webhooks::WebhookTestVerdict;
 
 /// A running mock server. Dropping it stops it.
 #[derive(Debug)]
@@ -76,6 +78,8 @@ impl MockServer {
         let app = router(state.clone());
         let (shutdown, stopped) = oneshot::channel::<()>();
         tokio::spawn(serve::serve(listener, app, stopped));
+        let wake = state::lock(&state.webhooks).wake.clone();
+        tokio::spawn(webhooks::deliver(Arc::downgrade(&state), wake));
         Ok(MockServer {
             addr,
             base_url: format!("http://{addr}"),
@@ -224,6 +228,21 @@ impl MockServer {
         self.state.set_integration_limits(None, Some(comments));
     }
 
+    /// Sends `tenant_id`'s webhooks to `url`, signed with `secret` (its API secret):
+    /// from now on every comment created, updated or deleted through the mock's API is
+    /// delivered there (PUT, PUT, DELETE), retried 1 minute × the attempts so far after a
+    /// failure, and listed by `GetPendingWebhookEvents` until delivered.
+    pub fn set_webhook_receiver(&self, tenant_id: &str, url: &str, secret: &str) {
+        self.state.set_webhook(tenant_id, url, secret);
+    }
+
+    /// FastComments' "send test payload" for `tenant_id`'s receiver: one delivery with
+    /// the right secret, which must succeed, one with a wrong secret, which must get 401.
+    /// `None` when the tenant has no receiver.
+    pub async fn send_webhook_test_payload(&self, tenant_id: &str) -> Option<WebhookTestVerdict> {
+        self.state.test_webhook(tenant_id).await
+    }
+
     /// Every request received so far, oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.state.requests()
@@ -268,6 +287,12 @@ impl MockServer {
 
 impl Drop for MockServer {
     fn drop(&mut self) {
+        let hooks = state::lock(&self.state.webhooks);
+        hooks
+            .stopped
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        hooks.wake.notify_one();
+        drop(hooks);
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
@@ -283,6 +308,7 @@ fn router(state: Arc<State>) -> Router {
         .merge(votes::routes())
         .merge(upload::routes())
         .merge(audit_logs::routes())
+        .merge(webhooks::routes())
         .merge(lists::routes())
         .merge(integration::routes())
         .fallback(respond::no_route)

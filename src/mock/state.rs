@@ -34,6 +34,8 @@ pub(crate) struct State {
     shared_lists: Mutex<HashMap<String, Vec<Object>>>,
     /// The integration protocol's side (tokens, event logs, uploads).
     pub(crate) integrations: Mutex<super::integration::Integrations>,
+    /// Webhook receivers and the delivery queue.
+    pub(crate) webhooks: Mutex<super::webhooks::Webhooks>,
 }
 
 impl fmt::Debug for State {

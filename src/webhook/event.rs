@@ -23,7 +23,9 @@ pub struct WebhookComment {
     #[serde(rename = "commentHTML")]
     pub comment_html: Option<String>,
     pub parent_id: Option<String>,
-    /// When it was written, as sent (an ISO-8601 date string).
+    /// When it was written, as an ISO-8601 date string (epoch milliseconds are
+    /// converted to one).
+    #[serde(default, deserialize_with = "lenient_date")]
     pub date: Option<String>,
     #[serde(default, deserialize_with = "lenient_i64")]
     pub votes: Option<i64>,
@@ -83,6 +85,19 @@ fn lenient_i64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>
                 .map(|f| f as i64)
         }),
         Some(Value::String(s)) => s.parse().ok(),
+        _ => None,
+    })
+}
+
+/// A date string as sent, or epoch milliseconds turned into one; anything else is
+/// dropped.
+fn lenient_date<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    Ok(match Option::<Value>::deserialize(deserializer)? {
+        Some(Value::String(s)) => Some(s),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .and_then(chrono::DateTime::from_timestamp_millis)
+            .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
         _ => None,
     })
 }

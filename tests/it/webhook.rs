@@ -103,3 +103,144 @@ async fn the_axum_extractor_answers_each_delivery_with_its_status() {
         }
     );
 }
+
+/// A receiver that fails its first `failures` deliveries with HTTP 500, then verifies;
+/// it records when each delivery arrived, on tokio's clock.
+#[derive(Clone)]
+struct Flaky {
+    verifier: WebhookVerifier,
+    failures: usize,
+    arrivals: Arc<Mutex<Vec<tokio::time::Instant>>>,
+    events: Arc<Mutex<Vec<WebhookEvent>>>,
+}
+
+impl axum::extract::FromRef<Flaky> for WebhookVerifier {
+    fn from_ref(app: &Flaky) -> WebhookVerifier {
+        app.verifier.clone()
+    }
+}
+
+async fn flaky(State(app): State<Flaky>, request: axum::extract::Request) -> StatusCode {
+    use axum::extract::FromRequest;
+    let arrived = {
+        let mut arrivals = app.arrivals.lock().unwrap();
+        arrivals.push(tokio::time::Instant::now());
+        arrivals.len()
+    };
+    if arrived <= app.failures {
+        return StatusCode::INTERNAL_SERVER_ERROR;
+    }
+    match VerifiedWebhook::from_request(request, &app).await {
+        Ok(VerifiedWebhook(event)) => {
+            app.events.lock().unwrap().push(event);
+            StatusCode::OK
+        }
+        Err(rejection) => StatusCode::from_u16(rejection.status()).unwrap(),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_mock_retries_a_failing_receiver_one_then_two_minutes_later() {
+    use std::time::Duration;
+    let (server, client) = crate::common::mock().await;
+    let receiver = Flaky {
+        verifier: WebhookVerifier::new(SECRET),
+        failures: 2,
+        arrivals: Arc::default(),
+        events: Arc::default(),
+    };
+    let base = serve(
+        axum::Router::new()
+            .route("/hook", any(flaky))
+            .with_state(receiver.clone()),
+    )
+    .await;
+    server.set_webhook_receiver(crate::common::TENANT, &format!("{base}/hook"), SECRET);
+    let created = client
+        .save_comment()
+        .body_map(|b| {
+            b.comment("Hi")
+                .commenter_name("Ann")
+                .url("https://e.com/p")
+                .url_id("p")
+                .locale("en_us")
+        })
+        .send()
+        .await
+        .unwrap();
+
+    // Half a minute on: the first attempt failed; the queue shows it with its count.
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    let pending = client.get_pending_webhook_events().send().await.unwrap();
+    assert_eq!(pending.pending_webhook_events.len(), 1);
+    let event = &pending.pending_webhook_events[0];
+    assert_eq!(
+        (
+            event.attempt_count,
+            event.event_type,
+            event.comment_id.as_str()
+        ),
+        (1.0, 0.0, created.comment.id.as_str())
+    );
+    assert_eq!(
+        client
+            .get_pending_webhook_event_count()
+            .send()
+            .await
+            .unwrap()
+            .count,
+        1.0
+    );
+
+    tokio::time::sleep(Duration::from_secs(300)).await;
+    let arrivals = receiver.arrivals.lock().unwrap().clone();
+    assert_eq!(arrivals.len(), 3, "two failures, then the success");
+    assert_eq!(arrivals[1] - arrivals[0], Duration::from_secs(60));
+    assert_eq!(arrivals[2] - arrivals[1], Duration::from_secs(120));
+    let events = receiver.events.lock().unwrap().clone();
+    assert!(matches!(&events[..], [WebhookEvent::Saved(c)] if c.id == created.comment.id));
+    assert_eq!(
+        client
+            .get_pending_webhook_event_count()
+            .send()
+            .await
+            .unwrap()
+            .count,
+        0.0
+    );
+}
+
+#[tokio::test]
+async fn the_test_payload_check_passes_for_a_verifying_receiver_only() {
+    let (server, _) = crate::common::mock().await;
+    let verifying = App {
+        verifier: WebhookVerifier::new(SECRET),
+        seen: Arc::default(),
+    };
+    let good = serve(
+        axum::Router::new()
+            .route("/hook", any(receive))
+            .with_state(verifying),
+    )
+    .await;
+    server.set_webhook_receiver(crate::common::TENANT, &format!("{good}/hook"), SECRET);
+    let verdict = server
+        .send_webhook_test_payload(crate::common::TENANT)
+        .await
+        .unwrap();
+    assert_eq!(
+        (verdict.right_secret, verdict.wrong_secret),
+        (Some(200), Some(401))
+    );
+    assert!(verdict.passed());
+
+    let careless =
+        serve(axum::Router::new().route("/hook", any(|| async { StatusCode::OK }))).await;
+    server.set_webhook_receiver(crate::common::TENANT, &format!("{careless}/hook"), SECRET);
+    let verdict = server
+        .send_webhook_test_payload(crate::common::TENANT)
+        .await
+        .unwrap();
+    assert_eq!(verdict.wrong_secret, Some(200));
+    assert!(!verdict.passed());
+}
