@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Path, State as AxumState};
-use axum::routing::{delete, get};
+use axum::response::IntoResponse;
+use axum::routing::{delete, get, post};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -306,10 +307,52 @@ pub(crate) async fn deliver(state: Weak<State>, wake: Arc<Notify>) {
     }
 }
 
+/// The pending-event routes, and the admin calls of a standalone mock:
+/// `POST /__mock/webhooks` (`{"tenantId", "url", "secret"}`) sets a receiver,
+/// `POST /__mock/webhooks/{tenantId}/test` runs the test-payload check.
 pub(crate) fn routes() -> Router<Arc<State>> {
     Router::new()
         .route("/api/v1/pending-webhook-events/count", get(count))
         .route("/api/v1/pending-webhook-events/{id}", delete(remove))
+        .route("/__mock/webhooks", post(set_receiver))
+        .route("/__mock/webhooks/{tenant_id}/test", post(test_payload))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ReceiverConfig {
+    tenant_id: String,
+    url: String,
+    secret: String,
+}
+
+async fn set_receiver(AxumState(state): AxumState<Arc<State>>, body: axum::body::Bytes) -> Answer {
+    let config: ReceiverConfig = super::respond::body(&body)?;
+    if reqwest::Url::parse(&config.url).is_err() {
+        return Err(Failure::bad_request(
+            "invalid-url",
+            "url must be an absolute URL.",
+        ));
+    }
+    state.set_webhook(&config.tenant_id, &config.url, &config.secret);
+    Ok(axum::Json(json!({ "status": "success" })).into_response())
+}
+
+async fn test_payload(
+    AxumState(state): AxumState<Arc<State>>,
+    Path(tenant_id): Path<String>,
+) -> Answer {
+    let verdict = state
+        .test_webhook(&tenant_id)
+        .await
+        .ok_or_else(|| Failure::not_found("webhook receiver"))?;
+    Ok(axum::Json(json!({
+        "status": "success",
+        "passed": verdict.passed(),
+        "rightSecretStatus": verdict.right_secret,
+        "wrongSecretStatus": verdict.wrong_secret,
+    }))
+    .into_response())
 }
 
 async fn count(
