@@ -94,12 +94,7 @@ pub(crate) fn typed<T: DeserializeOwned + Serialize>(value: Value) -> Answer {
 /// with another method, `404 not-found` otherwise.
 pub(crate) async fn no_route(method: Method, uri: Uri) -> Failure {
     let path = uri.path();
-    let in_spec = |m: &str| {
-        crate::operations::OPERATIONS
-            .iter()
-            .find(|op| m.eq_ignore_ascii_case(op.method) && path_matches(op.path, path))
-    };
-    if let Some(op) = in_spec(method.as_str()) {
+    if let Some(op) = operation_of(method.as_str(), path) {
         return Failure::new(
             StatusCode::NOT_IMPLEMENTED,
             "mock-unimplemented",
@@ -124,6 +119,20 @@ pub(crate) async fn no_route(method: Method, uri: Uri) -> Failure {
         "not-found",
         format!("no route {path}"),
     )
+}
+
+/// The operation of the spec a request is for: the one whose method and path template
+/// fit, preferring the template with the most literal segments
+/// (`/api/v1/comments/count` before `/api/v1/comments/{id}`).
+pub(crate) fn operation_of(
+    method: &str,
+    path: &str,
+) -> Option<&'static crate::operations::Operation> {
+    let literal = |template: &str| template.split('/').filter(|s| !s.starts_with('{')).count();
+    crate::operations::OPERATIONS
+        .iter()
+        .filter(|op| method.eq_ignore_ascii_case(op.method) && path_matches(op.path, path))
+        .max_by_key(|op| literal(op.path))
 }
 
 /// Whether `path` fits the spec's path `template` (`/api/v1/comments/{id}`).
@@ -218,6 +227,22 @@ pub(crate) fn skip_take<T: Clone>(items: &[T], start: usize, take: usize) -> Vec
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_request_is_matched_to_its_operation_literal_segments_first() {
+        let id = |m: &str, p: &str| operation_of(m, p).map(|op| op.id);
+        assert_eq!(id("GET", "/api/v1/comments"), Some("GetComments"));
+        assert_eq!(id("get", "/api/v1/comments/abc"), Some("GetComment"));
+        assert_eq!(
+            id("GET", "/api/v1/pending-webhook-events/count"),
+            Some("GetPendingWebhookEventCount")
+        );
+        assert_eq!(
+            id("DELETE", "/api/v1/pending-webhook-events/x"),
+            Some("DeletePendingWebhookEvent")
+        );
+        assert_eq!(id("GET", "/integrations/v1/events"), None);
+    }
 
     #[test]
     fn spec_paths_match_their_templates_only() {

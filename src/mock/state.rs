@@ -77,6 +77,12 @@ pub struct RecordedRequest {
     pub api_key: Option<String>,
     /// The `User-Agent` header.
     pub user_agent: Option<String>,
+    /// The body's size in bytes, as its `Content-Length` announced it (0 without a body,
+    /// `None` for a chunked one).
+    pub body_size: Option<u64>,
+    /// The spec's `operationId` the method and path belong to (`None` for the
+    /// integration protocol, the admin calls and unknown paths).
+    pub operation_id: Option<&'static str>,
 }
 
 impl RecordedRequest {
@@ -97,6 +103,8 @@ impl fmt::Debug for RecordedRequest {
             .field("query", &self.query)
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
             .field("user_agent", &self.user_agent)
+            .field("body_size", &self.body_size)
+            .field("operation_id", &self.operation_id)
             .finish()
     }
 }
@@ -165,6 +173,16 @@ impl State {
             query: request.uri().query().map(str::to_owned),
             api_key: header("x-api-key"),
             user_agent: header("user-agent"),
+            body_size: match (header("content-length"), header("transfer-encoding")) {
+                (Some(n), _) => n.parse().ok(),
+                (None, Some(_)) => None,
+                (None, None) => Some(0),
+            },
+            operation_id: super::respond::operation_of(
+                request.method().as_str(),
+                request.uri().path(),
+            )
+            .map(|op| op.id),
         };
         let mut requests = lock(&self.requests);
         if requests.len() == MAX_RECORDED_REQUESTS {

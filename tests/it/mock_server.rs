@@ -506,3 +506,30 @@ async fn mock_answers_conform_to_the_spec_schemas() {
         &serde_json::json!({ "status": "success" })
     ));
 }
+
+#[tokio::test]
+async fn the_request_log_names_each_operation_and_its_body_size() {
+    let (server, client) = mock().await;
+    client
+        .save_comment()
+        .body_map(|b| {
+            b.comment("Sized")
+                .commenter_name("Ann")
+                .url("https://e.com/p")
+                .url_id("p")
+                .locale("en_us")
+        })
+        .send()
+        .await
+        .unwrap();
+    client.get_comments().url_id("p").send().await.unwrap();
+    let log: Vec<_> = server
+        .requests()
+        .into_iter()
+        .map(|r| (r.operation_id, r.body_size))
+        .collect();
+    assert_eq!(log[1], (Some("GetComments"), Some(0)));
+    let (operation, size) = log[0];
+    assert_eq!(operation, Some("SaveComment"));
+    assert!(size.is_some_and(|n| n > 50), "{size:?}");
+}
