@@ -294,7 +294,8 @@ fn timestamp_seconds(raw: &[u8]) -> Result<i64, Rejection> {
         .ok()
         .and_then(|s| s.trim().parse().ok())
         .ok_or(Rejection::BadSignature("the timestamp is not an integer"))?;
-    Ok(if value.abs() >= 100_000_000_000 {
+    // `unsigned_abs`: `abs` of `i64::MIN` (a header can say it) overflows.
+    Ok(if value.unsigned_abs() >= 100_000_000_000 {
         value / 1000
     } else {
         value
@@ -421,6 +422,15 @@ mod tests {
             .at_seconds(NOW - 300)
             .created(BODY);
         assert!(check(&v, &at_edge).is_ok(), "300 s is inside the window");
+    }
+
+    #[test]
+    fn extreme_timestamps_are_refused_without_overflow() {
+        let v = verifier();
+        for ts in [i64::MIN, i64::MAX, -1, 0] {
+            let d = WebhookSigner::new(SECRET).at_seconds(ts).created(BODY);
+            assert_eq!(check(&v, &d).unwrap_err().status(), 401, "{ts}");
+        }
     }
 
     #[test]
