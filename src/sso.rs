@@ -21,13 +21,14 @@
 //! assert!(!format!("{sso:?}").contains("my-api-secret"));
 //! ```
 
-use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
+
+use crate::client::Secret;
 
 /// A user of the site, as FastComments' SSO takes it (camelCase keys).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,21 +90,11 @@ impl SsoUser {
 }
 
 /// Signs [`SsoUser`]s with the tenant's API secret. `Debug` hides the secret.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct SecureSso {
-    secret: String,
+    secret: Secret<String>,
     login_url: Option<String>,
     logout_url: Option<String>,
-}
-
-impl fmt::Debug for SecureSso {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SecureSso")
-            .field("secret", &"<redacted>")
-            .field("login_url", &self.login_url)
-            .field("logout_url", &self.logout_url)
-            .finish()
-    }
 }
 
 /// The signed `sso` object: give it to the widget as `sso`, or to a public API operation
@@ -138,7 +129,7 @@ impl SecureSso {
     /// A signer with the tenant's API secret.
     pub fn new(api_secret: impl Into<String>) -> SecureSso {
         SecureSso {
-            secret: api_secret.into(),
+            secret: Secret(api_secret.into()),
             login_url: None,
             logout_url: None,
         }
@@ -178,7 +169,7 @@ impl SecureSso {
     }
 
     fn hash(&self, timestamp_ms: i64, data: &str) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(self.secret.as_bytes())
+        let mut mac = Hmac::<Sha256>::new_from_slice(self.secret.0.as_bytes())
             .expect("HMAC takes a key of any length");
         mac.update(timestamp_ms.to_string().as_bytes());
         mac.update(data.as_bytes());

@@ -17,8 +17,8 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_MAX_BODY_SIZE: usize = 64 * 1024 * 1024;
 const USER_AGENT: &str = concat!("fastcomments-rust/", env!("CARGO_PKG_VERSION"));
 
-/// A secret (API key) whose `Debug` never shows it.
-#[derive(Clone)]
+/// A secret (API key, token, API secret): `Debug` shows `<redacted>`, whatever it holds.
+#[derive(Clone, PartialEq, Eq)]
 pub(crate) struct Secret<T>(pub(crate) T);
 
 impl<T> fmt::Debug for Secret<T> {

@@ -12,6 +12,8 @@ mod upload;
 
 use std::sync::Arc;
 
+#[cfg(any(feature = "integration", feature = "sso", feature = "webhook"))]
+pub(crate) use builder::Secret;
 pub use builder::{ClientBuilder, DEFAULT_MAX_BODY_SIZE};
 pub use region::{DataCenter, Region};
 pub(crate) use request::{Inner, send};

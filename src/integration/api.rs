@@ -12,6 +12,7 @@ use super::wire::{
     Command, CommandsReply, EventsReply, SecretReply, StreamReply, TokenStatus, UploadBatch,
     UploadComment, UploadReply,
 };
+use crate::client::Secret;
 use crate::operations::{Implementation, Operation, TenantIdIn};
 use crate::{Client, Error};
 
@@ -67,21 +68,13 @@ pub struct StreamPage {
 }
 
 /// The tenant's API secret (signs SSO payloads, checks webhooks). `Debug` hides it.
-#[derive(Clone)]
-pub struct ApiSecret(String);
+#[derive(Clone, Debug)]
+pub struct ApiSecret(Secret<String>);
 
 impl ApiSecret {
     /// The secret itself.
     pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for ApiSecret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("ApiSecret")
-            .field(&super::error::Redacted)
-            .finish()
+        &self.0.0
     }
 }
 
@@ -189,7 +182,7 @@ impl IntegrationApi {
     /// `GET /integrations/v1/api-secret`: the tenant's API secret.
     pub async fn api_secret(&self) -> Result<ApiSecret, Error> {
         let reply: SecretReply = self.call(&API_SECRET, &[], None::<&()>).await?;
-        Ok(ApiSecret(reply.secret))
+        Ok(ApiSecret(Secret(reply.secret)))
     }
 
     async fn call<T, B>(

@@ -9,8 +9,6 @@
 //! [`TickReport`](super::TickReport) and handed to the site as
 //! [`Event::Malformed`](super::Event::Malformed), so it never stops the stream.
 
-use std::fmt;
-
 /// An error of the site's or the state store's own code.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
@@ -85,14 +83,5 @@ impl Error {
 
     pub(crate) fn store(error: BoxError) -> Error {
         Error::Store(error)
-    }
-}
-
-/// Shown for secrets in `Debug`.
-pub(crate) struct Redacted;
-
-impl fmt::Debug for Redacted {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
     }
 }

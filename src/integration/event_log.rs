@@ -12,13 +12,14 @@ use super::site::Site;
 use super::store::StateStore;
 
 impl<S: Site, St: StateStore> Integration<S, St> {
-    /// `FetchEvents`: pages through the log from the site's checkpoint while `hasMore`.
+    /// `FetchEvents`: pages through the log from the site's checkpoint while `hasMore`,
+    /// moving `checkpoint` with each event applied.
     pub(crate) async fn fetch_events(
         &self,
+        checkpoint: &mut Checkpoint,
         report: &mut TickReport,
         deadline: Instant,
     ) -> Result<(), Error> {
-        let mut checkpoint = self.site.checkpoint().await.map_err(Error::site)?;
         loop {
             if Instant::now() >= deadline {
                 report.budget_exhausted = true;
@@ -31,12 +32,14 @@ impl<S: Site, St: StateStore> Integration<S, St> {
                 .map_err(Error::from_call)?;
             let has_more = page.has_more;
             let applied_before = report.applied;
-            checkpoint = self.apply_page(page, checkpoint, report, deadline).await?;
+            *checkpoint = self
+                .apply_page(page, checkpoint.clone(), report, deadline)
+                .await?;
             if !has_more || report.budget_exhausted {
                 return Ok(());
             }
             if report.applied == applied_before {
-                return Err(stuck(&checkpoint));
+                return Err(stuck(checkpoint));
             }
         }
     }
@@ -46,10 +49,10 @@ impl<S: Site, St: StateStore> Integration<S, St> {
     pub(crate) async fn stream_events(
         &self,
         page: EventsPage,
+        checkpoint: Checkpoint,
         report: &mut TickReport,
         deadline: Instant,
     ) -> Result<(), Error> {
-        let checkpoint = self.site.checkpoint().await.map_err(Error::site)?;
         let has_more = page.has_more;
         let applied_before = report.applied;
         let checkpoint = self.apply_page(page, checkpoint, report, deadline).await?;

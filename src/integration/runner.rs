@@ -10,6 +10,7 @@ use futures_util::future::{Either, select};
 use tokio::time::Instant;
 
 use super::api::IntegrationApi;
+use super::checkpoint::Checkpoint;
 use super::error::Error;
 use super::site::Site;
 use super::store::{IntegrationState, StateStore};
@@ -55,6 +56,10 @@ pub struct TickReport {
     pub uploaded: u64,
     /// Whether the tick stopped at its time budget with work left.
     pub budget_exhausted: bool,
+    /// Whether setup is done: the token validated and the server said so
+    /// (`SetSyncDone` or `SetSetupCompleted`). [`run`](Integration::run) polls every few
+    /// seconds until it is.
+    pub setup_done: bool,
 }
 
 /// Settings of an [`Integration`].
@@ -199,6 +204,7 @@ impl<S: Site, St: StateStore> Integration<S, St> {
         let released = self.store.release_lease(&self.config.owner).await;
         outcome?;
         released.map_err(Error::store)?;
+        report.setup_done = state.sync_done || state.setup_completed;
         Ok(report)
     }
 
@@ -215,7 +221,7 @@ impl<S: Site, St: StateStore> Integration<S, St> {
             let tick = std::pin::pin!(self.tick());
             let wait = match select(tick, shutdown.as_mut()).await {
                 Either::Right(_) => return Ok(()),
-                Either::Left((Ok(report), _)) => self.next_wait(&report).await?,
+                Either::Left((Ok(report), _)) => self.next_wait(&report),
                 Either::Left((Err(error), _)) => {
                     tracing::warn!(%error, "integration tick failed; trying again later");
                     self.config.setup_poll.max(Duration::from_secs(60))
@@ -228,14 +234,12 @@ impl<S: Site, St: StateStore> Integration<S, St> {
         }
     }
 
-    async fn next_wait(&self, report: &TickReport) -> Result<Duration, Error> {
-        let state = self.store.load().await.map_err(Error::store)?;
-        let settled = state.validated && (state.sync_done || state.setup_completed);
-        Ok(if settled && !report.budget_exhausted {
+    fn next_wait(&self, report: &TickReport) -> Duration {
+        if report.setup_done && !report.budget_exhausted {
             self.config.interval
         } else {
             self.config.setup_poll
-        })
+        }
     }
 
     /// `PUT /token` once; stores the tenant when the token is validated.
@@ -282,12 +286,9 @@ impl<S: Site, St: StateStore> Integration<S, St> {
         report: &mut TickReport,
         deadline: Instant,
     ) -> Result<(), Error> {
-        let from = self
-            .site
-            .checkpoint()
-            .await
-            .map_err(Error::site)?
-            .from_date_time();
+        // Read once per tick: the event log moves it, nothing else does.
+        let mut checkpoint = self.site.checkpoint().await.map_err(Error::site)?;
+        let from = checkpoint.from_date_time();
         let (commands, events) = match self.config.flavour {
             Flavour::Commands => (
                 self.api.commands(from).await.map_err(Error::from_call)?,
@@ -306,13 +307,15 @@ impl<S: Site, St: StateStore> Integration<S, St> {
         });
         for command in commands {
             report.commands.push(command.name().to_owned());
-            self.run_command(command, state, report, deadline).await?;
+            self.run_command(command, state, &mut checkpoint, report, deadline)
+                .await?;
         }
         if state.upload_in_progress && !asked_upload {
             self.upload(state, None, report, deadline).await?;
         }
         if let Some(page) = events {
-            self.stream_events(page, report, deadline).await?;
+            self.stream_events(page, checkpoint, report, deadline)
+                .await?;
         }
         Ok(())
     }
@@ -321,11 +324,12 @@ impl<S: Site, St: StateStore> Integration<S, St> {
         &self,
         command: Command,
         state: &mut IntegrationState,
+        checkpoint: &mut Checkpoint,
         report: &mut TickReport,
         deadline: Instant,
     ) -> Result<(), Error> {
         match command {
-            Command::FetchEvents { .. } => self.fetch_events(report, deadline).await,
+            Command::FetchEvents { .. } => self.fetch_events(checkpoint, report, deadline).await,
             Command::SendComments { .. } => self.upload(state, None, report, deadline).await,
             Command::SendNextCommentsPayload { count, .. } => {
                 self.upload(state, Some(count), report, deadline).await

@@ -39,7 +39,7 @@ impl Token {
 impl fmt::Debug for Token {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("Token")
-            .field(&super::error::Redacted)
+            .field(&crate::client::Secret(&self.0))
             .finish()
     }
 }

@@ -9,6 +9,8 @@ use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::response::integer_value;
+
 /// The reply to `PUT /integrations/v1/token`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -300,31 +302,20 @@ fn lenient_bool<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::E
     })
 }
 
-/// A non-negative integer sent as a number or a string of digits.
+/// A non-negative integer sent as a number or a string.
 fn lenient_u64(value: &Value) -> Option<u64> {
-    match value {
-        Value::Number(n) => n.as_u64(),
-        Value::String(s) => s.parse().ok(),
-        _ => None,
-    }
+    integer_value(value).and_then(|n| u64::try_from(n).ok())
 }
 
 /// An instant in epoch milliseconds, sent as a number (ms) or as a string: digits (ms)
 /// or an RFC 3339 date.
 pub(crate) fn epoch_ms(value: &Value) -> Option<i64> {
-    match value {
-        Value::Number(n) => n.as_i64().or_else(|| {
-            n.as_f64()
-                .filter(|f| f.is_finite() && f.fract() == 0.0 && f.abs() < 9e15)
-                .map(|f| f as i64)
-        }),
-        Value::String(s) => s.parse::<i64>().ok().or_else(|| {
-            DateTime::parse_from_rfc3339(s)
-                .ok()
-                .map(|d| d.timestamp_millis())
-        }),
-        _ => None,
-    }
+    integer_value(value).or_else(|| {
+        let text = value.as_str()?;
+        DateTime::parse_from_rfc3339(text)
+            .ok()
+            .map(|d| d.timestamp_millis())
+    })
 }
 
 /// [`epoch_ms`] for an optional field: `null` and absence are `None`, a value that is
@@ -401,6 +392,7 @@ mod tests {
             Some(1_700_000_000_123)
         );
         assert_eq!(epoch_ms(&json!(1e300)), None);
+        assert_eq!(epoch_ms(&json!(true)), None);
         assert_eq!(epoch_ms(&json!("yesterday")), None);
         assert_eq!(epoch_ms(&json!(null)), None);
     }

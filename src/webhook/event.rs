@@ -75,18 +75,10 @@ impl WebhookEvent {
     }
 }
 
-/// An integer sent as a number (integral floats too) or a string of digits; anything
-/// else is dropped.
+/// An integer sent as a number or a string holding one; anything else is dropped.
 fn lenient_i64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
-    Ok(match Option::<Value>::deserialize(deserializer)? {
-        Some(Value::Number(n)) => n.as_i64().or_else(|| {
-            n.as_f64()
-                .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
-                .map(|f| f as i64)
-        }),
-        Some(Value::String(s)) => s.parse().ok(),
-        _ => None,
-    })
+    let value = Option::<Value>::deserialize(deserializer)?;
+    Ok(value.as_ref().and_then(crate::response::integer_value))
 }
 
 /// A date string as sent, or epoch milliseconds turned into one; anything else is

@@ -18,12 +18,12 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use hmac::{Hmac, Mac};
+use hmac::Mac;
 use reqwest::header::{HeaderMap, HeaderValue};
-use sha2::Sha256;
 
-use super::verify::WebhookMethods;
+use super::verify::{WebhookMethods, signature_mac};
 use super::{SIGNATURE_HEADER, TIMESTAMP_HEADER, TOKEN_HEADER};
+use crate::client::Secret;
 
 /// One webhook request: what a receiver gets.
 #[derive(Clone)]
@@ -84,28 +84,18 @@ impl Delivery {
 }
 
 /// Signs deliveries with an API secret, as FastComments does. `Debug` hides the secret.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct WebhookSigner {
-    secret: Vec<u8>,
+    secret: Secret<Vec<u8>>,
     methods: WebhookMethods,
     timestamp: Option<String>,
-}
-
-impl std::fmt::Debug for WebhookSigner {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WebhookSigner")
-            .field("secret", &"<redacted>")
-            .field("methods", &self.methods)
-            .field("timestamp", &self.timestamp)
-            .finish()
-    }
 }
 
 impl WebhookSigner {
     /// A signer for `api_secret`, timestamps in seconds from the system clock.
     pub fn new(api_secret: impl AsRef<[u8]>) -> WebhookSigner {
         WebhookSigner {
-            secret: api_secret.as_ref().to_vec(),
+            secret: Secret(api_secret.as_ref().to_vec()),
             methods: WebhookMethods::default(),
             timestamp: None,
         }
@@ -156,16 +146,13 @@ impl WebhookSigner {
             .timestamp
             .clone()
             .unwrap_or_else(|| now_seconds().to_string());
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes any key");
-        mac.update(timestamp.as_bytes());
-        mac.update(b".");
-        mac.update(&body);
+        let mac = signature_mac(&self.secret.0, timestamp.as_bytes(), &body);
         let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
         let mut headers = HeaderMap::new();
         let value = |s: &str| HeaderValue::from_str(s).expect("hex and digits are header-safe");
         headers.insert(TIMESTAMP_HEADER, value(&timestamp));
         headers.insert(SIGNATURE_HEADER, value(&signature));
-        if let Ok(token) = HeaderValue::from_bytes(&self.secret) {
+        if let Ok(token) = HeaderValue::from_bytes(&self.secret.0) {
             headers.insert(TOKEN_HEADER, token);
         }
         headers.insert(reqwest::header::CONTENT_TYPE, value("application/json"));

@@ -9,6 +9,8 @@ use reqwest::header::HeaderMap;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::client::Secret;
+
 use super::event::{WebhookComment, WebhookEvent};
 use super::{SIGNATURE_HEADER, TIMESTAMP_HEADER, TOKEN_HEADER};
 
@@ -108,7 +110,7 @@ type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 /// ```
 #[derive(Clone)]
 pub struct WebhookVerifier {
-    secret: Arc<[u8]>,
+    secret: Secret<Arc<[u8]>>,
     window: Duration,
     require_signature: bool,
     methods: WebhookMethods,
@@ -119,7 +121,7 @@ pub struct WebhookVerifier {
 impl fmt::Debug for WebhookVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WebhookVerifier")
-            .field("secret", &"<redacted>")
+            .field("secret", &self.secret)
             .field("window", &self.window)
             .field("require_signature", &self.require_signature)
             .field("methods", &self.methods)
@@ -136,7 +138,7 @@ impl WebhookVerifier {
     /// window, FastComments' default methods, bodies up to 1 MiB.
     pub fn new(api_secret: impl AsRef<[u8]>) -> WebhookVerifier {
         WebhookVerifier {
-            secret: Arc::from(api_secret.as_ref()),
+            secret: Secret(Arc::from(api_secret.as_ref())),
             window: Duration::from_secs(300),
             require_signature: false,
             methods: WebhookMethods::default(),
@@ -237,7 +239,7 @@ impl WebhookVerifier {
         // Hashing both sides first makes the comparison constant-time in the lengths too.
         let (given, expected) = (
             Sha256::digest(token.as_bytes()),
-            Sha256::digest(&self.secret),
+            Sha256::digest(&self.secret.0),
         );
         if bool::from(given.ct_eq(&expected)) {
             Ok(())
@@ -258,11 +260,8 @@ impl WebhookVerifier {
         let expected = hex::decode(hex).map_err(|_| Rejection::BadSignature("it is not hex"))?;
         let seconds = timestamp_seconds(timestamp)?;
         self.check_window(seconds)?;
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes any key");
-        mac.update(timestamp);
-        mac.update(b".");
-        mac.update(body);
-        mac.verify_slice(&expected)
+        signature_mac(&self.secret.0, timestamp, body)
+            .verify_slice(&expected)
             .map_err(|_| Rejection::BadSignature("HMAC-SHA256 of timestamp.body differs"))
     }
 
@@ -288,6 +287,16 @@ impl WebhookVerifier {
     }
 }
 
+/// The HMAC-SHA256 of `"<timestamp>.<body>"` keyed with the API secret: what a delivery
+/// is signed with (by FastComments, and by [`testing`](super::testing)).
+pub(super) fn signature_mac(secret: &[u8], timestamp: &[u8], body: &[u8]) -> Hmac<Sha256> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes a key of any length");
+    mac.update(timestamp);
+    mac.update(b".");
+    mac.update(body);
+    mac
+}
+
 /// A timestamp header in seconds; milliseconds (13 digits and more) are divided down.
 fn timestamp_seconds(raw: &[u8]) -> Result<i64, Rejection> {
     let value: i64 = std::str::from_utf8(raw)
@@ -311,16 +320,19 @@ struct Kinds {
 }
 
 fn read_event(kinds: Kinds, body: &[u8]) -> Result<WebhookEvent, Rejection> {
-    let value: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| Rejection::MalformedBody(e.to_string()))?;
-    let fields = value.as_object().map_or(0, serde_json::Map::len);
     let comment: WebhookComment =
-        serde_json::from_value(value).map_err(|e| Rejection::MalformedBody(e.to_string()))?;
+        serde_json::from_slice(body).map_err(|e| Rejection::MalformedBody(e.to_string()))?;
     Ok(match (kinds.create, kinds.update, kinds.delete) {
-        (_, _, true) => WebhookEvent::Deleted {
-            id: comment.id.clone(),
-            comment: (fields > 1).then_some(comment),
-        },
+        (_, _, true) => {
+            let id_only = WebhookComment {
+                id: comment.id.clone(),
+                ..WebhookComment::default()
+            };
+            WebhookEvent::Deleted {
+                id: comment.id.clone(),
+                comment: (comment != id_only).then_some(comment),
+            }
+        }
         (true, true, _) => WebhookEvent::Saved(comment),
         (true, false, _) => WebhookEvent::Created(comment),
         _ => WebhookEvent::Updated(comment),
