@@ -8,6 +8,8 @@
 //! - `operations.rs`: the table of every operation of the *published* spec;
 //! - `pagination.rs`: a stream per list operation ([`lists`]);
 //! - `mock_lists.rs`: the list operations the mock server serves generically;
+//! - `mock_operations.rs`: every generated operation as the mock checks and answers it;
+//! - `every_call.rs`: one typed call per operation, for the crate's tests;
 //! - `operations.json`: every operation and how it is reached, for `cargo xtask`.
 //!
 //! Deterministic: the same spec gives the same files.
@@ -17,6 +19,7 @@ pub mod emit;
 pub mod lists;
 pub mod postprocess;
 pub mod rewrite;
+pub mod shapes;
 pub mod spec;
 
 use std::collections::BTreeMap;
@@ -66,6 +69,7 @@ pub fn generate(spec_text: &str, options: Options) -> Result<Generated, String> 
         .collect();
     let client = client::generate(&rewritten, &index_of, hand_written_responses, options.mock)?;
     let lists = lists::find(&rewritten, &spec::operations(&rewritten)?);
+    let shapes = shapes::read(&client)?;
 
     let mut progenitor = render(&client);
     progenitor.push_str(&emit::file(emit::operations::tenant_scoped_methods(
@@ -86,6 +90,18 @@ pub fn generate(spec_text: &str, options: Options) -> Result<Generated, String> 
             (
                 "mock_lists.rs",
                 emit::file(emit::mock_lists::mock_lists(&lists)),
+            ),
+            (
+                "mock_operations.rs",
+                emit::file(emit::mock_operations::table(
+                    &published,
+                    &operations,
+                    &shapes,
+                )),
+            ),
+            (
+                "every_call.rs",
+                emit::file(emit::mock_operations::every_call(&operations, &shapes)),
             ),
             (
                 "operations.json",

@@ -276,7 +276,7 @@ fn new_comment(tenant_id: &str, params: types::CreateCommentParams) -> Object {
 }
 
 /// The HTML FastComments renders for plain text: escaped, in a paragraph.
-fn render_html(text: &str) -> String {
+pub(crate) fn render_html(text: &str) -> String {
     let escaped = text
         .replace('&', "&amp;")
         .replace('<', "&lt;")

@@ -15,9 +15,10 @@ use schemars::schema::RootSchema;
 use serde_json::{Value, json};
 
 use super::auth;
-use super::fake;
+use super::fake::Fake;
+use super::resources::store_key;
 use super::respond::{Answer, Failure, index_param, int_param, skip_take, typed};
-use super::state::{Object, State};
+use super::state::{Object, State, new_id};
 use crate::pagination::PagingMode;
 
 /// One list operation as the mock serves it.
@@ -103,17 +104,15 @@ async fn list(
         ));
     }
     let size = size.unsigned_abs() as usize;
+    let key = store_key(op.path, op.path);
     let window = state
-        .with_tenant(&tenant_id, |t| {
-            let items = t
-                .lists
-                .get(op.operation)
-                .map(Vec::as_slice)
-                .unwrap_or_default();
+        .with_lists((!tenant_id.is_empty()).then_some(&tenant_id), |lists| {
+            let items = lists.get(&key).map(Vec::as_slice).unwrap_or_default();
             page(&op, items, &q, size)
         })
         .unwrap_or_else(|| Ok(Window::default()))?;
-    let mut body = fake::instance(&(op.response_schema)(), 0);
+    let mut body =
+        Fake::seeded(state.seed(), &[op.operation.as_bytes()]).instance(&(op.response_schema)(), 0);
     body["status"] = json!("success");
     body[op.field] = json!(window.items);
     if body.get("hasMore").is_some() {
@@ -181,10 +180,18 @@ pub(crate) fn seed(state: &State, tenant_id: &str, operation: &str, count: usize
     let op = served().find(|o| o.operation == operation)?;
     let schema = (op.item_schema)();
     state.with_lists(op.has_tenant.then_some(tenant_id), |lists| {
-        let list = lists.entry(op.operation.to_string()).or_default();
+        let list = lists.entry(store_key(op.path, op.path)).or_default();
         let first = list.len();
-        list.extend(
-            (first..first + count).filter_map(|n| fake::instance(&schema, n).as_object().cloned()),
-        );
+        let mut fake = Fake::seeded(state.seed(), &[op.path.as_bytes(), &first.to_le_bytes()]);
+        // Ids from the process-wide counter: seeded items sort in the order added.
+        list.extend((first..first + count).filter_map(|n| {
+            let mut item = fake.instance(&schema, n).as_object().cloned()?;
+            for key in ["id", "_id"] {
+                if item.contains_key(key) {
+                    item.insert(key.into(), new_id().into());
+                }
+            }
+            Some(item)
+        }));
     })
 }

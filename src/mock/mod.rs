@@ -27,16 +27,22 @@
 
 mod audit_logs;
 mod auth;
+mod check;
+mod comment_actions;
 mod comments;
+mod example;
 mod fake;
 mod faults;
+mod generic;
 mod integration;
 mod lists;
 mod pages;
+mod resources;
 mod respond;
 mod serve;
 mod sso_users;
 mod state;
+mod table;
 mod upload;
 mod votes;
 mod webhooks;
@@ -50,6 +56,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use tokio::sync::oneshot;
 
+pub use example::ExampleRequest;
 pub use faults::{Fault, FaultRule, MAX_LATENCY};
 pub use state::RecordedRequest;
 use state::State;
@@ -160,6 +167,36 @@ impl MockServer {
                  mock serves generically"
             )
         });
+    }
+
+    /// A request the mock accepts for `operation_id`: every required parameter and body
+    /// field filled from the spec's schemas, and each id in its path naming an object
+    /// seeded for it in `tenant_id` (a comment for `{commentId}`, a tenant user for
+    /// `/tenant-users/{id}`, ...). `None` for an operation the spec does not have or the
+    /// client does not generate.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use fastcomments::mock::MockServer;
+    /// let server = MockServer::start().await?;
+    /// server.add_tenant("demo", "key");
+    /// let example = server.example_request("demo", "GetTenant").unwrap();
+    /// let client = server.client("demo", "key")?;
+    /// let id: String = example.param("id")?;
+    /// let found = client.get_tenant().id(id).send().await?;
+    /// assert_eq!(found.tenant.id, example.params["id"]);
+    /// # Ok(()) }
+    /// ```
+    pub fn example_request(&self, tenant_id: &str, operation_id: &str) -> Option<ExampleRequest> {
+        example::build(&self.state, tenant_id, operation_id)
+    }
+
+    /// Seeds what the mock generates (answers of the operations it keeps no state for,
+    /// items it makes up): the same seed and the same requests give the same answers.
+    /// The default is 0.
+    pub fn set_seed(&self, seed: u64) {
+        self.state.set_seed(seed);
     }
 
     /// Confirms an integration token for `tenant_id`, as a site admin does on
@@ -311,8 +348,9 @@ fn router(state: Arc<State>) -> Router {
         .merge(webhooks::routes())
         .merge(lists::routes())
         .merge(integration::routes())
-        .fallback(respond::no_route)
-        .method_not_allowed_fallback(respond::no_route)
+        .fallback(generic::answer)
+        .method_not_allowed_fallback(generic::answer)
+        .layer(middleware::from_fn(check::check))
         .layer(middleware::from_fn(respond::shape))
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -30,6 +30,8 @@ pub(crate) struct State {
     tenants: Mutex<HashMap<String, Tenant>>,
     requests: Mutex<VecDeque<RecordedRequest>>,
     pub(crate) faults: Faults,
+    /// The seed of generated answers and items.
+    seed: AtomicU64,
     /// The collections of list operations that take no tenant (the moderation API).
     shared_lists: Mutex<HashMap<String, Vec<Object>>>,
     /// The integration protocol's side (tokens, event logs, uploads).
@@ -59,7 +61,8 @@ pub(crate) struct Tenant {
     pub(crate) votes: Vec<Object>,
     pub(crate) audit_logs: Vec<Object>,
     pub(crate) images: Vec<Vec<u8>>,
-    /// The collections of the list operations served generically, by operation id.
+    /// The stores of the resources and list operations served generically, by
+    /// collection path (`/api/v1/tenants`; see `resources::store_key`).
     pub(crate) lists: HashMap<String, Vec<Object>>,
 }
 
@@ -122,6 +125,14 @@ pub(crate) fn now_ms() -> i64 {
 }
 
 impl State {
+    pub(crate) fn seed(&self) -> u64 {
+        self.seed.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_seed(&self, seed: u64) {
+        self.seed.store(seed, Ordering::Relaxed);
+    }
+
     pub(crate) fn add_tenant(&self, tenant_id: &str, api_key: &str) {
         lock(&self.tenants)
             .entry(tenant_id.to_string())

@@ -79,24 +79,23 @@ async fn for_user(
     }: Secured,
 ) -> Answer {
     let url_id = required(&q, "urlId")?;
-    let voter = voter(&q)?.0;
+    let voter = voter(&q).0;
     let body = state
         .with_tenant(&tenant_id, |t| {
-            votes_body(t, url_id, |v| str_of(v, "userId") == Some(voter))
+            votes_body(t, url_id, |v| {
+                voter.is_some() && str_of(v, "userId") == voter
+            })
         })
         .unwrap_or_default();
     typed::<types::GetVotesForUserResponse>(body)
 }
 
-/// Who votes: `userId` (an authorized vote) or `anonUserId` (anonymous).
-fn voter(q: &HashMap<String, String>) -> Result<(&str, bool), Failure> {
+/// Who votes: `userId` (an authorized vote), `anonUserId` or nobody named (anonymous;
+/// the spec requires neither).
+fn voter(q: &HashMap<String, String>) -> (Option<&str>, bool) {
     match (q.get("userId"), q.get("anonUserId")) {
-        (Some(user), _) => Ok((user, false)),
-        (None, Some(anon)) => Ok((anon, true)),
-        (None, None) => Err(Failure::bad_request(
-            "missing-user",
-            "userId or anonUserId is required.",
-        )),
+        (Some(user), _) => (Some(user), false),
+        (None, anon) => (anon.map(String::as_str), true),
     }
 }
 
@@ -131,25 +130,10 @@ async fn create(
             "direction must be up or down.",
         ));
     }
-    let (user, anonymous) = voter(&q)?;
+    let (user, anonymous) = voter(&q);
     let vote = state
         .with_tenant(&tenant_id, |t| {
-            let comment = find(&mut t.comments, comment_id)?;
-            count(comment, direction, 1);
-            let vote = json!({
-                "id": new_id(),
-                "commentId": comment_id,
-                "urlId": comment.get("urlId").cloned().unwrap_or_default(),
-                "userId": user,
-                "direction": direction,
-                "createdAt": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                "anonymous": anonymous,
-                "editKey": if anonymous { Value::from(new_id()) } else { Value::Null },
-            });
-            let vote = vote.as_object().cloned().unwrap_or_default();
-            t.audit("c", "Vote", str_of(&vote, "id").unwrap_or_default());
-            t.votes.push(vote.clone());
-            Some(vote)
+            add(t, comment_id, direction, user, anonymous)
         })
         .flatten()
         .ok_or_else(|| Failure::not_found("comment"))?;
@@ -167,17 +151,47 @@ async fn delete(
     Secured { tenant_id, .. }: Secured,
 ) -> Answer {
     state
-        .with_tenant(&tenant_id, |t| {
-            let vote = t.delete(|t| &mut t.votes, "Vote", &id)?;
-            if let (Some(comment_id), Some(direction)) =
-                (str_of(&vote, "commentId"), str_of(&vote, "direction"))
-                && let Some(comment) = find(&mut t.comments, comment_id)
-            {
-                count(comment, direction, -1);
-            }
-            Some(())
-        })
+        .with_tenant(&tenant_id, |t| remove(t, &id))
         .flatten()
         .ok_or_else(|| Failure::not_found("vote"))?;
     typed::<types::VoteDeleteResponse>(json!({ "status": "success", "wasPendingVote": false }))
+}
+
+/// Adds a vote by `user` (or an anonymous one) on a comment of the tenant, counted on
+/// the comment; `None` when there is no such comment.
+pub(crate) fn add(
+    t: &mut Tenant,
+    comment_id: &str,
+    direction: &str,
+    user: Option<&str>,
+    anonymous: bool,
+) -> Option<Object> {
+    let comment = find(&mut t.comments, comment_id)?;
+    count(comment, direction, 1);
+    let vote = json!({
+        "id": new_id(),
+        "commentId": comment_id,
+        "urlId": comment.get("urlId").cloned().unwrap_or_default(),
+        "userId": user.map_or_else(new_id, str::to_owned),
+        "direction": direction,
+        "createdAt": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "anonymous": anonymous,
+        "editKey": if anonymous { Value::from(new_id()) } else { Value::Null },
+    });
+    let vote = vote.as_object().cloned().unwrap_or_default();
+    t.audit("c", "Vote", str_of(&vote, "id").unwrap_or_default());
+    t.votes.push(vote.clone());
+    Some(vote)
+}
+
+/// Removes a vote and its count on the comment; `None` when there is no such vote.
+pub(crate) fn remove(t: &mut Tenant, id: &str) -> Option<()> {
+    let vote = t.delete(|t| &mut t.votes, "Vote", id)?;
+    if let (Some(comment_id), Some(direction)) =
+        (str_of(&vote, "commentId"), str_of(&vote, "direction"))
+        && let Some(comment) = find(&mut t.comments, comment_id)
+    {
+        count(comment, direction, -1);
+    }
+    Some(())
 }

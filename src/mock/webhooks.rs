@@ -26,7 +26,7 @@ use crate::webhook::WebhookMethods;
 use crate::webhook::testing::WebhookSigner;
 
 /// The generic list collection the queue lives in.
-const QUEUE: &str = "GetPendingWebhookEvents";
+const QUEUE: &str = "/api/v1/pending-webhook-events";
 
 /// What changed.
 #[derive(Clone, Copy, Debug)]

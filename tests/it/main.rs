@@ -3,6 +3,7 @@
 
 mod client;
 mod common;
+mod every_operation;
 mod failures;
 mod hostile;
 mod integration;

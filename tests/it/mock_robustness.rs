@@ -145,15 +145,11 @@ async fn every_failure_has_the_fastcomments_shape() {
         None,
     )
     .await;
-    assert_eq!(status, 501);
+    assert_eq!(status, 404);
     assert_shaped(
-        "an operation of the spec the mock lacks",
+        "an item of a resource that is not there",
         &body,
-        "mock-unimplemented",
-    );
-    assert!(
-        body["reason"].as_str().unwrap().contains("GetTenant"),
-        "{body}"
+        "not-found",
     );
 
     let huge = json!({"comment": "x".repeat(3 * 1024 * 1024)});

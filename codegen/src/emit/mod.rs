@@ -2,6 +2,7 @@
 
 pub mod manifest;
 pub mod mock_lists;
+pub mod mock_operations;
 pub mod operations;
 pub mod pagination;
 

@@ -1,0 +1,145 @@
+//! The operations on one comment, whichever API they belong to: the widget's public ones
+//! (`/comments/{tenantId}/{commentId}/...`, `/flag-comment/{commentId}`), the moderation
+//! API's (`/mod_api/.../{commentId}`) and the secured ones under `/api/v1/comments/{id}/`.
+//! They find the comment in the tenant's comments (404 when it is not there), change it
+//! where the operation changes something the API shows (removed, pinned, locked,
+//! flagged, its text, its votes) and answer the operation's response type with the
+//! comment where the answer has room for it.
+
+use serde_json::{Value, json};
+
+use super::comments::render_html;
+use super::generic::Call;
+use super::resources::put;
+use super::respond::{Answer, Failure};
+use super::state::{Object, State, find};
+use super::votes;
+use super::webhooks::Change;
+use crate::operations::Operation;
+
+/// The comment collections of the API: their item operations act on comments.
+const COMMENT_COLLECTIONS: &[&str] = &["/api/v1/comments/{id}", "/comments/{tenantId}/{commentId}"];
+
+/// Whether `op` acts on one comment: it takes `{commentId}` in its path, or is an item
+/// operation under a comment collection.
+pub(crate) fn acts_on_a_comment(op: &Operation) -> bool {
+    op.path.contains("{commentId}")
+        || COMMENT_COLLECTIONS.iter().any(|c| {
+            op.path
+                .strip_prefix(c)
+                .is_some_and(|rest| rest.starts_with('/'))
+        })
+}
+
+/// What an operation does to the comment.
+enum Effect {
+    Remove,
+    Set(&'static str, Value),
+    Count(&'static str, i64),
+    Text,
+    Vote,
+    Unvote,
+    Nothing,
+}
+
+fn change_of(id: &str) -> Effect {
+    match id {
+        "DeleteCommentPublic" | "postRemoveComment" => Effect::Remove,
+        "PinComment" => Effect::Set("isPinned", json!(true)),
+        "UnPinComment" => Effect::Set("isPinned", json!(false)),
+        "LockComment" => Effect::Set("isLocked", json!(true)),
+        "UnLockComment" => Effect::Set("isLocked", json!(false)),
+        "FlagComment" | "FlagCommentPublic" | "postFlagComment" => Effect::Count("flagCount", 1),
+        "UnFlagComment" | "postUnFlagComment" => Effect::Count("flagCount", -1),
+        "SetCommentText" | "postSetCommentText" => Effect::Text,
+        "VoteComment" | "postVote" => Effect::Vote,
+        "DeleteCommentVote" | "deleteModerationVote" => Effect::Unvote,
+        _ => Effect::Nothing,
+    }
+}
+
+/// Answers an operation on one comment.
+pub(crate) fn answer(state: &State, call: &mut Call<'_>) -> Answer {
+    let comment_id = call
+        .param("commentId")
+        .or_else(|| call.param("id"))
+        .unwrap_or_default()
+        .to_string();
+    let tenant = call.tenant.clone().unwrap_or_default();
+    let mut answer = call.generated();
+    let change = change_of(call.op.id);
+    let direction = call
+        .body
+        .get("voteDir")
+        .and_then(Value::as_str)
+        .or_else(|| call.param("direction"))
+        .unwrap_or("up")
+        .to_string();
+    let vote_id = call.param("voteId").map(str::to_owned);
+    let body = call.body.clone();
+    let outcome = state
+        .with_tenant(&tenant, |t| {
+            let comment = find(&mut t.comments, &comment_id)?.clone();
+            let result = match change {
+                Effect::Remove => {
+                    let removed = t.delete(|t| &mut t.comments, "Comment", &comment_id)?;
+                    return Some((Some(Change::Deleted), removed));
+                }
+                Effect::Set(field, value) => {
+                    find(&mut t.comments, &comment_id)?.insert(field.into(), value);
+                    Some(Change::Updated)
+                }
+                Effect::Count(field, delta) => {
+                    let c = find(&mut t.comments, &comment_id)?;
+                    let now = c.get(field).and_then(Value::as_i64).unwrap_or(0);
+                    c.insert(field.into(), now.saturating_add(delta).max(0).into());
+                    Some(Change::Updated)
+                }
+                Effect::Text => {
+                    let text = body
+                        .get("comment")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default();
+                    let c = find(&mut t.comments, &comment_id)?;
+                    c.insert("comment".into(), text.into());
+                    c.insert("commentHTML".into(), render_html(text).into());
+                    Some(Change::Updated)
+                }
+                Effect::Vote => {
+                    let vote = votes::add(t, &comment_id, &direction, None, true)?;
+                    put(&mut answer, "voteId", vote["id"].clone());
+                    None
+                }
+                Effect::Unvote => {
+                    votes::remove(t, vote_id.as_deref().unwrap_or_default())?;
+                    None
+                }
+                Effect::Nothing => None,
+            };
+            let comment = find(&mut t.comments, &comment_id)
+                .cloned()
+                .unwrap_or(comment);
+            Some((result, comment))
+        })
+        .flatten();
+    let Some((change, comment)) = outcome else {
+        return Err(Failure::not_found("comment"));
+    };
+    if let Some(change) = change {
+        state.enqueue_webhook(&tenant, change, &comment);
+    }
+    show(call, &mut answer, &comment);
+    (call.spec.respond)(answer)
+}
+
+/// Puts the comment into the answer's `comment` field when it fits there.
+fn show(call: &Call<'_>, answer: &mut Value, comment: &Object) {
+    if answer.get("comment").is_none() {
+        return;
+    }
+    let mut with = answer.clone();
+    put(&mut with, "comment", Value::Object(comment.clone()));
+    if (call.spec.fits)(&with) {
+        *answer = with;
+    }
+}
