@@ -25,6 +25,7 @@ pub(crate) const ALL_PAGES_MAX: usize = 250;
 
 pub(crate) fn routes() -> Router<Arc<State>> {
     Router::new()
+        .route("/comments/{tenantId}", get(list_public))
         .route("/api/v1/comments", get(list).post(create))
         .route(
             "/api/v1/comments/{id}",
@@ -364,4 +365,63 @@ pub(crate) fn seed(
             Some(id)
         })
         .collect()
+}
+
+/// `GetCommentsPublic`: the widget's view of a page's comments, the same comments the
+/// secured API stores, shaped as the spec's public comment.
+async fn list_public(
+    AxumState(state): AxumState<Arc<State>>,
+    Path(tenant_id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
+) -> Answer {
+    super::auth::public(&state, &tenant_id)?;
+    let url_id = q
+        .get("urlId")
+        .ok_or_else(|| Failure::bad_request("missing-parameter", "urlId is required."))?;
+    let comments: Vec<Object> = state
+        .with_tenant(&tenant_id, |t| {
+            t.comments
+                .iter()
+                .filter(|c| c.get("urlId").and_then(Value::as_str) == Some(url_id))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let spec = super::table::find("GetCommentsPublic")
+        .ok_or_else(|| Failure::not_found("GetCommentsPublic"))?;
+    let root = spec.response_schema();
+    let mut fake = super::fake::Fake::seeded(state.seed(), &[url_id.as_bytes()]);
+    let mut body = fake.instance(root, 0);
+    super::resources::put(&mut body, "status", json!("success"));
+    if let Some((field, item)) = super::resources::slots(root).list {
+        let properties = super::resources::resolve(&item, root)
+            .and_then(|s| s.object.as_ref())
+            .map(|o| o.properties.clone())
+            .unwrap_or_default();
+        let shown: Vec<Value> = comments
+            .iter()
+            .map(|comment| {
+                let mut shown = match fake.instance_in(&item, root) {
+                    Value::Object(o) => o,
+                    _ => Object::new(),
+                };
+                for (key, value) in comment {
+                    let key = if key == "id" && properties.contains_key("_id") {
+                        "_id"
+                    } else {
+                        key
+                    };
+                    if properties
+                        .get(key)
+                        .is_some_and(|p| super::resources::takes(p, root, value))
+                    {
+                        shown.insert(key.to_string(), value.clone());
+                    }
+                }
+                Value::Object(shown)
+            })
+            .collect();
+        super::resources::put(&mut body, &field, json!(shown));
+    }
+    (spec.respond)(body)
 }

@@ -39,7 +39,12 @@ pub(crate) struct ListOperation {
 include!(concat!(env!("OUT_DIR"), "/mock_lists.rs"));
 
 /// Served by their own handlers, with their own rules.
-const DEDICATED: &[&str] = &["GetComments", "GetAuditLogs", "GetSSOUsers"];
+const DEDICATED: &[&str] = &[
+    "GetComments",
+    "GetCommentsPublic",
+    "GetAuditLogs",
+    "GetSSOUsers",
+];
 
 /// Items per page unless the request asks for fewer; asking for more is `invalid-limit`.
 pub(crate) const PAGE_SIZE: i64 = 100;

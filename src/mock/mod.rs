@@ -7,10 +7,14 @@
 //! its operation before it is serialized, so the mock cannot drift from the spec's
 //! shapes without failing loudly (HTTP 500, code `mock-shape`).
 //!
-//! Served: comments (create, get, update, delete, list by `skip`/`limit` or `page`),
-//! pages, SSO users, votes, audit logs (written by the mock on every change), image
-//! upload, and FastComments' side of the integration protocol (`/integrations/v1/*`,
-//! with the admin calls that confirm a token and write testing events).
+//! Every operation of the spec answers. Stateful: comments (create, get, update, delete,
+//! list by `skip`/`limit` or `page`), pages, SSO users, votes, audit logs (written by the
+//! mock on every change), image upload, FastComments' side of the integration protocol
+//! (`/integrations/v1/*`); the operations on one comment of the public and moderation
+//! APIs act on the same comments; the resources found in the spec's paths (a collection
+//! with items under it) keep one store per tenant. Every other operation answers a body
+//! generated from its response schema, the same for the same request and seed. Requests
+//! are checked against the spec first (required parameters, enum values, the body's type).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]

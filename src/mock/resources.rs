@@ -196,7 +196,7 @@ fn success_object<'a>(schema: &'a SchemaObject, root: &'a RootSchema) -> Option<
 }
 
 /// Follows a `$ref` to its definition.
-fn resolve<'a>(schema: &'a Schema, root: &'a RootSchema) -> Option<&'a SchemaObject> {
+pub(crate) fn resolve<'a>(schema: &'a Schema, root: &'a RootSchema) -> Option<&'a SchemaObject> {
     let Schema::Object(object) = schema else {
         return None;
     };
@@ -228,7 +228,7 @@ fn is_object_like(schema: &SchemaObject) -> bool {
 /// Whether `value` may go into a field of schema `property`: its JSON type is one the
 /// schema allows and, for an enum, one of its values. A schema without a type takes any
 /// value but null.
-fn takes(property: &Schema, root: &RootSchema, value: &Value) -> bool {
+pub(crate) fn takes(property: &Schema, root: &RootSchema, value: &Value) -> bool {
     let Some(schema) = resolve(property, root) else {
         return !value.is_null();
     };

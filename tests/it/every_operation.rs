@@ -62,6 +62,8 @@ async fn all_209_operations_answer_a_typed_success() {
 #[tokio::test]
 async fn a_request_missing_a_required_value_gets_a_typed_400() {
     let server = server().await;
+    // Building the crate's client installs the TLS provider a plain reqwest client needs.
+    let _client = server.client("demo", "demo-key").unwrap();
     let http = reqwest::Client::new();
     let mut checked = 0;
     let mut failures = Vec::new();
