@@ -79,12 +79,6 @@ pub struct ListOperation {
     pub id: String,
     /// The path template.
     pub path: String,
-    /// Whether the API key is required.
-    pub api_key: bool,
-    /// Whether `tenantId` is in the path.
-    pub tenant_in_path: bool,
-    /// Whether it takes a tenant at all (the moderation API does not).
-    pub has_tenant: bool,
     /// The response's Rust type, when the response is a component.
     pub response_type: Option<String>,
     /// The paging modes, the default first.
@@ -171,13 +165,9 @@ fn list_operation(spec: &Value, op: &Operation<'_>) -> Option<ListOperation> {
         return None;
     }
     let number = |name: &str| op.parameter(name).and_then(|p| Number::of(&p["schema"]));
-    let tenant = op.parameter("tenantId");
     Some(ListOperation {
         id: op.id.to_string(),
         path: op.path.to_string(),
-        api_key: op.requires_api_key,
-        tenant_in_path: tenant.is_some_and(|p| p["in"] == "path"),
-        has_tenant: tenant.is_some(),
         response_type: response_name.map(|n| n.to_pascal_case()),
         skip_type: number("skip"),
         page_type: number("page"),
@@ -236,6 +226,5 @@ mod tests {
         );
         assert_eq!((list.has_more, list.next_cursor), (Some(false), None));
         assert_eq!(list.response_type.as_deref(), Some("Items"));
-        assert!(list.api_key && list.has_tenant && !list.tenant_in_path);
     }
 }

@@ -4,60 +4,99 @@
 //! answered `400` with FastComments' error shape before any handler runs.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Query, Request};
+use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use serde_json::Value;
 
-use super::generic::path_params;
 use super::respond::{Failure, operation_of};
 use super::table::{self, In, Kind, SpecOperation};
+use crate::operations::Operation;
 
 /// The largest body checked; a larger one is refused (`413`) as axum would.
 const MAX_BODY: usize = 2 * 1024 * 1024;
 
-/// The middleware.
+/// A request the checks passed, as the handlers need it: read once, here.
+pub(crate) struct Checked {
+    pub(crate) op: &'static Operation,
+    pub(crate) spec: &'static SpecOperation,
+    /// Path parameters, percent-decoded, by name.
+    pub(crate) params: HashMap<String, String>,
+    pub(crate) query: HashMap<String, String>,
+    /// The body as the operation's request type read it (`Null` without one).
+    pub(crate) body: Value,
+}
+
+/// The middleware: checks a request of a generated operation and hands the handlers
+/// what it read as an `Arc<Checked>` extension.
 pub(crate) async fn check(request: Request, next: Next) -> Response {
-    let Some(spec) = operation_of(request.method().as_str(), request.uri().path())
+    let Some((op, spec)) = operation_of(request.method().as_str(), request.uri().path())
         .and_then(|op| Some((op, table::find(op.id)?)))
     else {
         return next.run(request).await;
     };
-    let (op, spec) = spec;
+    match read(op, spec, request).await {
+        Ok(request) => next.run(request).await,
+        Err(failure) => failure.into_response(),
+    }
+}
+
+/// Checks the request and attaches what was read to it.
+async fn read(
+    op: &'static Operation,
+    spec: &'static SpecOperation,
+    request: Request,
+) -> Result<Request, Failure> {
     let query = Query::<HashMap<String, String>>::try_from_uri(request.uri())
         .map(|Query(q)| q)
-        .unwrap_or_default();
-    let path = path_params(op.path, request.uri().path());
-    if let Err(failure) = parameters(spec, &path, &query) {
-        return failure.into_response();
-    }
-    let Some(body_type) = &spec.body else {
-        return next.run(request).await;
-    };
-    let (parts, body) = request.into_parts();
-    let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
-        Ok(bytes) => bytes,
-        Err(_) => {
-            return Failure::new(
-                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-                "body-too-large",
-                format!("the body is over {MAX_BODY} bytes"),
-            )
-            .into_response();
+        .map_err(|e| Failure::bad_request("invalid-query", e.body_text()))?;
+    let params = path_params(op.path, request.uri().path());
+    parameters(spec, &params, &query)?;
+    let (mut parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
+        Failure::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body-too-large",
+            format!("the body is over {MAX_BODY} bytes"),
+        )
+    })?;
+    let body = match (&spec.body, bytes.is_empty()) {
+        (Some(body_type), true) if body_type.required => {
+            return Err(Failure::bad_request(
+                "missing-body",
+                "a request body is required",
+            ));
         }
+        (Some(body_type), false) => (body_type.check)(&bytes).map_err(|e| {
+            Failure::bad_request("invalid-body", format!("invalid request body: {e}"))
+        })?,
+        _ => Value::Null,
     };
-    if bytes.is_empty() && body_type.required {
-        return Failure::bad_request("missing-body", "a request body is required").into_response();
-    }
-    if !bytes.is_empty()
-        && let Err(e) = (body_type.check)(&bytes)
-    {
-        return Failure::bad_request("invalid-body", format!("invalid request body: {e}"))
-            .into_response();
-    }
-    next.run(Request::from_parts(parts, Body::from(bytes)))
-        .await
+    parts.extensions.insert(Arc::new(Checked {
+        op,
+        spec,
+        params,
+        query,
+        body,
+    }));
+    Ok(Request::from_parts(parts, Body::from(bytes)))
+}
+
+/// The values of a path's parameters, percent-decoded, by name.
+fn path_params(template: &str, path: &str) -> HashMap<String, String> {
+    template
+        .split('/')
+        .zip(path.split('/'))
+        .filter_map(|(t, p)| {
+            let name = t.strip_prefix('{')?.strip_suffix('}')?;
+            let value = percent_encoding::percent_decode_str(p).decode_utf8_lossy();
+            Some((name.to_string(), value.into_owned()))
+        })
+        .collect()
 }
 
 /// The path and query parameters against the spec. `tenantId` is left to the tenant
@@ -71,7 +110,6 @@ fn parameters(
         let value = match param.location {
             In::Path => path.get(param.name),
             In::Query => query.get(param.name),
-            In::Header | In::Cookie => continue,
         };
         let Some(value) = value else {
             if param.required {

@@ -59,7 +59,7 @@ fn change_of(id: &str) -> Effect {
 }
 
 /// Answers an operation on one comment.
-pub(crate) fn answer(state: &State, call: &mut Call<'_>) -> Answer {
+pub(crate) fn answer(state: &State, call: &mut Call) -> Answer {
     let comment_id = call
         .param("commentId")
         .or_else(|| call.param("id"))
@@ -69,14 +69,14 @@ pub(crate) fn answer(state: &State, call: &mut Call<'_>) -> Answer {
     let mut answer = call.generated();
     let change = change_of(call.op.id);
     let direction = call
-        .body
+        .body()
         .get("voteDir")
         .and_then(Value::as_str)
         .or_else(|| call.param("direction"))
         .unwrap_or("up")
         .to_string();
     let vote_id = call.param("voteId").map(str::to_owned);
-    let body = call.body.clone();
+    let request = call.request.clone();
     let outcome = state
         .with_tenant(&tenant, |t| {
             let comment = find(&mut t.comments, &comment_id)?.clone();
@@ -96,7 +96,8 @@ pub(crate) fn answer(state: &State, call: &mut Call<'_>) -> Answer {
                     Some(Change::Updated)
                 }
                 Effect::Text => {
-                    let text = body
+                    let text = request
+                        .body
                         .get("comment")
                         .and_then(Value::as_str)
                         .unwrap_or_default();
@@ -133,7 +134,7 @@ pub(crate) fn answer(state: &State, call: &mut Call<'_>) -> Answer {
 }
 
 /// Puts the comment into the answer's `comment` field when it fits there.
-fn show(call: &Call<'_>, answer: &mut Value, comment: &Object) {
+fn show(call: &Call, answer: &mut Value, comment: &Object) {
     if answer.get("comment").is_none() {
         return;
     }

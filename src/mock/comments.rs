@@ -391,8 +391,7 @@ async fn list_public(
         .ok_or_else(|| Failure::not_found("GetCommentsPublic"))?;
     let root = spec.response_schema();
     let mut fake = super::fake::Fake::seeded(state.seed(), &[url_id.as_bytes()]);
-    let mut body = fake.instance(root, 0);
-    super::resources::put(&mut body, "status", json!("success"));
+    let mut body = super::generic::success(&mut fake, spec);
     if let Some((field, item)) = super::resources::slots(root).list {
         let properties = super::resources::resolve(&item, root)
             .and_then(|s| s.object.as_ref())

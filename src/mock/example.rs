@@ -7,10 +7,9 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::fake::Fake;
-use super::resources::{ItemType, store_key};
+use super::resources::{ItemType, is_collection};
 use super::state::{State, Tenant};
 use super::table::{self, In, Kind, Param};
-use crate::operations::OPERATIONS;
 
 /// A request for one operation, every required value filled (see
 /// [`MockServer::example_request`](super::MockServer::example_request)).
@@ -46,7 +45,7 @@ impl ExampleRequest {
 
 /// Builds the example of `operation_id` for `tenant_id`, seeding what its path names.
 pub(crate) fn build(state: &State, tenant_id: &str, operation_id: &str) -> Option<ExampleRequest> {
-    let op = OPERATIONS.iter().find(|o| o.id == operation_id)?;
+    let op = crate::operations::find(operation_id)?;
     let spec = table::find(op.id)?;
     let mut fake = Fake::seeded(state.seed(), &[op.id.as_bytes()]);
     let mut params = BTreeMap::new();
@@ -146,27 +145,23 @@ fn seed_for(
         }
         _ => {}
     }
-    // The collection this parameter names an item of, with the parents filled in.
-    let template_prefix = template
+    // The collection this parameter names an item of.
+    let collection = template
         .split('/')
         .take(so_far.matches('/').count() + 1)
         .collect::<Vec<_>>()
         .join("/");
-    let is_collection = OPERATIONS
-        .iter()
-        .any(|o| o.path == template_prefix && matches!(o.method, "GET" | "POST"));
-    if !is_collection {
+    if !is_collection(&collection) {
         return None;
     }
-    let item_type = ItemType::of(&template_prefix);
-    let key = store_key(&template_prefix, so_far);
+    let item_type = ItemType::of(&collection);
     let mut fake = Fake::seeded(state.seed(), &[so_far.as_bytes(), name.as_bytes()]);
     let item = item_type.build(&mut fake, &Value::Null);
     let id = ["id", "_id", name]
         .iter()
         .find_map(|k| item.get(*k)?.as_str().map(str::to_owned))?;
     state.with_lists(Some(tenant_id), |lists| {
-        lists.entry(key).or_default().push(item)
+        lists.entry(collection).or_default().push(item)
     })?;
     Some(id)
 }

@@ -6,105 +6,101 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::body::Bytes;
-use axum::extract::{Query, State as AxumState};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::extract::State as AxumState;
+use axum::http::{HeaderMap, Method, Uri};
+use schemars::schema::Schema;
 use serde_json::{Value, json};
 
 use super::auth;
+use super::check::Checked;
 use super::comment_actions;
 use super::fake::Fake;
 use super::resources::{self, Action, Bound, ItemType, is_named, put, slots};
-use super::respond::{Answer, Failure, no_route, operation_of};
+use super::respond::{Answer, Failure, no_route};
 use super::state::{Object, State};
-use super::table::{self, SpecOperation};
+use super::table::SpecOperation;
 use crate::operations::{Operation, TenantIdIn};
 
 /// One request, as the generic handlers read it.
-pub(crate) struct Call<'a> {
+pub(crate) struct Call {
     pub(crate) op: &'static Operation,
     pub(crate) spec: &'static SpecOperation,
-    /// The tenant the call is for; `None` for the operations without one (the
-    /// moderation API), which share one store.
+    /// What the checks read: parameters and the typed body.
+    pub(crate) request: Arc<Checked>,
+    /// The tenant the call is for; `None` for the operations without one, which share
+    /// one store.
     pub(crate) tenant: Option<String>,
-    pub(crate) path: &'a str,
-    pub(crate) params: HashMap<String, String>,
-    pub(crate) query: HashMap<String, String>,
-    /// The body as the operation's request type read it (`Null` without one).
-    pub(crate) body: Value,
     pub(crate) fake: Fake,
 }
 
-impl Call<'_> {
+impl Call {
     /// A generated answer: an instance of the response type, `status: "success"`.
     pub(crate) fn generated(&mut self) -> Value {
-        let mut body = self.fake.instance(self.spec.response_schema(), 0);
-        if body.get("status").is_some() {
-            put(&mut body, "status", json!("success"));
-        }
-        body
+        success(&mut self.fake, self.spec)
     }
 
     /// A path parameter or, failing that, a query parameter.
     pub(crate) fn param(&self, name: &str) -> Option<&str> {
-        self.params
+        self.request
+            .params
             .get(name)
-            .or_else(|| self.query.get(name))
+            .or_else(|| self.request.query.get(name))
             .map(String::as_str)
+    }
+
+    /// The body as the operation's request type read it (`Null` without one).
+    pub(crate) fn body(&self) -> &Value {
+        &self.request.body
     }
 }
 
-/// The fallback of the mock's router.
+/// An instance of `spec`'s response type from `fake`, with `status: "success"` where the
+/// type has a status: the start of every answer the mock makes up. For a response that
+/// is one of several shapes (`anyOf [{code, reason, status}, {configuration, status}]`)
+/// it is the success shape, whatever the order.
+pub(crate) fn success(fake: &mut Fake, spec: &SpecOperation) -> Value {
+    let root = spec.response_schema();
+    let mut body = match resources::success_object(&root.schema, root) {
+        Some(shape) => fake.instance_in(&Schema::Object(shape.clone()), root),
+        None => fake.instance(root, 0),
+    };
+    if body.get("status").is_some() {
+        put(&mut body, "status", json!("success"));
+    }
+    body
+}
+
+/// The fallback of the mock's router: every request of a generated operation reaches it
+/// checked ([`Checked`]); any other is a 404 or 405.
 pub(crate) async fn answer(
     AxumState(state): AxumState<Arc<State>>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
+    checked: Option<Extension<Arc<Checked>>>,
     bytes: Bytes,
 ) -> Answer {
-    let path = uri.path();
-    let Some(op) = operation_of(method.as_str(), path) else {
-        return Err(no_route(&method, path));
+    let Some(Extension(request)) = checked else {
+        return Err(no_route(&method, uri.path()));
     };
-    let Some(spec) = table::find(op.id) else {
-        return Err(Failure::new(
-            StatusCode::NOT_IMPLEMENTED,
-            "mock-unimplemented",
-            format!(
-                "the mock server does not answer {} ({} {})",
-                op.id, op.method, op.path
-            ),
-        ));
-    };
-    let query = Query::<HashMap<String, String>>::try_from_uri(&uri)
-        .map(|Query(q)| q)
-        .map_err(|e| Failure::bad_request("invalid-query", e.body_text()))?;
-    let params = path_params(op.path, path);
-    let tenant = tenant(&state, op, &headers, &query, &params)?;
-    let body = match (&spec.body, bytes.is_empty()) {
-        (Some(body), false) => (body.check)(&bytes).map_err(|e| {
-            Failure::bad_request("invalid-body", format!("invalid request body: {e}"))
-        })?,
-        _ => Value::Null,
-    };
-    let query_text = uri.query().unwrap_or_default();
+    let (op, spec) = (request.op, request.spec);
+    let tenant = tenant(&state, op, &headers, &request.query, &request.params)?;
     let fake = Fake::seeded(
         state.seed(),
         &[
             method.as_str().as_bytes(),
-            path.as_bytes(),
-            query_text.as_bytes(),
+            uri.path().as_bytes(),
+            uri.query().unwrap_or_default().as_bytes(),
             &bytes,
         ],
     );
     let mut call = Call {
         op,
         spec,
+        request,
         tenant,
-        path,
-        params,
-        query,
-        body,
         fake,
     };
     if comment_actions::acts_on_a_comment(op) {
@@ -116,22 +112,9 @@ pub(crate) async fn answer(
     (spec.respond)(call.generated())
 }
 
-/// The values of a path's parameters, percent-decoded, by name.
-pub(crate) fn path_params(template: &str, path: &str) -> HashMap<String, String> {
-    template
-        .split('/')
-        .zip(path.split('/'))
-        .filter_map(|(t, p)| {
-            let name = t.strip_prefix('{')?.strip_suffix('}')?;
-            let value = percent_encoding::percent_decode_str(p).decode_utf8_lossy();
-            Some((name.to_string(), value.into_owned()))
-        })
-        .collect()
-}
-
 /// The tenant of a call, checked like the real service: the API key for a secured
 /// operation, an existing tenant for a public one.
-fn tenant(
+pub(crate) fn tenant(
     state: &State,
     op: &Operation,
     headers: &HeaderMap,
@@ -153,17 +136,16 @@ fn tenant(
 }
 
 /// A resource operation on the tenant's store for its collection.
-fn crud(state: &State, call: &mut Call<'_>, bound: Bound) -> Answer {
-    let key = resources::store_key(bound.collection, call.path);
+fn crud(state: &State, call: &mut Call, bound: Bound) -> Answer {
     let item_type = ItemType::of(bound.collection);
     let slots = slots(call.spec.response_schema());
     let mut answer = call.generated();
     let name = bound
         .item_param
-        .and_then(|p| Some((p, call.params.get(p)?.clone())));
+        .and_then(|p| Some((p, call.request.params.get(p)?.clone())));
     let outcome = state
         .with_lists(call.tenant.as_deref(), |lists| {
-            let items = lists.entry(key).or_default();
+            let items = lists.entry(bound.collection.to_string()).or_default();
             let index = name
                 .as_ref()
                 .and_then(|(p, v)| items.iter().position(|i| is_named(i, p, v)));
@@ -176,7 +158,7 @@ fn crud(state: &State, call: &mut Call<'_>, bound: Bound) -> Answer {
                     return Some(());
                 }
                 (Action::Create, _) => {
-                    let item = item_type.build(&mut call.fake, &call.body);
+                    let item = item_type.build(&mut call.fake, &call.request.body);
                     items.push(item.clone());
                     Some(item)
                 }
@@ -184,7 +166,7 @@ fn crud(state: &State, call: &mut Call<'_>, bound: Bound) -> Answer {
                 (Action::Get, Some(i)) => Some(items[i].clone()),
                 (Action::Replace | Action::Update | Action::OnItem, Some(i)) => {
                     let mut updated = items[i].clone();
-                    item_type.overlay(&mut updated, &call.body);
+                    item_type.overlay(&mut updated, &call.request.body);
                     if item_type.fits(&updated) {
                         items[i] = updated;
                     }

@@ -7,18 +7,19 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::Router;
-use axum::extract::{Path, Query, State as AxumState};
+use axum::extract::State as AxumState;
 use axum::http::HeaderMap;
 use axum::routing::get;
+use axum::{Extension, Router};
 use schemars::schema::RootSchema;
 use serde_json::{Value, json};
 
-use super::auth;
+use super::check::Checked;
 use super::fake::Fake;
-use super::resources::store_key;
-use super::respond::{Answer, Failure, index_param, int_param, skip_take, typed};
+use super::generic::{success, tenant};
+use super::respond::{Answer, Failure, index_param, int_param, skip_take};
 use super::state::{Object, State, new_id};
+use crate::operations::TenantIdIn;
 use crate::pagination::PagingMode;
 
 /// One list operation as the mock serves it.
@@ -28,11 +29,6 @@ pub(crate) struct ListOperation {
     field: &'static str,
     modes: &'static [PagingMode],
     size_parameter: Option<&'static str>,
-    api_key: bool,
-    tenant_in_path: bool,
-    has_tenant: bool,
-    respond: fn(Value) -> Answer,
-    response_schema: fn() -> RootSchema,
     pub(crate) item_schema: fn() -> RootSchema,
 }
 
@@ -65,9 +61,8 @@ pub(crate) fn routes() -> Router<Arc<State>> {
             get(
                 move |state: AxumState<Arc<State>>,
                       headers: HeaderMap,
-                      params: Path<HashMap<String, String>>,
-                      query: Query<HashMap<String, String>>| {
-                    list(op.clone(), state, headers, params, query)
+                      checked: Extension<Arc<Checked>>| {
+                    list(op.clone(), state, headers, checked)
                 },
             ),
         )
@@ -78,28 +73,14 @@ async fn list(
     op: Arc<ListOperation>,
     AxumState(state): AxumState<Arc<State>>,
     headers: HeaderMap,
-    Path(params): Path<HashMap<String, String>>,
-    Query(q): Query<HashMap<String, String>>,
+    Extension(request): Extension<Arc<Checked>>,
 ) -> Answer {
-    let tenant_id = if op.api_key {
-        auth::secured(&state, &headers, &q)?
-    } else if !op.has_tenant {
-        // The moderation API: a moderator's session cookie in real life, which the mock
-        // does not check; its collections are shared by every tenant.
-        String::new()
-    } else {
-        let tenant = if op.tenant_in_path {
-            params.get("tenantId")
-        } else {
-            q.get("tenantId")
-        };
-        let tenant = tenant
-            .ok_or_else(|| Failure::bad_request("invalid-tenant-id", "tenantId is required."))?;
-        auth::public(&state, tenant)?;
-        tenant.clone()
-    };
+    let (q, spec) = (&request.query, request.spec);
+    // `None` for the moderation API: a moderator's session cookie in real life, which
+    // the mock does not check; its collections are shared by every tenant.
+    let tenant_id = tenant(&state, request.op, &headers, q, &request.params)?;
     let size = match op.size_parameter {
-        Some(name) => int_param(&q, name, "invalid-limit")?.unwrap_or(PAGE_SIZE),
+        Some(name) => int_param(q, name, "invalid-limit")?.unwrap_or(PAGE_SIZE),
         None => PAGE_SIZE,
     };
     if !(1..=PAGE_SIZE).contains(&size) {
@@ -109,16 +90,16 @@ async fn list(
         ));
     }
     let size = size.unsigned_abs() as usize;
-    let key = store_key(op.path, op.path);
     let window = state
-        .with_lists((!tenant_id.is_empty()).then_some(&tenant_id), |lists| {
-            let items = lists.get(&key).map(Vec::as_slice).unwrap_or_default();
-            page(&op, items, &q, size)
+        .with_lists(tenant_id.as_deref(), |lists| {
+            let items = lists.get(op.path).map(Vec::as_slice).unwrap_or_default();
+            page(&op, items, q, size)
         })
         .unwrap_or_else(|| Ok(Window::default()))?;
-    let mut body =
-        Fake::seeded(state.seed(), &[op.operation.as_bytes()]).instance(&(op.response_schema)(), 0);
-    body["status"] = json!("success");
+    let mut body = success(
+        &mut Fake::seeded(state.seed(), &[op.operation.as_bytes()]),
+        spec,
+    );
     body[op.field] = json!(window.items);
     if body.get("hasMore").is_some() {
         body["hasMore"] = json!(window.has_more);
@@ -126,7 +107,7 @@ async fn list(
     if body.get("nextCursor").is_some() || op.modes.contains(&PagingMode::Cursor) {
         body["nextCursor"] = json!(window.next_cursor);
     }
-    (op.respond)(body)
+    (spec.respond)(body)
 }
 
 #[derive(Default)]
@@ -184,8 +165,9 @@ fn page(
 pub(crate) fn seed(state: &State, tenant_id: &str, operation: &str, count: usize) -> Option<()> {
     let op = served().find(|o| o.operation == operation)?;
     let schema = (op.item_schema)();
-    state.with_lists(op.has_tenant.then_some(tenant_id), |lists| {
-        let list = lists.entry(store_key(op.path, op.path)).or_default();
+    let has_tenant = crate::operations::find(op.operation)?.tenant_id != TenantIdIn::None;
+    state.with_lists(has_tenant.then_some(tenant_id), |lists| {
+        let list = lists.entry(op.path.to_string()).or_default();
         let first = list.len();
         let mut fake = Fake::seeded(state.seed(), &[op.path.as_bytes(), &first.to_le_bytes()]);
         // Ids from the process-wide counter: seeded items sort in the order added.

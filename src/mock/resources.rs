@@ -4,15 +4,18 @@
 //! `UpdateTenant`, `DeleteTenant` and `GetTenants` see.
 //!
 //! Nothing here names a resource: the store, the item's key and where an item goes in an
-//! answer all come from the paths and the response schemas.
+//! answer all come from the paths and the response schemas. A resource's store is keyed
+//! by its collection's path template, so the items of a nested collection
+//! (`/email-templates/{id}/render-errors`) share one store whatever their parent.
 
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 
 use schemars::schema::{InstanceType, RootSchema, Schema, SchemaObject, SingleOrVec};
 use serde_json::{Map, Value};
 
 use super::fake::Fake;
-use super::state::Object;
+use super::state::{Object, lock};
 use super::table::{self, SpecOperation};
 use crate::operations::{OPERATIONS, Operation};
 
@@ -50,11 +53,6 @@ pub(crate) struct Bound {
 /// spec lists or creates on, and item paths one `{parameter}` below it.
 pub(crate) fn classify(op: &Operation) -> Option<Bound> {
     let segments: Vec<&'static str> = op.path.split('/').collect();
-    let is_collection = |path: &str| {
-        OPERATIONS
-            .iter()
-            .any(|o| o.path == path && matches!(o.method, "GET" | "POST"))
-    };
     let is_param = |s: &str| s.starts_with('{') && s != "{tenantId}";
     if let Some(k) = segments.iter().rposition(|s| s.starts_with('{'))
         && is_param(segments[k])
@@ -96,17 +94,11 @@ pub(crate) fn classify(op: &Operation) -> Option<Bound> {
     })
 }
 
-/// The key of a resource's store: the request path cut to the collection, with the
-/// tenant's segment left as `{tenantId}` (the store is the tenant's already).
-pub(crate) fn store_key(collection: &str, path: &str) -> String {
-    let depth = collection.split('/').count();
-    collection
-        .split('/')
-        .zip(path.split('/'))
-        .take(depth)
-        .map(|(t, p)| if t == "{tenantId}" { t } else { p })
-        .collect::<Vec<_>>()
-        .join("/")
+/// Whether `path` is a collection: the spec lists (`GET`) or creates (`POST`) on it.
+pub(crate) fn is_collection(path: &str) -> bool {
+    OPERATIONS
+        .iter()
+        .any(|o| o.path == path && matches!(o.method, "GET" | "POST"))
 }
 
 /// Whether `item` is the one a path names with `value` in parameter `param`: by `id`,
@@ -167,7 +159,10 @@ pub(crate) fn slots(root: &RootSchema) -> Slots {
 
 /// The object schema a success answer follows: the schema itself, or the first variant
 /// of an `anyOf`/`oneOf` that has more than `status`, `code` and `reason`.
-fn success_object<'a>(schema: &'a SchemaObject, root: &'a RootSchema) -> Option<&'a SchemaObject> {
+pub(crate) fn success_object<'a>(
+    schema: &'a SchemaObject,
+    root: &'a RootSchema,
+) -> Option<&'a SchemaObject> {
     if let Some(reference) = &schema.reference {
         let name = reference.rsplit('/').next().unwrap_or_default();
         return match root.definitions.get(name) {
@@ -255,14 +250,27 @@ pub(crate) fn takes(property: &Schema, root: &RootSchema, value: &Value) -> bool
 pub(crate) struct ItemType {
     /// The item's schema and the response it came from (whose definitions it refers to).
     schema: Option<(Schema, &'static RootSchema)>,
-    /// An operation whose answer holds one item, to check a stored item against.
-    holder: Option<(&'static SpecOperation, String)>,
+    /// An operation whose answer holds one item, the slot, and an answer to put an item
+    /// in: what a stored item is checked against.
+    holder: Option<(&'static SpecOperation, String, Value)>,
 }
 
 impl ItemType {
-    /// The item type of the resource at `collection`, from its operations' answers:
-    /// the one-item slot of a get, create, replace or update, else a list's items.
-    pub(crate) fn of(collection: &str) -> ItemType {
+    /// The item type of the resource at `collection` (a path template of the spec), found
+    /// once and kept: the spec has a few dozen collections.
+    pub(crate) fn of(collection: &str) -> &'static ItemType {
+        static FOUND: Mutex<BTreeMap<String, &'static ItemType>> = Mutex::new(BTreeMap::new());
+        if let Some(found) = lock(&FOUND).get(collection) {
+            return found;
+        }
+        // Found outside the lock: finding builds schemas, which may take a while.
+        let found: &'static ItemType = Box::leak(Box::new(ItemType::find(collection)));
+        lock(&FOUND).entry(collection.to_string()).or_insert(found)
+    }
+
+    /// The item type from the resource's operations' answers: the one-item slot of a get,
+    /// create, replace or update, else a list's items.
+    fn find(collection: &str) -> ItemType {
         let mut found = ItemType {
             schema: None,
             holder: None,
@@ -287,7 +295,8 @@ impl ItemType {
         }
         for (spec, slots) in by_action.into_values() {
             if let (None, Some((name, schema))) = (&found.holder, &slots.item) {
-                found.holder = Some((spec, name.clone()));
+                let answer = Fake::seeded(0, &[]).instance(spec.response_schema(), 0);
+                found.holder = Some((spec, name.clone(), answer));
                 found.schema = Some((schema.clone(), spec.response_schema()));
             }
             if let (None, Some((_, items))) = (&found.schema, &slots.list) {
@@ -345,10 +354,10 @@ impl ItemType {
     /// Whether a stored item still fits the answer that holds one (always, when no
     /// answer holds a single item).
     pub(crate) fn fits(&self, item: &Object) -> bool {
-        let Some((spec, slot)) = &self.holder else {
+        let Some((spec, slot, answer)) = &self.holder else {
             return true;
         };
-        let mut body = Fake::seeded(0, &[]).instance(spec.response_schema(), 0);
+        let mut body = answer.clone();
         put(&mut body, slot, Value::Object(item.clone()));
         (spec.fits)(&body)
     }
@@ -373,7 +382,7 @@ impl ItemType {
     }
 }
 
-/// Sets `body[field]` when `body` is an object, and `status` to success where it has one.
+/// Sets `body[field]` when `body` is an object.
 pub(crate) fn put(body: &mut Value, field: &str, value: Value) {
     if let Value::Object(fields) = body {
         fields.insert(field.to_string(), value);
@@ -430,21 +439,6 @@ mod tests {
         for id in ["GetUser", "GetPagesPublic", "GetOnlineUsers", "Aggregate"] {
             assert_eq!(bound(id), None, "{id}");
         }
-    }
-
-    #[test]
-    fn the_store_key_keeps_parents_and_hides_the_tenant() {
-        assert_eq!(
-            store_key(
-                "/api/v1/email-templates/{id}/render-errors",
-                "/api/v1/email-templates/e1/render-errors/r1"
-            ),
-            "/api/v1/email-templates/e1/render-errors"
-        );
-        assert_eq!(
-            store_key("/feed-posts/{tenantId}", "/feed-posts/demo/p1"),
-            "/feed-posts/{tenantId}"
-        );
     }
 
     #[test]

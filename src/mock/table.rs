@@ -57,11 +57,6 @@ pub(crate) struct Param {
 pub(crate) enum In {
     Path,
     Query,
-    // The spec has no header or cookie parameters today; the table would name them.
-    #[allow(dead_code)]
-    Header,
-    #[allow(dead_code)]
-    Cookie,
 }
 
 /// A parameter's JSON type.

@@ -20,7 +20,7 @@ async fn server() -> MockServer {
 }
 
 #[tokio::test]
-async fn all_209_operations_answer_a_typed_success() {
+async fn every_operation_answers_a_typed_success() {
     let server = server().await;
     let client = server
         .client("demo", "demo-key")
@@ -56,7 +56,6 @@ async fn all_209_operations_answer_a_typed_success() {
         failures.join("\n")
     );
     assert_eq!(succeeded, OPERATIONS.len());
-    assert_eq!(succeeded, 209);
 }
 
 #[tokio::test]
@@ -111,6 +110,8 @@ async fn a_request_missing_a_required_value_gets_a_typed_400() {
         failures.len(),
         failures.join("\n")
     );
+    // 196 of the 209 operations of today's spec have a required query parameter or body
+    // field; the others take only path parameters (which a route cannot lack).
     assert!(
         checked > 150,
         "only {checked} operations have a required value"
