@@ -1,19 +1,23 @@
 //! Generates the low-level client from `openapi.json` into `OUT_DIR`: a thin entry point
 //! into the `fastcomments-codegen` crate, where every spec rewrite and emitted table
 //! lives (and is tested).
+//!
+//! `FASTCOMMENTS_SPEC=<path>` generates from another spec instead of `openapi.json`:
+//! `cargo xtask spec --check FILE` uses it to try a spec without replacing the committed one.
 
 use std::path::Path;
 
 fn main() {
-    println!("cargo:rerun-if-changed=openapi.json");
     println!("cargo:rerun-if-changed=build.rs");
-    let spec = std::fs::read_to_string("openapi.json")
-        .unwrap_or_else(|e| panic!("reading openapi.json: {e}"));
+    println!("cargo:rerun-if-env-changed=FASTCOMMENTS_SPEC");
+    let path = std::env::var("FASTCOMMENTS_SPEC").unwrap_or_else(|_| "openapi.json".into());
+    println!("cargo:rerun-if-changed={path}");
+    let spec = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
     let options = fastcomments_codegen::Options {
         mock: std::env::var_os("CARGO_FEATURE_MOCK").is_some(),
     };
     let generated = fastcomments_codegen::generate(&spec, options)
-        .unwrap_or_else(|e| panic!("generating the client from openapi.json: {e}"));
+        .unwrap_or_else(|e| panic!("generating the client from {path}: {e}"));
     let out = std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR");
     for (name, content) in generated.files {
         write_if_changed(&Path::new(&out).join(name), &content);

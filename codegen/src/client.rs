@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::postprocess::{builders, derives, lean_deserialize, reserved_idents, send, uninhabited};
+use crate::postprocess::{
+    builders, derives, http_methods, lean_deserialize, reserved_idents, send, uninhabited,
+};
 
 /// The generated client, post-processed. `index_of` maps progenitor's operation names to
 /// their index in the emitted operations table; `hand_written_responses` names the
@@ -30,7 +32,7 @@ pub fn generate(
     let tokens = progenitor::Generator::new(&settings)
         .generate_tokens(&openapi)
         .map_err(|e| format!("progenitor failed on the rewritten spec: {e}"))?;
-    let mut file: syn::File = syn::parse2(reserved_idents::escape(tokens))
+    let mut file: syn::File = syn::parse2(http_methods::apply(reserved_idents::escape(tokens)))
         .map_err(|e| format!("progenitor emitted invalid Rust: {e}"))?;
     let responses = send::rewrite(&mut file, index_of)?;
     if responses.len() != index_of.len() {

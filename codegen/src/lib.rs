@@ -17,6 +17,7 @@
 pub mod client;
 pub mod emit;
 pub mod lists;
+pub mod needs;
 pub mod postprocess;
 pub mod rewrite;
 pub mod shapes;
@@ -70,6 +71,9 @@ pub fn generate(spec_text: &str, options: Options) -> Result<Generated, String> 
     let client = client::generate(&rewritten, &index_of, hand_written_responses, options.mock)?;
     let lists = lists::find(&rewritten, &spec::operations(&rewritten)?);
     let shapes = shapes::read(&client)?;
+    needs::check(&operations, &client, |feature| {
+        feature == "mock" && options.mock
+    })?;
 
     let mut progenitor = render(&client);
     progenitor.push_str(&emit::file(emit::operations::tenant_scoped_methods(

@@ -158,8 +158,10 @@ pub fn components(spec: &Value) -> Option<&Map<String, Value>> {
         .and_then(Value::as_object)
 }
 
-/// Follows `$ref`s from `schema` to the schema itself; also returns the last component
-/// name followed. A dangling or cyclic reference resolves to `Null`.
+/// Follows `$ref`s from `schema` to the schema itself; also returns the first component
+/// name followed: the type a field or response of this schema has (typify makes every
+/// alias in a chain a newtype of the next, so `A -> B -> {..}` is held as `A`). A
+/// dangling or cyclic reference resolves to `Null`.
 pub fn resolve<'a>(spec: &'a Value, mut schema: &'a Value) -> (&'a Value, Option<&'a str>) {
     let mut name = None;
     for _ in 0..64 {
@@ -167,7 +169,7 @@ pub fn resolve<'a>(spec: &'a Value, mut schema: &'a Value) -> (&'a Value, Option
             return (schema, name);
         };
         let component = reference.trim_start_matches("#/components/schemas/");
-        name = Some(component);
+        name = name.or(Some(component));
         schema = components(spec)
             .and_then(|c| c.get(component))
             .unwrap_or(&Value::Null);
@@ -256,7 +258,7 @@ mod tests {
             "C": {"$ref": "#/components/schemas/C"}
         }}});
         let a = json!({"$ref": "#/components/schemas/A"});
-        assert_eq!(resolve(&spec, &a), (&json!({"type": "string"}), Some("B")));
+        assert_eq!(resolve(&spec, &a), (&json!({"type": "string"}), Some("A")));
         let c = json!({"$ref": "#/components/schemas/C"});
         assert_eq!(resolve(&spec, &c).0, &Value::Null);
     }

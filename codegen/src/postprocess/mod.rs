@@ -3,6 +3,7 @@
 
 pub mod builders;
 pub mod derives;
+pub mod http_methods;
 pub mod lean_deserialize;
 pub mod reserved_idents;
 pub mod send;

@@ -34,7 +34,7 @@ pub fn apply(spec: &mut Value) {
 }
 
 /// A name as typify would turn it into a type name, for comparison.
-fn fold(name: &str) -> String {
+pub(crate) fn fold(name: &str) -> String {
     name.chars()
         .filter(char::is_ascii_alphanumeric)
         .map(|c| c.to_ascii_lowercase())
