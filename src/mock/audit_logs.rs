@@ -9,9 +9,8 @@ use axum::routing::get;
 use serde_json::{Value, json};
 
 use super::auth::Secured;
-use super::respond::{Answer, Failure, index_param, int_param, skip_take, typed};
+use super::respond::{Answer, Failure, answer, index_param, int_param, skip_take};
 use super::state::{Object, State};
-use crate::types;
 
 /// Most entries one request returns.
 pub(crate) const MAX_LIMIT: i64 = 1000;
@@ -74,5 +73,8 @@ async fn list(
                 .collect::<Vec<Object>>()
         })
         .unwrap_or_default();
-    typed::<types::GetAuditLogsResponse>(json!({ "status": "success", "auditLogs": entries }))
+    answer(
+        "GetAuditLogs",
+        json!({ "status": "success", "auditLogs": entries }),
+    )
 }

@@ -11,7 +11,7 @@ use axum::routing::get;
 use serde_json::{Value, json};
 
 use super::auth::Secured;
-use super::respond::{Answer, Failure, body, index_param, int_param, skip_take, typed};
+use super::respond::{Answer, Failure, answer, body, index_param, int_param, skip_take};
 use super::state::{Object, State, Tenant, find, merge, new_id, now_ms};
 use super::webhooks::Change;
 use crate::types;
@@ -47,7 +47,10 @@ async fn list(
             None => window.apply(&matching(t, &q)?, &q),
         })
         .unwrap_or_else(|| Ok(Vec::new()))?;
-    typed::<types::ApiGetCommentsResponse>(json!({ "status": "success", "comments": comments }))
+    answer(
+        "GetComments",
+        json!({ "status": "success", "comments": comments }),
+    )
 }
 
 /// Which slice of the matching comments a list request asks for.
@@ -217,7 +220,10 @@ async fn get_one(
         .with_tenant(&tenant_id, |t| find(&mut t.comments, &id).cloned())
         .flatten()
         .ok_or_else(|| Failure::not_found("comment"))?;
-    typed::<types::ApiGetCommentResponse>(json!({ "status": "success", "comment": comment }))
+    answer(
+        "GetComment",
+        json!({ "status": "success", "comment": comment }),
+    )
 }
 
 async fn create(
@@ -232,7 +238,8 @@ async fn create(
         t.comments.push(comment.clone());
     });
     state.enqueue_webhook(&tenant_id, Change::Created, &comment);
-    typed::<types::ApiSaveCommentResponse>(
+    answer(
+        "SaveComment",
         json!({ "status": "success", "comment": comment, "user": null }),
     )
 }
@@ -307,7 +314,7 @@ async fn update(
         .flatten()
         .ok_or_else(|| Failure::not_found("comment"))?;
     state.enqueue_webhook(&tenant_id, Change::Updated, &updated);
-    typed::<types::ApiEmptyResponse>(json!({ "status": "success" }))
+    answer("UpdateComment", json!({ "status": "success" }))
 }
 
 async fn delete(
@@ -329,7 +336,10 @@ async fn delete(
     } else {
         "already-deleted"
     };
-    typed::<types::DeleteCommentResult>(json!({ "status": "success", "action": action }))
+    answer(
+        "DeleteComment",
+        json!({ "status": "success", "action": action }),
+    )
 }
 
 /// Adds `count` comments to `url_id`, one second apart and ending now.

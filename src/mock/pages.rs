@@ -9,7 +9,7 @@ use axum::routing::{get, patch};
 use serde_json::{Value, json};
 
 use super::auth::Secured;
-use super::respond::{Answer, Failure, body, typed};
+use super::respond::{Answer, Failure, answer, body};
 use super::state::{Object, State, Tenant, find, merge, new_id};
 use crate::types;
 
@@ -48,7 +48,7 @@ async fn list(
             t.pages.iter().map(|p| with_counts(t, p)).collect()
         })
         .unwrap_or_default();
-    typed::<types::GetPagesApiResponse>(json!({ "status": "success", "pages": pages }))
+    answer("GetPages", json!({ "status": "success", "pages": pages }))
 }
 
 async fn by_url_id(
@@ -70,7 +70,10 @@ async fn by_url_id(
         })
         .flatten()
         .ok_or_else(|| Failure::not_found_ok("page"))?;
-    typed::<types::GetPageByUrlIdApiResponse>(json!({ "status": "success", "page": page }))
+    answer(
+        "GetPageByURLId",
+        json!({ "status": "success", "page": page }),
+    )
 }
 
 async fn add(
@@ -93,7 +96,7 @@ async fn add(
             with_counts(t, &page)
         })
         .unwrap_or_default();
-    typed::<types::AddPageApiResponse>(json!({ "status": "success", "page": page }))
+    answer("AddPage", json!({ "status": "success", "page": page }))
 }
 
 async fn update(
@@ -113,7 +116,8 @@ async fn update(
         })
         .flatten()
         .ok_or_else(|| Failure::not_found_ok("page"))?;
-    typed::<types::PatchPageApiResponse>(
+    answer(
+        "PatchPage",
         json!({ "status": "success", "page": page, "commentsUpdated": 0 }),
     )
 }
@@ -130,7 +134,7 @@ async fn delete(
     if !removed {
         return Err(Failure::not_found_ok("page"));
     }
-    typed::<types::DeletePageApiResponse>(json!({ "status": "success" }))
+    answer("DeletePage", json!({ "status": "success" }))
 }
 
 /// A new page as the API stores it.

@@ -10,7 +10,7 @@ use axum::routing::get;
 use serde_json::{Value, json};
 
 use super::auth::Secured;
-use super::respond::{Answer, Failure, body, index_param, skip_take, typed};
+use super::respond::{Answer, Failure, answer, body, index_param, skip_take};
 use super::state::{Object, State, find, merge, now_ms};
 use crate::types;
 
@@ -39,7 +39,10 @@ async fn list(
     let users = state
         .with_tenant(&tenant_id, |t| skip_take(&t.sso_users, skip, PAGE_SIZE))
         .unwrap_or_default();
-    typed::<types::GetSsoUsersResponse>(json!({ "status": "success", "users": users }))
+    answer(
+        "GetSSOUsers",
+        json!({ "status": "success", "users": users }),
+    )
 }
 
 fn lookup(state: &State, tenant_id: &str, field: &str, value: &str) -> Option<Object> {
@@ -60,7 +63,10 @@ async fn by_id(
 ) -> Answer {
     let user =
         lookup(&state, &tenant_id, "id", &id).ok_or_else(|| Failure::not_found_ok("SSO user"))?;
-    typed::<types::GetSsoUserByIdApiResponse>(json!({ "status": "success", "user": user }))
+    answer(
+        "GetSSOUserById",
+        json!({ "status": "success", "user": user }),
+    )
 }
 
 async fn by_email(
@@ -70,7 +76,10 @@ async fn by_email(
 ) -> Answer {
     let user = lookup(&state, &tenant_id, "email", &email)
         .ok_or_else(|| Failure::not_found_ok("SSO user"))?;
-    typed::<types::GetSsoUserByEmailApiResponse>(json!({ "status": "success", "user": user }))
+    answer(
+        "GetSSOUserByEmail",
+        json!({ "status": "success", "user": user }),
+    )
 }
 
 /// A new SSO user as the API stores it, with every field the spec requires.
@@ -132,7 +141,7 @@ async fn add(
             "An SSO user with this id exists.",
         ));
     }
-    typed::<types::AddSsoUserApiResponse>(json!({ "status": "success", "user": user }))
+    answer("AddSSOUser", json!({ "status": "success", "user": user }))
 }
 
 /// Applies an update. `replace` (PUT) resets what the body leaves out to a new user's
@@ -175,7 +184,7 @@ async fn patch(
     bytes: Bytes,
 ) -> Answer {
     let user = update(&state, &tenant_id, &id, &bytes, false)?;
-    typed::<types::PatchSsoUserApiResponse>(json!({ "status": "success", "user": user }))
+    answer("PatchSSOUser", json!({ "status": "success", "user": user }))
 }
 
 async fn put(
@@ -185,7 +194,7 @@ async fn put(
     bytes: Bytes,
 ) -> Answer {
     let user = update(&state, &tenant_id, &id, &bytes, true)?;
-    typed::<types::PutSsoUserApiResponse>(json!({ "status": "success", "user": user }))
+    answer("PutSSOUser", json!({ "status": "success", "user": user }))
 }
 
 async fn delete(
@@ -199,5 +208,8 @@ async fn delete(
         })
         .flatten()
         .ok_or_else(|| Failure::not_found_ok("SSO user"))?;
-    typed::<types::DeleteSsoUserApiResponse>(json!({ "status": "success", "user": user }))
+    answer(
+        "DeleteSSOUser",
+        json!({ "status": "success", "user": user }),
+    )
 }

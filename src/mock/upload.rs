@@ -9,9 +9,8 @@ use axum::routing::post;
 use serde_json::json;
 
 use super::auth;
-use super::respond::{Answer, Failure, typed};
+use super::respond::{Answer, Failure, answer};
 use super::state::{State, new_id};
-use crate::types;
 
 pub(crate) fn routes() -> Router<Arc<State>> {
     Router::new().route("/upload-image/{tenant_id}", post(upload))
@@ -61,7 +60,8 @@ async fn upload(
         .iter()
         .map(|&s| json!({ "w": s, "h": s, "src": src(s) }))
         .collect();
-    typed::<types::UploadImageResponse>(
+    answer(
+        "UploadImage",
         json!({ "status": "success", "url": src(sizes[0]), "media": media }),
     )
 }

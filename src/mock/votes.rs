@@ -10,9 +10,8 @@ use axum::routing::{delete as delete_route, get};
 use serde_json::{Value, json};
 
 use super::auth::Secured;
-use super::respond::{Answer, Failure, typed};
+use super::respond::{Answer, Failure, answer};
 use super::state::{Object, State, Tenant, find, new_id};
-use crate::types;
 
 pub(crate) fn routes() -> Router<Arc<State>> {
     Router::new()
@@ -68,7 +67,7 @@ async fn list(
     let body = state
         .with_tenant(&tenant_id, |t| votes_body(t, url_id, |_| true))
         .unwrap_or_default();
-    typed::<types::GetVotesResponse>(body)
+    answer("GetVotes", body)
 }
 
 async fn for_user(
@@ -87,7 +86,7 @@ async fn for_user(
             })
         })
         .unwrap_or_default();
-    typed::<types::GetVotesForUserResponse>(body)
+    answer("GetVotesForUser", body)
 }
 
 /// Who votes: `userId` (an authorized vote), `anonUserId` or nobody named (anonymous;
@@ -137,12 +136,15 @@ async fn create(
         })
         .flatten()
         .ok_or_else(|| Failure::not_found("comment"))?;
-    typed::<types::VoteResponse>(json!({
-        "status": "success",
-        "voteId": vote["id"],
-        "isVerified": !anonymous,
-        "editKey": vote.get("editKey").filter(|k| !k.is_null()),
-    }))
+    answer(
+        "VoteComment",
+        json!({
+            "status": "success",
+            "voteId": vote["id"],
+            "isVerified": !anonymous,
+            "editKey": vote.get("editKey").filter(|k| !k.is_null()),
+        }),
+    )
 }
 
 async fn delete(
@@ -154,7 +156,10 @@ async fn delete(
         .with_tenant(&tenant_id, |t| remove(t, &id))
         .flatten()
         .ok_or_else(|| Failure::not_found("vote"))?;
-    typed::<types::VoteDeleteResponse>(json!({ "status": "success", "wasPendingVote": false }))
+    answer(
+        "DeleteCommentVote",
+        json!({ "status": "success", "wasPendingVote": false }),
+    )
 }
 
 /// Adds a vote by `user` (or an anonymous one) on a comment of the tenant, counted on

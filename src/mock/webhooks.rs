@@ -19,9 +19,8 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::auth::Secured;
-use super::respond::{Answer, Failure, typed};
+use super::respond::{Answer, Failure, answer};
 use super::state::{Object, State, lock, new_id};
-use crate::types;
 use crate::webhook::WebhookMethods;
 use crate::webhook::testing::WebhookSigner;
 
@@ -364,7 +363,8 @@ async fn count(
             lists.get(QUEUE).map_or(0, Vec::len)
         })
         .unwrap_or(0);
-    typed::<types::GetPendingWebhookEventCountResponse>(
+    answer(
+        "GetPendingWebhookEventCount",
         json!({ "status": "success", "count": count }),
     )
 }
@@ -386,5 +386,5 @@ async fn remove(
     if !removed {
         return Err(Failure::not_found("pending webhook event"));
     }
-    typed::<types::ApiEmptyResponse>(json!({ "status": "success" }))
+    answer("DeletePendingWebhookEvent", json!({ "status": "success" }))
 }
