@@ -54,6 +54,11 @@ pub const NEEDS: &[Needs] = &[
     },
     Needs {
         feature: Some("mock"),
+        site: "src/mock/upload.rs",
+        needs: &[Type("UploadImageResponse")],
+    },
+    Needs {
+        feature: Some("mock"),
         site: "src/mock handlers, answering as these operations",
         needs: &[
             Op("AddPage"),
@@ -80,7 +85,6 @@ pub const NEEDS: &[Needs] = &[
             Op("PutSSOUser"),
             Op("SaveComment"),
             Op("UpdateComment"),
-            Op("UploadImage"),
             Op("VoteComment"),
         ],
     },

@@ -1,5 +1,6 @@
 //! The whole pipeline (rewrites, progenitor, post-processing, the emitted tables) on every
-//! past version of the published spec in `../shared/fastcomments/history/` and on the
+//! past version of the published spec in `tests/history/` (copied from the team's
+//! `shared/fastcomments/history/`; its README says where each came from) and on the
 //! current `openapi.json`: what "regenerated whenever the spec changes" promises.
 
 use std::path::PathBuf;
@@ -50,23 +51,17 @@ const VERSIONS: &[Version] = &[
         mock_builds: true,
     },
     Version {
-        file: "../../main/openapi.json",
+        file: "../../openapi.json",
         streams: 22,
         mock_builds: true,
     },
 ];
 
-/// The shared spec directory: `../shared/fastcomments/` beside the repository, or
-/// `FASTCOMMENTS_SPEC_HISTORY` when it is elsewhere.
+/// `file` relative to the codegen crate's `tests/`.
 fn path(file: &str) -> PathBuf {
-    if file.ends_with("openapi.json") {
-        return PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../openapi.json");
-    }
-    let base = std::env::var_os("FASTCOMMENTS_SPEC_HISTORY").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fastcomments"),
-        PathBuf::from,
-    );
-    base.join(file)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join(file)
 }
 
 #[test]

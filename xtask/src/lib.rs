@@ -1,11 +1,11 @@
 //! The maintenance tasks behind `cargo xtask`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::Path;
 use std::process::Command;
 
-use fastcomments_codegen::spec;
+use fastcomments_codegen::{HAND_WRITTEN, Options, generate, lists, rewrite, spec};
 use serde_json::Value;
 
 /// What a client needs to know of one operation, to tell a change apart.
@@ -78,34 +78,174 @@ fn schema_name(schema: &Value) -> String {
     }
 }
 
-/// The difference between two specs' operations.
+/// What changed between two specs, as a user deciding whether to take the new one needs
+/// to see it.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Diff {
     /// Operations only in the new spec.
     pub added: Vec<(String, OperationShape)>,
     /// Operations only in the old spec.
     pub removed: Vec<(String, OperationShape)>,
+    /// Operations whose id changed only in case: `(old, new)`. The Rust method (snake
+    /// case) is the same, so no caller breaks.
+    pub renamed: Vec<(String, String)>,
     /// Operations in both whose shape changed: id and one line per change.
     pub changed: Vec<(String, Vec<String>)>,
+    /// Operations in both whose success type kept its name but changed its fields: id and
+    /// one line per field.
+    pub reshaped: Vec<(String, Vec<String>)>,
+    /// List operations (each a `.stream()`) only the new spec has.
+    pub streams_gained: Vec<String>,
+    /// List operations only the old spec had.
+    pub streams_lost: Vec<String>,
+    /// What generation drops, renames or works around in the new spec, with the reason.
+    pub generation: Vec<String>,
 }
 
-/// Compares the operations of `old` and `new`.
+/// Compares `old` and `new`: operations, streams, response shapes, and what generation
+/// does to `new`.
 pub fn diff(old: &Value, new: &Value) -> Result<Diff, String> {
-    let (old, new) = (operations(old)?, operations(new)?);
+    let (before, after) = (operations(old)?, operations(new)?);
     let mut out = Diff::default();
-    for (id, shape) in &new {
-        match old.get(id) {
-            None => out.added.push((id.clone(), shape.clone())),
-            Some(before) if before != shape => {
-                out.changed.push((id.clone(), changes(before, shape)))
-            }
-            Some(_) => {}
+    let folded: BTreeMap<String, &String> =
+        before.keys().map(|id| (id.to_lowercase(), id)).collect();
+    let (old_rewritten, new_rewritten) = (rewritten(old)?, rewritten(new)?);
+    for (id, shape) in &after {
+        let previous = before
+            .get_key_value(id)
+            .or_else(|| {
+                folded
+                    .get(&id.to_lowercase())
+                    .and_then(|o| before.get_key_value(*o))
+            })
+            .filter(|(old_id, _)| *old_id == id || !after.contains_key(*old_id));
+        let Some((old_id, previous)) = previous else {
+            out.added.push((id.clone(), shape.clone()));
+            continue;
+        };
+        if old_id != id {
+            out.renamed.push((old_id.clone(), id.clone()));
+        }
+        if previous != shape {
+            out.changed.push((id.clone(), changes(previous, shape)));
+        }
+        let fields = field_changes(
+            &success_fields(&old_rewritten, old_id),
+            &success_fields(&new_rewritten, id),
+        );
+        if previous.response == shape.response && !fields.is_empty() {
+            out.reshaped.push((id.clone(), fields));
         }
     }
-    out.removed = old
+    let matched: Vec<&String> = out.renamed.iter().map(|(old, _)| old).collect();
+    out.removed = before
         .into_iter()
-        .filter(|(id, _)| !new.contains_key(id))
+        .filter(|(id, _)| !after.contains_key(id) && !matched.contains(&id))
         .collect();
+    let (old_streams, new_streams) = (streams(&old_rewritten)?, streams(&new_rewritten)?);
+    out.streams_gained = new_streams
+        .difference(&old_streams)
+        .map(|(_, id)| id.clone())
+        .collect();
+    out.streams_lost = old_streams
+        .difference(&new_streams)
+        .map(|(_, id)| id.clone())
+        .collect();
+    out.generation = generation_notes(new)?;
+    Ok(out)
+}
+
+/// The spec as generation sees it (`fastcomments_codegen::rewrite`).
+fn rewritten(spec: &Value) -> Result<Value, String> {
+    let mut spec = spec.clone();
+    let hand_written: Vec<&str> = HAND_WRITTEN.iter().map(|(id, _)| *id).collect();
+    rewrite::apply_all(&mut spec, &hand_written)?;
+    Ok(spec)
+}
+
+/// The list operations of a rewritten spec, `(lower-case id, id)` so that a case-only
+/// rename is neither gained nor lost.
+fn streams(rewritten: &Value) -> Result<BTreeSet<(String, String)>, String> {
+    Ok(lists::find(rewritten, &spec::operations(rewritten)?)
+        .into_iter()
+        .map(|l| (l.id.to_lowercase(), l.id))
+        .collect())
+}
+
+/// `name: type` per property of the operation's success schema, as generated.
+fn success_fields(rewritten: &Value, id: &str) -> BTreeSet<String> {
+    let Ok(ops) = spec::operations(rewritten) else {
+        return BTreeSet::new();
+    };
+    let Some(op) = ops.iter().find(|op| op.id == id) else {
+        return BTreeSet::new();
+    };
+    let (schema, _) = spec::resolve(rewritten, op.success_schema());
+    let required = |name: &str| {
+        schema["required"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|x| x == name))
+    };
+    schema["properties"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(name, p)| {
+            let presence = if required(name) { "" } else { "?" };
+            format!("{name}{presence}: {}", schema_name(p))
+        })
+        .collect()
+}
+
+fn field_changes(before: &BTreeSet<String>, after: &BTreeSet<String>) -> Vec<String> {
+    let added = after.difference(before).map(|f| format!("+ field {f}"));
+    let removed = before.difference(after).map(|f| format!("- field {f}"));
+    added.chain(removed).collect()
+}
+
+/// What generation drops, renames or works around in `spec`, one line each with why.
+pub fn generation_notes(spec: &Value) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let ops = spec::operations(spec)?;
+    for (id, facade) in HAND_WRITTEN {
+        if ops.iter().any(|op| op.id == *id) {
+            out.push(format!(
+                "{id}: not generated (a multipart body progenitor cannot take); hand-written as {facade}"
+            ));
+        }
+    }
+    for op in ops
+        .iter()
+        .filter(|op| ["OPTIONS", "TRACE"].contains(&op.method.as_str()))
+    {
+        out.push(format!(
+            "{}: {} {} sent through request(Method::{}, ..) (reqwest has no shorthand)",
+            op.id, op.method, op.path, op.method
+        ));
+    }
+    let mut stripped = spec.clone();
+    let variants = |s: &Value| {
+        s.to_string()
+            .matches(rewrite::error_variants::ERROR_SCHEMA)
+            .count()
+    };
+    let before = variants(&stripped);
+    rewrite::error_variants::apply(&mut stripped);
+    let dropped = before - variants(&stripped);
+    if dropped > 0 {
+        out.push(format!(
+            "APIError dropped from {dropped} success responses (anyOf [X, APIError] is X: every failure body is a fastcomments::Error::Api before the success type is decoded)"
+        ));
+    }
+    for (id, name) in rewrite::implicit_names::collisions(&stripped) {
+        out.push(format!(
+            "{id}: its inline type would be named {name}, a component's name: generated as {name}Inline<N> instead"
+        ));
+    }
+    let text = spec.to_string();
+    if let Err(message) = generate(&text, Options { mock: true }) {
+        out.push(format!("feature `mock` will not build: {message}"));
+    }
     Ok(out)
 }
 
@@ -142,9 +282,6 @@ fn changes(before: &OperationShape, after: &OperationShape) -> Vec<String> {
 
 impl fmt::Display for Diff {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.added.is_empty() && self.removed.is_empty() && self.changed.is_empty() {
-            return writeln!(f, "no operation changed");
-        }
         for (id, s) in &self.added {
             writeln!(
                 f,
@@ -155,18 +292,39 @@ impl fmt::Display for Diff {
         for (id, s) in &self.removed {
             writeln!(f, "removed  {id}: {} {}", s.method, s.path)?;
         }
-        for (id, lines) in &self.changed {
-            writeln!(f, "changed  {id}:")?;
-            for line in lines {
-                writeln!(f, "           {line}")?;
+        for (old, new) in &self.renamed {
+            writeln!(f, "renamed  {old} -> {new} (case only: same Rust method)")?;
+        }
+        for (title, list) in [("changed ", &self.changed), ("reshaped", &self.reshaped)] {
+            for (id, lines) in list {
+                writeln!(f, "{title} {id}:")?;
+                for line in lines {
+                    writeln!(f, "           {line}")?;
+                }
             }
+        }
+        for id in &self.streams_gained {
+            writeln!(f, "stream+  {id}: now a list operation (.stream())")?;
+        }
+        for id in &self.streams_lost {
+            writeln!(
+                f,
+                "stream-  {id}: no longer a list operation (.stream() is gone)"
+            )?;
+        }
+        for note in &self.generation {
+            writeln!(f, "generate {note}")?;
         }
         writeln!(
             f,
-            "{} added, {} removed, {} changed",
+            "{} added, {} removed, {} renamed, {} changed, {} reshaped; streams {} gained, {} lost",
             self.added.len(),
             self.removed.len(),
-            self.changed.len()
+            self.renamed.len(),
+            self.changed.len(),
+            self.reshaped.len(),
+            self.streams_gained.len(),
+            self.streams_lost.len()
         )
     }
 }
@@ -186,6 +344,13 @@ pub fn fetch(source: &str) -> Result<String, String> {
     } else {
         std::fs::read_to_string(source).map_err(|e| format!("reading {source}: {e}"))
     }
+}
+
+/// Compares two spec files (or URLs) and changes nothing.
+pub fn diff_files(old: &str, new: &str) -> Result<Diff, String> {
+    let old = parse_spec(&fetch(old)?).map_err(|e| format!("{old}: {e}"))?;
+    let new_spec = parse_spec(&fetch(new)?).map_err(|e| format!("{new}: {e}"))?;
+    diff(&old, &new_spec)
 }
 
 /// Parses a spec, refusing anything that is not an OpenAPI 3 document with operations.
@@ -220,20 +385,55 @@ pub fn refresh(source: &str, target: &Path) -> Result<Diff, String> {
     Ok(diff)
 }
 
-/// Builds the crate at `root` and checks that every operation of its `openapi.json` is
-/// generated or hand-written.
-pub fn check(root: &Path) -> Result<String, String> {
-    let spec = parse_spec(
-        &std::fs::read_to_string(root.join("openapi.json"))
-            .map_err(|e| format!("reading openapi.json: {e}"))?,
+/// The feature sets `check` builds: what users build.
+pub const FEATURE_SETS: &[(&str, &[&str])] = &[
+    ("default features", &[]),
+    ("--features mock", &["--features", "mock"]),
+];
+
+/// Builds (`cargo check`) the crate at `root` from `spec` (its `openapi.json` when `None`,
+/// which is then left as it is) with each of [`FEATURE_SETS`], and checks that every
+/// operation is generated or hand-written. A feature set the spec lacks what it needs
+/// for (`fastcomments_codegen::needs`) is reported, not failed: the build says so in one
+/// message. Anything else failing (a rustc error, a panic) fails the check.
+pub fn check(root: &Path, spec: Option<&Path>) -> Result<String, String> {
+    let spec_path = match spec {
+        Some(path) => std::path::absolute(path).map_err(|e| format!("{}: {e}", path.display()))?,
+        None => root.join("openapi.json"),
+    };
+    let parsed = parse_spec(
+        &std::fs::read_to_string(&spec_path)
+            .map_err(|e| format!("reading {}: {e}", spec_path.display()))?,
     )?;
-    let out_dir = build_out_dir(root)?;
-    let manifest = std::fs::read_to_string(Path::new(&out_dir).join("operations.json"))
-        .map_err(|e| format!("build.rs wrote no operations.json: {e}"))?;
-    compare(
-        &spec,
-        &serde_json::from_str(&manifest).map_err(|e| e.to_string())?,
-    )
+    let mut report = Vec::new();
+    for (name, args) in FEATURE_SETS {
+        match build_out_dir(root, spec.map(|_| spec_path.as_path()), args) {
+            Ok(out_dir) => {
+                let manifest = std::fs::read_to_string(Path::new(&out_dir).join("operations.json"))
+                    .map_err(|e| format!("build.rs wrote no operations.json: {e}"))?;
+                let reached = compare(
+                    &parsed,
+                    &serde_json::from_str(&manifest).map_err(|e| e.to_string())?,
+                )?;
+                report.push(format!("{name}: builds; {reached}"));
+            }
+            Err(Failure::Unsupported(message)) => {
+                report.push(format!("{name}: not supported by this spec:\n{message}"));
+            }
+            Err(Failure::Broken(message)) => {
+                return Err(format!("{name}: {message}"));
+            }
+        }
+    }
+    Ok(report.join("\n"))
+}
+
+/// Why a build failed.
+enum Failure {
+    /// The spec lacks what a feature's hand-written code needs; the message names it.
+    Unsupported(String),
+    /// Anything else.
+    Broken(String),
 }
 
 /// Compares a spec with build.rs's manifest of what it generated.
@@ -264,26 +464,41 @@ pub fn compare(spec: &Value, manifest: &Value) -> Result<String, String> {
     ))
 }
 
-/// Runs `cargo build` for the library and returns its build script's `OUT_DIR`.
-fn build_out_dir(root: &Path) -> Result<String, String> {
+/// Runs `cargo check` for the library (from `spec` when given) and returns its build
+/// script's `OUT_DIR`.
+fn build_out_dir(root: &Path, spec: Option<&Path>, features: &[&str]) -> Result<String, Failure> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let output = Command::new(cargo)
+    let mut command = Command::new(cargo);
+    command
         .current_dir(root)
         .args([
-            "build",
+            "check",
             "--package",
             "fastcomments",
             "--message-format=json-render-diagnostics",
         ])
+        .args(features);
+    match spec {
+        Some(path) => command.env("FASTCOMMENTS_SPEC", path),
+        None => command.env_remove("FASTCOMMENTS_SPEC"),
+    };
+    let output = command
         .output()
-        .map_err(|e| format!("running cargo: {e}"))?;
+        .map_err(|e| Failure::Broken(format!("running cargo: {e}")))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
-        return Err(format!(
-            "generation failed (cargo build):\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        ));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let needs = "this spec lacks what the crate's hand-written code needs";
+        if let Some(start) = stderr.find(needs) {
+            let message: Vec<&str> = stderr[start..]
+                .lines()
+                .take_while(|l| !l.trim().is_empty() && !l.contains("note: run with"))
+                .collect();
+            return Err(Failure::Unsupported(message.join("\n")));
+        }
+        return Err(Failure::Broken(format!("cargo check failed:\n{stderr}")));
     }
-    String::from_utf8_lossy(&output.stdout)
+    stdout
         .lines()
         .rev()
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
@@ -293,5 +508,7 @@ fn build_out_dir(root: &Path) -> Result<String, String> {
         })
         .filter_map(|m| m["out_dir"].as_str().map(str::to_owned))
         .next()
-        .ok_or_else(|| "cargo reported no build script output for fastcomments".into())
+        .ok_or_else(|| {
+            Failure::Broken("cargo reported no build script output for fastcomments".into())
+        })
 }

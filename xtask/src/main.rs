@@ -1,10 +1,16 @@
 //! `cargo xtask spec <file-or-url>`: replace `openapi.json` and print what changed.
-//! `cargo xtask spec --check`: fail when generation and the committed spec disagree.
+//! `cargo xtask spec --diff <old> <new>`: print what changed between two specs.
+//! `cargo xtask spec --check [<file>]`: build the crate from a spec, without replacing
+//! `openapi.json`, and fail when generation and the spec disagree.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-const USAGE: &str = "usage:\n  cargo xtask spec <file-or-url>   replace openapi.json and print what changed\n  cargo xtask spec --check         fail when generation and openapi.json disagree";
+const USAGE: &str = "usage:
+  cargo xtask spec <file-or-url>        replace openapi.json and print what changed
+  cargo xtask spec --diff <old> <new>   print what changed between two specs, replace nothing
+  cargo xtask spec --check [<file>]     build the crate (default features, then mock) from
+                                        openapi.json or <file>; openapi.json is left as it is";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -15,7 +21,11 @@ fn main() -> ExitCode {
         .collect::<Vec<_>>()
         .as_slice()
     {
-        ["spec", "--check"] => xtask::check(&root).map(|report| println!("{report}")),
+        ["spec", "--check"] => xtask::check(&root, None).map(|report| println!("{report}")),
+        ["spec", "--check", file] => {
+            xtask::check(&root, Some(Path::new(file))).map(|report| println!("{report}"))
+        }
+        ["spec", "--diff", old, new] => xtask::diff_files(old, new).map(|diff| print!("{diff}")),
         ["spec", source] => {
             xtask::refresh(source, &root.join("openapi.json")).map(|diff| print!("{diff}"))
         }
