@@ -16,8 +16,14 @@ fn main() {
     let options = fastcomments_codegen::Options {
         mock: std::env::var_os("CARGO_FEATURE_MOCK").is_some(),
     };
-    let generated = fastcomments_codegen::generate(&spec, options)
-        .unwrap_or_else(|e| panic!("generating the client from {path}: {e}"));
+    let generated = match fastcomments_codegen::generate(&spec, options) {
+        Ok(generated) => generated,
+        Err(message) => {
+            // A message, not a panic: it is read by people, a backtrace would bury it.
+            eprintln!("generating the client from {path}: {message}");
+            std::process::exit(1);
+        }
+    };
     let out = std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR");
     for (name, content) in generated.files {
         write_if_changed(&Path::new(&out).join(name), &content);

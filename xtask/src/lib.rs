@@ -143,14 +143,8 @@ pub fn diff(old: &Value, new: &Value) -> Result<Diff, String> {
         .filter(|(id, _)| !after.contains_key(id) && !matched.contains(&id))
         .collect();
     let (old_streams, new_streams) = (streams(&old_rewritten)?, streams(&new_rewritten)?);
-    out.streams_gained = new_streams
-        .difference(&old_streams)
-        .map(|(_, id)| id.clone())
-        .collect();
-    out.streams_lost = old_streams
-        .difference(&new_streams)
-        .map(|(_, id)| id.clone())
-        .collect();
+    out.streams_gained = only_in(&new_streams, &old_streams);
+    out.streams_lost = only_in(&old_streams, &new_streams);
     out.generation = generation_notes(new)?;
     Ok(out)
 }
@@ -163,13 +157,21 @@ fn rewritten(spec: &Value) -> Result<Value, String> {
     Ok(spec)
 }
 
-/// The list operations of a rewritten spec, `(lower-case id, id)` so that a case-only
-/// rename is neither gained nor lost.
-fn streams(rewritten: &Value) -> Result<BTreeSet<(String, String)>, String> {
+/// The list operations of a rewritten spec, by lower-case id so that a case-only rename
+/// is neither gained nor lost.
+fn streams(rewritten: &Value) -> Result<BTreeMap<String, String>, String> {
     Ok(lists::find(rewritten, &spec::operations(rewritten)?)
         .into_iter()
         .map(|l| (l.id.to_lowercase(), l.id))
         .collect())
+}
+
+/// The ids of `a`'s streams that `b` lacks.
+fn only_in(a: &BTreeMap<String, String>, b: &BTreeMap<String, String>) -> Vec<String> {
+    a.iter()
+        .filter(|(folded, _)| !b.contains_key(*folded))
+        .map(|(_, id)| id.clone())
+        .collect()
 }
 
 /// `name: type` per property of the operation's success schema, as generated.
@@ -490,11 +492,16 @@ fn build_out_dir(root: &Path, spec: Option<&Path>, features: &[&str]) -> Result<
         let stderr = String::from_utf8_lossy(&output.stderr);
         let needs = "this spec lacks what the crate's hand-written code needs";
         if let Some(start) = stderr.find(needs) {
-            let message: Vec<&str> = stderr[start..]
-                .lines()
-                .take_while(|l| !l.trim().is_empty() && !l.contains("note: run with"))
-                .collect();
-            return Err(Failure::Unsupported(message.join("\n")));
+            let message = stderr[start..]
+                .split_inclusive('\n')
+                .scan(false, |ended, line| {
+                    let this = (!*ended).then_some(line);
+                    // The message ends with the line that points at the declarations.
+                    *ended |= line.contains("needs.rs");
+                    this
+                })
+                .collect::<String>();
+            return Err(Failure::Unsupported(message.trim_end().to_owned()));
         }
         return Err(Failure::Broken(format!("cargo check failed:\n{stderr}")));
     }

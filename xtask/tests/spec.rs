@@ -61,12 +61,99 @@ fn diff_reports_added_removed_and_changed_operations() {
         "{report}"
     );
     assert!(
-        report.ends_with("1 added, 1 removed, 1 changed\n"),
+        report.ends_with(
+            "1 added, 1 removed, 0 renamed, 1 changed, 0 reshaped; streams 0 gained, 0 lost\n"
+        ),
         "{report}"
     );
+    let same = xtask::diff(&old, &old).unwrap();
     assert_eq!(
-        xtask::diff(&old, &old).unwrap().to_string(),
-        "no operation changed\n"
+        same.to_string().lines().last(),
+        Some("0 added, 0 removed, 0 renamed, 0 changed, 0 reshaped; streams 0 gained, 0 lost")
+    );
+    assert_eq!(
+        same.generation,
+        [
+            "UploadImage: not generated (a multipart body progenitor cannot take); hand-written as Client::upload_image"
+        ],
+        "the current spec needs no other workaround"
+    );
+}
+
+fn history(name: &str) -> Value {
+    let path = format!(
+        "{}/../codegen/tests/history/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn case_only_renames_are_renames_not_removals_and_additions() {
+    let current: Value = serde_json::from_str(&committed_spec()).unwrap();
+    let diff = xtask::diff(&history("2026-06-22"), &current).unwrap();
+    assert!(diff.added.is_empty() && diff.removed.is_empty(), "{diff}");
+    assert_eq!(diff.renamed.len(), 43, "{diff}");
+    assert!(
+        diff.renamed
+            .contains(&("DeleteModerationVote".into(), "deleteModerationVote".into()))
+    );
+    assert!(
+        diff.streams_gained.is_empty() && diff.streams_lost.is_empty(),
+        "{diff}"
+    );
+    assert!(
+        diff.to_string()
+            .contains("renamed  GetApiComments -> getApiComments (case only: same Rust method)"),
+        "{diff}"
+    );
+}
+
+#[test]
+fn going_back_to_an_older_spec_reports_the_streams_lost_and_what_the_mock_lacks() {
+    let diff = xtask::diff(&history("2026-03-24"), &history("2025-11-20")).unwrap();
+    assert_eq!(diff.streams_lost.len(), 13, "{diff}");
+    assert!(
+        diff.streams_lost.contains(&"GetTenants".to_owned()),
+        "{diff}"
+    );
+    assert!(diff.streams_gained.is_empty(), "{diff}");
+    let report = diff.to_string();
+    assert!(
+        report.contains("stream-  GetTenants: no longer a list operation"),
+        "{report}"
+    );
+    assert!(
+        diff.generation
+            .iter()
+            .any(|n| n.starts_with("APIError dropped from ")),
+        "{report}"
+    );
+    assert!(
+        diff.generation
+            .iter()
+            .any(|n| n.starts_with("feature `mock` will not build: ")
+                && n.contains("operation `GetVotes` is not in the spec")),
+        "{report}"
+    );
+}
+
+#[test]
+fn the_report_names_the_workarounds_generation_needs() {
+    let diff = xtask::diff(&history("2025-10-30"), &history("2026-03-24")).unwrap();
+    assert!(
+        diff.generation.contains(&"SearchUsers: its inline type would be named SearchUsersResponse, a component's name: generated as SearchUsersResponseInline<N> instead".to_owned()),
+        "{diff}"
+    );
+    let oldest = xtask::diff(&history("2025-10-30"), &history("2025-10-30")).unwrap();
+    assert!(
+        oldest.generation.contains(&"UploadImageOptions: OPTIONS /upload-image/{tenantId} sent through request(Method::OPTIONS, ..) (reqwest has no shorthand)".to_owned()),
+        "{oldest}"
+    );
+    let reshaped = xtask::diff(&history("2025-10-30"), &history("2025-11-20")).unwrap();
+    assert!(
+        !reshaped.reshaped.is_empty(),
+        "fields of kept response types changed: {reshaped}"
     );
 }
 

@@ -19,22 +19,9 @@ use crate::spec::{components, for_each_operation_mut, visit_objects_mut};
 
 /// Applies the rewrite.
 pub fn apply(spec: &mut Value) {
-    let taken = taken_names(spec);
-    for_each_operation_mut(spec, |op| {
-        let Some(id) = op
-            .get("operationId")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-        else {
-            return;
-        };
-        for (suffix, schema) in named_places(op) {
-            let name = format!("{id}-{suffix}").to_pascal_case();
-            if nameable(schema) && taken.contains(&fold(&name)) {
-                if let Some(map) = schema.as_object_mut() {
-                    map.insert("title".into(), Value::String(name));
-                }
-            }
+    each_collision(spec, &mut |_, name, schema| {
+        if let Some(map) = schema.as_object_mut() {
+            map.insert("title".into(), Value::String(name));
         }
     });
 }
@@ -42,10 +29,18 @@ pub fn apply(spec: &mut Value) {
 /// The implicit names of `spec` that collide with a component or a title, for tests and
 /// reports: `(operation id, implicit name)`.
 pub fn collisions(spec: &Value) -> Vec<(String, String)> {
-    let taken = taken_names(spec);
     let mut out = Vec::new();
-    let mut spec = spec.clone();
-    for_each_operation_mut(&mut spec, |op| {
+    each_collision(&mut spec.clone(), &mut |id, name, _| {
+        out.push((id.to_owned(), name))
+    });
+    out
+}
+
+/// Calls `f(operation id, implicit name, schema)` for each inline schema whose implicit
+/// name is taken.
+fn each_collision(spec: &mut Value, f: &mut dyn FnMut(&str, String, &mut Value)) {
+    let taken = taken_names(spec);
+    for_each_operation_mut(spec, |op| {
         let id = op
             .get("operationId")
             .and_then(Value::as_str)
@@ -54,11 +49,10 @@ pub fn collisions(spec: &Value) -> Vec<(String, String)> {
         for (suffix, schema) in named_places(op) {
             let name = format!("{id}-{suffix}").to_pascal_case();
             if nameable(schema) && taken.contains(&fold(&name)) {
-                out.push((id.clone(), name));
+                f(&id, name, schema);
             }
         }
     });
-    out
 }
 
 /// Component names and inline titles, folded as typify compares names.
