@@ -12,7 +12,8 @@
 //! - `every_call.rs`: one typed call per operation, for the crate's tests;
 //! - `operations.json`: every operation and how it is reached, for `cargo xtask`.
 //!
-//! Deterministic: the same spec gives the same files.
+//! Deterministic: the same spec gives the same files. A spec that lacks what the
+//! hand-written code needs fails with one message naming each missing item ([`needs`]).
 
 pub mod client;
 pub mod emit;
