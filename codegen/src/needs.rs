@@ -16,7 +16,7 @@ use quote::ToTokens;
 use crate::spec::Operation;
 
 /// One thing the hand-written code uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Need {
     /// An operation of the spec, by `operationId`: looked up at run time, or answered by
     /// a dedicated mock handler as the operation's response type.

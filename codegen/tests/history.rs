@@ -128,6 +128,53 @@ fn every_version_generates_valid_rust_with_every_operation_reachable() {
     }
 }
 
+/// The generated client of one history version.
+fn client_of(file: &str) -> String {
+    let text = std::fs::read_to_string(path(file)).unwrap();
+    let generated = generate(&text, Options { mock: false }).unwrap();
+    let (_, client) = generated
+        .files
+        .into_iter()
+        .find(|(name, _)| *name == "progenitor.rs")
+        .unwrap();
+    client
+}
+
+#[test]
+fn an_options_operation_is_sent_through_a_generic_request() {
+    let client = client_of("history/2025-10-30.json");
+    assert!(client.contains("pub fn upload_image_options ("));
+    assert!(
+        client.contains("client . client . request (:: reqwest :: Method :: OPTIONS , url )"),
+        "reqwest::Client has no .options(): the generated code would not compile"
+    );
+    assert!(!client.contains("client . client . options ("));
+}
+
+#[test]
+fn search_users_returns_both_of_its_answers_not_the_component_its_implicit_name_hit() {
+    let client = client_of("history/2026-03-24.json");
+    let send = client
+        .split("impl < 'a > SearchUsers < 'a >")
+        .nth(1)
+        .and_then(|rest| rest.split("pub async fn send (self )-> ").nth(1))
+        .unwrap();
+    assert!(
+        send.starts_with(":: std :: result :: Result < types :: SearchUsersResponseInline2 ,"),
+        "{}",
+        &send[..100]
+    );
+    let answer = client
+        .split("pub enum SearchUsersResponseInline2 {")
+        .nth(1)
+        .and_then(|rest| rest.split('}').next())
+        .unwrap();
+    assert!(
+        answer.contains("SearchUsersResponse") && answer.contains("SearchUsersSectionedResponse"),
+        "{answer}"
+    );
+}
+
 #[test]
 fn no_version_leaves_an_implicit_name_colliding_and_the_rewrites_are_idempotent() {
     for version in VERSIONS {

@@ -39,21 +39,21 @@ fn every_generated_name_the_hand_written_code_uses_is_declared() {
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("../src"),
         &mut files,
     );
-    let declared: BTreeSet<Need> = NEEDS.iter().flat_map(|n| n.needs.iter().copied()).collect();
-    let types: BTreeSet<&str> = declared
-        .iter()
-        .filter_map(|n| match n {
-            Need::Type(t) => Some(*t),
-            _ => None,
-        })
-        .collect();
-    let operations: BTreeSet<&str> = declared
-        .iter()
-        .filter_map(|n| match n {
-            Need::Operation(o) => Some(*o),
-            _ => None,
-        })
-        .collect();
+    let declared = |pick: fn(&Need) -> Option<&'static str>| -> BTreeSet<&str> {
+        NEEDS
+            .iter()
+            .flat_map(|n| n.needs)
+            .filter_map(pick)
+            .collect()
+    };
+    let types = declared(|n| match n {
+        Need::Type(t) => Some(t),
+        _ => None,
+    });
+    let operations = declared(|n| match n {
+        Need::Operation(o) => Some(o),
+        _ => None,
+    });
     let mut missing = BTreeSet::new();
     for (file, text) in &files {
         let ident_end = |c: char| !(c.is_ascii_alphanumeric() || c == '_');
