@@ -105,11 +105,12 @@ pub struct Diff {
 /// Compares `old` and `new`: operations, streams, response shapes, and what generation
 /// does to `new`.
 pub fn diff(old: &Value, new: &Value) -> Result<Diff, String> {
-    let (before, after) = (operations(old)?, operations(new)?);
+    let (old_rewritten, new_rewritten) = (rewritten(old)?, rewritten(new)?);
+    let before = as_generated(old, &old_rewritten)?;
+    let after = as_generated(new, &new_rewritten)?;
     let mut out = Diff::default();
     let folded: BTreeMap<String, &String> =
         before.keys().map(|id| (id.to_lowercase(), id)).collect();
-    let (old_rewritten, new_rewritten) = (rewritten(old)?, rewritten(new)?);
     for (id, shape) in &after {
         let previous = before
             .get_key_value(id)
@@ -147,6 +148,23 @@ pub fn diff(old: &Value, new: &Value) -> Result<Diff, String> {
     out.streams_lost = only_in(&old_streams, &new_streams);
     out.generation = generation_notes(new)?;
     Ok(out)
+}
+
+/// The operations of `published` with the success type generation gives each (from the
+/// `rewritten` spec): `anyOf [X, APIError]` and `X` are the same type to a caller, so a
+/// spec moving from one to the other changes nothing worth reporting.
+fn as_generated(
+    published: &Value,
+    rewritten: &Value,
+) -> Result<BTreeMap<String, OperationShape>, String> {
+    let generated = operations(rewritten)?;
+    let mut shapes = operations(published)?;
+    for (id, shape) in &mut shapes {
+        if let Some(as_generated) = generated.get(id) {
+            shape.response.clone_from(&as_generated.response);
+        }
+    }
+    Ok(shapes)
 }
 
 /// The spec as generation sees it (`fastcomments_codegen::rewrite`).
