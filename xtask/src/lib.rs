@@ -269,6 +269,13 @@ pub fn generation_notes(spec: &Value) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
+/// `(required, string)` of `name (query, required, string)`.
+fn detail(parameter: &str) -> String {
+    parameter
+        .split_once(", ")
+        .map_or_else(|| parameter.to_owned(), |(_, rest)| format!("({rest}"))
+}
+
 fn changes(before: &OperationShape, after: &OperationShape) -> Vec<String> {
     let mut out = Vec::new();
     if (&before.method, &before.path) != (&after.method, &after.path) {
@@ -277,19 +284,29 @@ fn changes(before: &OperationShape, after: &OperationShape) -> Vec<String> {
             before.method, before.path, after.method, after.path
         ));
     }
-    for p in after
-        .parameters
-        .iter()
-        .filter(|p| !before.parameters.contains(p))
-    {
-        out.push(format!("+ parameter {p}"));
-    }
-    for p in before
+    let gone: Vec<&String> = before
         .parameters
         .iter()
         .filter(|p| !after.parameters.contains(p))
+        .collect();
+    let new: Vec<&String> = after
+        .parameters
+        .iter()
+        .filter(|p| !before.parameters.contains(p))
+        .collect();
+    // `name (in, ...)`: the same parameter when name and place agree.
+    let key = |p: &str| p.split_once(", ").map_or(p, |(k, _)| k).to_owned();
+    for p in &new {
+        match gone.iter().find(|g| key(g) == key(p)) {
+            Some(g) => out.push(format!("~ parameter {g} -> {}", detail(p))),
+            None => out.push(format!("+ parameter {p}")),
+        }
+    }
+    for g in gone
+        .iter()
+        .filter(|g| !new.iter().any(|p| key(p) == key(g)))
     {
-        out.push(format!("- parameter {p}"));
+        out.push(format!("- parameter {g}"));
     }
     if before.response != after.response {
         out.push(format!(

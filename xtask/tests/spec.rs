@@ -110,6 +110,25 @@ fn case_only_renames_are_renames_not_removals_and_additions() {
 }
 
 #[test]
+fn a_parameter_that_became_required_is_one_line() {
+    let mut new: Value = serde_json::from_str(&committed_spec()).unwrap();
+    let old = new.clone();
+    let params = new["paths"]["/api/v1/pages"]["get"]["parameters"]
+        .as_array_mut()
+        .unwrap();
+    let tenant_id = params.iter_mut().find(|p| p["name"] == "tenantId").unwrap();
+    tenant_id["required"] = json!(false);
+    let diff = xtask::diff(&new, &old).unwrap();
+    assert_eq!(
+        diff.changed,
+        [(
+            "GetPages".to_owned(),
+            vec!["~ parameter tenantId (query, optional, string) -> (required, string)".to_owned()]
+        )]
+    );
+}
+
+#[test]
 fn going_back_to_an_older_spec_reports_the_streams_lost_and_what_the_mock_lacks() {
     let diff = xtask::diff(&history("2026-03-24"), &history("2025-11-20")).unwrap();
     assert_eq!(diff.streams_lost.len(), 13, "{diff}");
