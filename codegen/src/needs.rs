@@ -13,6 +13,7 @@ use std::collections::BTreeSet;
 
 use quote::ToTokens;
 
+use crate::postprocess::module;
 use crate::spec::Operation;
 
 /// One thing the hand-written code uses.
@@ -177,7 +178,7 @@ pub fn unmet(
     enabled: impl Fn(&str) -> bool,
 ) -> Vec<String> {
     let ids: BTreeSet<&str> = operations.iter().map(|op| op.id).collect();
-    let types = types_module(file);
+    let types = module(file, "types").unwrap_or_default();
     let mut out = Vec::new();
     for group in NEEDS {
         if !group.feature.is_none_or(&enabled) {
@@ -234,16 +235,6 @@ fn short(ty: &syn::Type) -> String {
         text = text.replace(path, "");
     }
     text
-}
-
-fn types_module(file: &syn::File) -> &[syn::Item] {
-    file.items
-        .iter()
-        .find_map(|item| match item {
-            syn::Item::Mod(m) if m.ident == "types" => m.content.as_ref().map(|(_, i)| &i[..]),
-            _ => None,
-        })
-        .unwrap_or_default()
 }
 
 fn item_name(item: &syn::Item) -> Option<String> {

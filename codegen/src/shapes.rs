@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use quote::ToTokens;
 
-use crate::postprocess::type_name;
+use crate::postprocess::{module, type_name};
 
 /// One builder setter.
 #[derive(Clone)]
@@ -33,14 +33,7 @@ pub struct Shape {
 /// Every builder's shape, by builder name. Call it after `send()` was rewritten
 /// (`Result<T, crate::Error>`).
 pub fn read(file: &syn::File) -> Result<BTreeMap<String, Shape>, String> {
-    let items = file
-        .items
-        .iter()
-        .find_map(|item| match item {
-            syn::Item::Mod(m) if m.ident == "builder" => m.content.as_ref().map(|(_, i)| i),
-            _ => None,
-        })
-        .ok_or("no builder module")?;
+    let items = module(file, "builder").ok_or("no builder module")?;
     let mut fields = BTreeMap::new();
     for item in items {
         if let syn::Item::Struct(s) = item {

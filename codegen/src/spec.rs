@@ -178,6 +178,18 @@ pub fn resolve<'a>(spec: &'a Value, mut schema: &'a Value) -> (&'a Value, Option
 }
 
 /// Calls `f` on every JSON object of `value`, parents before children.
+pub fn visit_objects(value: &Value, f: &mut dyn FnMut(&Map<String, Value>)) {
+    match value {
+        Value::Object(map) => {
+            f(map);
+            map.values().for_each(|v| visit_objects(v, f));
+        }
+        Value::Array(items) => items.iter().for_each(|v| visit_objects(v, f)),
+        _ => {}
+    }
+}
+
+/// Calls `f` on every JSON object of `value`, parents before children.
 pub fn visit_objects_mut(value: &mut Value, f: &mut dyn FnMut(&mut Map<String, Value>)) {
     match value {
         Value::Object(map) => {

@@ -16,6 +16,25 @@ pub async fn mock() -> (MockServer, Client) {
     (server, client)
 }
 
+/// Saves a comment by "Ann" with `text` on page `url_id` (`https://e.com/<url_id>`).
+pub async fn save_comment(
+    client: &Client,
+    text: &str,
+    url_id: &str,
+) -> Result<fastcomments::types::ApiSaveCommentResponse, fastcomments::Error> {
+    client
+        .save_comment()
+        .body_map(|b| {
+            b.comment(text)
+                .commenter_name("Ann")
+                .url(format!("https://e.com/{url_id}"))
+                .url_id(url_id)
+                .locale("en_us")
+        })
+        .send()
+        .await
+}
+
 /// Serves `router` on a free loopback port; returns its base URL. The server lives
 /// as long as the test's runtime.
 pub async fn serve(router: axum::Router) -> String {

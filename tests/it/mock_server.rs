@@ -1,7 +1,7 @@
 //! The mock server through the client: every resource it serves, paging, its error
 //! codes, and its answers checked against the schemas of the spec's generated types.
 
-use crate::common::{TENANT, mock, raw_json};
+use crate::common::{TENANT, mock, raw_json, save_comment};
 use fastcomments::mock::MockServer;
 use fastcomments::{Error, types};
 use schemars::JsonSchema;
@@ -369,18 +369,7 @@ async fn audit_logs_record_every_change_newest_first() {
         .send()
         .await
         .unwrap();
-    let comment = client
-        .save_comment()
-        .body_map(|b| {
-            b.comment("x")
-                .commenter_name("A")
-                .url("https://e.com/a")
-                .url_id("a")
-                .locale("en_us")
-        })
-        .send()
-        .await
-        .unwrap();
+    let comment = save_comment(&client, "x", "a").await.unwrap();
     client
         .delete_comment()
         .id(&comment.comment.id)
@@ -510,18 +499,7 @@ async fn mock_answers_conform_to_the_spec_schemas() {
 #[tokio::test]
 async fn the_request_log_names_each_operation_and_its_body_size() {
     let (server, client) = mock().await;
-    client
-        .save_comment()
-        .body_map(|b| {
-            b.comment("Sized")
-                .commenter_name("Ann")
-                .url("https://e.com/p")
-                .url_id("p")
-                .locale("en_us")
-        })
-        .send()
-        .await
-        .unwrap();
+    save_comment(&client, "Sized", "p").await.unwrap();
     client.get_comments().url_id("p").send().await.unwrap();
     let log: Vec<_> = server
         .requests()

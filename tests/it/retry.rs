@@ -205,17 +205,7 @@ async fn a_post_reset_after_the_server_received_it_is_not_sent_again() {
 }
 
 async fn save_comment(client: &Client) -> Result<types::ApiSaveCommentResponse, Error> {
-    client
-        .save_comment()
-        .body_map(|b| {
-            b.comment("hi")
-                .commenter_name("Ann")
-                .url("https://e.com/p")
-                .url_id("p")
-                .locale("en_us")
-        })
-        .send()
-        .await
+    crate::common::save_comment(client, "hi", "p").await
 }
 
 #[tokio::test(start_paused = true)]

@@ -156,16 +156,7 @@ async fn the_mock_retries_a_failing_receiver_one_then_two_minutes_later() {
     )
     .await;
     server.set_webhook_receiver(crate::common::TENANT, &format!("{base}/hook"), SECRET);
-    let created = client
-        .save_comment()
-        .body_map(|b| {
-            b.comment("Hi")
-                .commenter_name("Ann")
-                .url("https://e.com/p")
-                .url_id("p")
-                .locale("en_us")
-        })
-        .send()
+    let created = crate::common::save_comment(&client, "Hi", "p")
         .await
         .unwrap();
 
@@ -182,15 +173,7 @@ async fn the_mock_retries_a_failing_receiver_one_then_two_minutes_later() {
         ),
         (1.0, 0.0, created.comment.id.as_str())
     );
-    assert_eq!(
-        client
-            .get_pending_webhook_event_count()
-            .send()
-            .await
-            .unwrap()
-            .count,
-        1.0
-    );
+    assert_eq!(pending_count(&client).await, 1.0);
 
     tokio::time::sleep(Duration::from_secs(300)).await;
     let arrivals = receiver.arrivals.lock().unwrap().clone();
@@ -199,15 +182,7 @@ async fn the_mock_retries_a_failing_receiver_one_then_two_minutes_later() {
     assert_eq!(arrivals[2] - arrivals[1], Duration::from_secs(120));
     let events = receiver.events.lock().unwrap().clone();
     assert!(matches!(&events[..], [WebhookEvent::Saved(c)] if c.id == created.comment.id));
-    assert_eq!(
-        client
-            .get_pending_webhook_event_count()
-            .send()
-            .await
-            .unwrap()
-            .count,
-        0.0
-    );
+    assert_eq!(pending_count(&client).await, 0.0);
 }
 
 #[tokio::test]
@@ -243,4 +218,14 @@ async fn the_test_payload_check_passes_for_a_verifying_receiver_only() {
         .unwrap();
     assert_eq!(verdict.wrong_secret, Some(200));
     assert!(!verdict.passed());
+}
+
+/// What `GetPendingWebhookEventCount` says is still queued.
+async fn pending_count(client: &fastcomments::Client) -> f64 {
+    client
+        .get_pending_webhook_event_count()
+        .send()
+        .await
+        .unwrap()
+        .count
 }

@@ -5,6 +5,7 @@ use std::fmt;
 use std::path::Path;
 use std::process::Command;
 
+use fastcomments_codegen::postprocess::http_methods::WITHOUT_SHORTHAND;
 use fastcomments_codegen::{HAND_WRITTEN, Options, generate, lists, rewrite, spec};
 use serde_json::Value;
 
@@ -108,6 +109,11 @@ pub fn diff(old: &Value, new: &Value) -> Result<Diff, String> {
     let (old_rewritten, new_rewritten) = (rewritten(old)?, rewritten(new)?);
     let before = as_generated(old, &old_rewritten)?;
     let after = as_generated(new, &new_rewritten)?;
+    let (old_fields, new_fields) = (
+        success_fields(&old_rewritten)?,
+        success_fields(&new_rewritten)?,
+    );
+    let none = BTreeSet::new();
     let mut out = Diff::default();
     let folded: BTreeMap<String, &String> =
         before.keys().map(|id| (id.to_lowercase(), id)).collect();
@@ -131,8 +137,8 @@ pub fn diff(old: &Value, new: &Value) -> Result<Diff, String> {
             out.changed.push((id.clone(), changes(previous, shape)));
         }
         let fields = field_changes(
-            &success_fields(&old_rewritten, old_id),
-            &success_fields(&new_rewritten, id),
+            old_fields.get(old_id).unwrap_or(&none),
+            new_fields.get(id).unwrap_or(&none),
         );
         if previous.response == shape.response && !fields.is_empty() {
             out.reshaped.push((id.clone(), fields));
@@ -192,15 +198,17 @@ fn only_in(a: &BTreeMap<String, String>, b: &BTreeMap<String, String>) -> Vec<St
         .collect()
 }
 
-/// `name: type` per property of the operation's success schema, as generated.
-fn success_fields(rewritten: &Value, id: &str) -> BTreeSet<String> {
-    let Ok(ops) = spec::operations(rewritten) else {
-        return BTreeSet::new();
-    };
-    let Some(op) = ops.iter().find(|op| op.id == id) else {
-        return BTreeSet::new();
-    };
-    let (schema, _) = spec::resolve(rewritten, op.success_schema());
+/// Per operation, `name: type` per property of its success schema, as generated.
+fn success_fields(rewritten: &Value) -> Result<BTreeMap<String, BTreeSet<String>>, String> {
+    Ok(spec::operations(rewritten)?
+        .iter()
+        .map(|op| (op.id.to_owned(), fields_of(rewritten, op.success_schema())))
+        .collect())
+}
+
+/// `name: type` per property of `schema`; `?` marks an optional one.
+fn fields_of(rewritten: &Value, schema: &Value) -> BTreeSet<String> {
+    let (schema, _) = spec::resolve(rewritten, schema);
     let required = |name: &str| {
         schema["required"]
             .as_array()
@@ -234,24 +242,18 @@ pub fn generation_notes(spec: &Value) -> Result<Vec<String>, String> {
             ));
         }
     }
-    for op in ops
-        .iter()
-        .filter(|op| ["OPTIONS", "TRACE"].contains(&op.method.as_str()))
-    {
+    for op in ops.iter().filter(|op| {
+        WITHOUT_SHORTHAND
+            .iter()
+            .any(|(_, method)| op.method == *method)
+    }) {
         out.push(format!(
             "{}: {} {} sent through request(Method::{}, ..) (reqwest has no shorthand)",
             op.id, op.method, op.path, op.method
         ));
     }
     let mut stripped = spec.clone();
-    let variants = |s: &Value| {
-        s.to_string()
-            .matches(rewrite::error_variants::ERROR_SCHEMA)
-            .count()
-    };
-    let before = variants(&stripped);
-    rewrite::error_variants::apply(&mut stripped);
-    let dropped = before - variants(&stripped);
+    let dropped = rewrite::error_variants::apply(&mut stripped);
     if dropped > 0 {
         out.push(format!(
             "APIError dropped from {dropped} success responses (anyOf [X, APIError] is X: every failure body is a fastcomments::Error::Api before the success type is decoded)"

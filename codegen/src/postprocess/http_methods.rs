@@ -11,7 +11,7 @@ use quote::quote;
 
 /// The methods progenitor may emit that `reqwest::Client` has no method for, with the
 /// `reqwest::Method` constant that names each.
-const WITHOUT_SHORTHAND: &[(&str, &str)] = &[("options", "OPTIONS"), ("trace", "TRACE")];
+pub const WITHOUT_SHORTHAND: &[(&str, &str)] = &[("options", "OPTIONS"), ("trace", "TRACE")];
 
 /// Applies the pass to progenitor's whole output.
 pub fn apply(tokens: TokenStream) -> TokenStream {

@@ -9,6 +9,14 @@ pub mod reserved_idents;
 pub mod send;
 pub mod uninhabited;
 
+/// The items of the inline module `name` at the top of `file`, to read.
+pub(crate) fn module<'f>(file: &'f syn::File, name: &str) -> Option<&'f [syn::Item]> {
+    file.items.iter().find_map(|item| match item {
+        syn::Item::Mod(m) if m.ident == name => m.content.as_ref().map(|(_, items)| &items[..]),
+        _ => None,
+    })
+}
+
 /// The items of the inline module `name` at the top of `file`.
 pub(crate) fn module_items<'f>(
     file: &'f mut syn::File,

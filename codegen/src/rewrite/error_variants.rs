@@ -17,8 +17,9 @@ use crate::spec::for_each_operation_mut;
 /// spell it.
 pub const ERROR_SCHEMA: &str = "#/components/schemas/APIError";
 
-/// Applies the rewrite.
-pub fn apply(spec: &mut Value) {
+/// Applies the rewrite; returns how many error variants it dropped.
+pub fn apply(spec: &mut Value) -> usize {
+    let mut dropped = 0;
     for_each_operation_mut(spec, |op| {
         let successes = op
             .get_mut("responses")
@@ -29,33 +30,38 @@ pub fn apply(spec: &mut Value) {
             .flat_map(|(_, response)| response.get_mut("content").and_then(Value::as_object_mut))
             .flat_map(|content| content.values_mut())
             .filter_map(|media| media.get_mut("schema"));
-        successes.for_each(strip);
+        dropped += successes.map(strip).sum::<usize>();
     });
+    dropped
 }
 
 /// Keys that only name or describe a schema: dropped with the choice they annotated (a
 /// `title` would name a type that is no longer generated).
 const ANNOTATIONS: &[&str] = &["title", "description"];
 
-fn strip(schema: &mut Value) {
+/// Drops the error variants of one schema; returns how many.
+fn strip(schema: &mut Value) -> usize {
+    let mut dropped = 0;
     for key in ["anyOf", "oneOf"] {
         let Some(Value::Array(variants)) = schema.get_mut(key) else {
             continue;
         };
         let before = variants.len();
         variants.retain(|v| v.get("$ref").and_then(Value::as_str) != Some(ERROR_SCHEMA));
+        dropped += before - variants.len();
         if variants.len() == 1 && variants.len() < before {
             let only = variants.remove(0);
             if let Some(map) = schema.as_object_mut() {
                 map.remove(key);
                 if map.keys().all(|k| ANNOTATIONS.contains(&k.as_str())) {
                     *schema = only;
-                    return;
+                    return dropped;
                 }
                 map.insert("allOf".into(), Value::Array(vec![only]));
             }
         }
     }
+    dropped
 }
 
 #[cfg(test)]
@@ -80,7 +86,7 @@ mod tests {
         let mut spec = spec_with(json!({ "anyOf": [
             { "$ref": "#/components/schemas/GetX" }, { "$ref": ERROR_SCHEMA }
         ] }));
-        apply(&mut spec);
+        assert_eq!(apply(&mut spec), 1);
         assert_eq!(
             success(&spec),
             &json!({ "$ref": "#/components/schemas/GetX" })
@@ -138,7 +144,7 @@ mod tests {
         );
         apply(&mut twice);
         let once = twice.clone();
-        apply(&mut twice);
+        assert_eq!(apply(&mut twice), 0);
         assert_eq!(once, twice);
     }
 }

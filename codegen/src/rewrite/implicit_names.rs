@@ -15,7 +15,7 @@ use heck::ToPascalCase;
 use serde_json::{Map, Value};
 
 use super::unique_titles::fold;
-use crate::spec::{components, for_each_operation_mut, visit_objects_mut};
+use crate::spec::{components, for_each_operation_mut, visit_objects};
 
 /// Applies the rewrite.
 pub fn apply(spec: &mut Value) {
@@ -62,8 +62,7 @@ fn taken_names(spec: &Value) -> BTreeSet<String> {
         .flatten()
         .map(|(name, _)| fold(name))
         .collect();
-    let mut paths = spec.get("paths").cloned().unwrap_or(Value::Null);
-    visit_objects_mut(&mut paths, &mut |map| {
+    visit_objects(spec.get("paths").unwrap_or(&Value::Null), &mut |map| {
         if let Some(Value::String(title)) = map.get("title") {
             taken.insert(fold(title));
         }
