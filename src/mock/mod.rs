@@ -60,11 +60,12 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use tokio::sync::oneshot;
 
+use crate::webhook::WebhookEventType;
 pub use example::ExampleRequest;
 pub use faults::{Fault, FaultRule, MAX_LATENCY};
 pub use state::RecordedRequest;
 use state::State;
-pub use webhooks::WebhookTestVerdict;
+pub use webhooks::{EndpointVerdict, WebhookTestVerdict};
 
 /// A running mock server. Dropping it stops it.
 #[derive(Debug)]
@@ -269,17 +270,46 @@ impl MockServer {
         self.state.set_integration_limits(None, Some(comments));
     }
 
-    /// Sends `tenant_id`'s webhooks to `url`, signed with `secret` (its API secret):
-    /// from now on every comment created, updated or deleted through the mock's API is
-    /// delivered there (PUT, PUT, DELETE), retried 1 minute × the attempts so far after a
-    /// failure, and listed by `GetPendingWebhookEvents` until delivered.
+    /// Sends `tenant_id`'s webhooks of every event type to `url`, signed with `secret`
+    /// (its API secret), with FastComments' default methods (PUT, PUT, DELETE): from now
+    /// on every comment created, updated or deleted through the mock's API is delivered
+    /// there, retried 1 minute × the attempts so far after a failure, and listed by
+    /// `GetPendingWebhookEvents` until delivered.
     pub fn set_webhook_receiver(&self, tenant_id: &str, url: &str, secret: &str) {
-        self.state.set_webhook(tenant_id, url, secret);
+        for event_type in WebhookEventType::ALL {
+            self.state.set_webhook(
+                tenant_id,
+                event_type,
+                url,
+                event_type.default_method(),
+                secret,
+            );
+        }
     }
 
-    /// FastComments' "send test payload" for `tenant_id`'s receiver: one delivery with
-    /// the right secret, which must succeed, one with a wrong secret, which must get 401.
-    /// `None` when the tenant has no receiver.
+    /// Sends `tenant_id`'s webhooks of one event type to `url` with `method`, as
+    /// FastComments' admin configures each event type (its own URL and method), signed
+    /// with `secret` (the tenant's API secret, for all its endpoints). Fails, changing
+    /// nothing, for a method the admin does not offer for that type
+    /// ([`WebhookEventType::offered_methods`]).
+    pub fn set_webhook_endpoint(
+        &self,
+        tenant_id: &str,
+        event_type: WebhookEventType,
+        url: &str,
+        method: reqwest::Method,
+        secret: &str,
+    ) -> Result<(), crate::webhook::WebhookConfigError> {
+        event_type.check_offered(&method)?;
+        self.state
+            .set_webhook(tenant_id, event_type, url, method, secret);
+        Ok(())
+    }
+
+    /// FastComments' "send test payload" for `tenant_id`'s endpoints: to each, one
+    /// delivery of a test comment (its id alone) with the right secret, which must
+    /// succeed, and one with a wrong secret, which must get 401. `None` when the tenant
+    /// has no endpoint.
     pub async fn send_webhook_test_payload(&self, tenant_id: &str) -> Option<WebhookTestVerdict> {
         self.state.test_webhook(tenant_id).await
     }

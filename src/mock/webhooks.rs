@@ -5,7 +5,7 @@
 //! `GetPendingWebhookEvents` lists, `GetPendingWebhookEventCount` counts and
 //! `DeletePendingWebhookEvent` removes.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -14,6 +14,7 @@ use axum::Router;
 use axum::extract::{Path, State as AxumState};
 use axum::response::IntoResponse;
 use axum::routing::{delete, get, post};
+use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -21,7 +22,7 @@ use tokio::time::Instant;
 use super::auth::Secured;
 use super::respond::{Answer, Failure, answer};
 use super::state::{Object, State, lock, new_id};
-use crate::webhook::WebhookMethods;
+use crate::webhook::WebhookEventType;
 use crate::webhook::testing::WebhookSigner;
 
 /// The generic list collection the queue lives in.
@@ -36,8 +37,16 @@ pub(crate) enum Change {
 }
 
 impl Change {
+    fn event_type(self) -> WebhookEventType {
+        match self {
+            Change::Created => WebhookEventType::Create,
+            Change::Updated => WebhookEventType::Update,
+            Change::Deleted => WebhookEventType::Delete,
+        }
+    }
+
     /// FastComments' `eventType`: 0 create, 1 delete, 2 update.
-    fn event_type(self) -> u8 {
+    fn code(self) -> u8 {
         match self {
             Change::Created => 0,
             Change::Deleted => 1,
@@ -46,17 +55,24 @@ impl Change {
     }
 }
 
-/// A tenant's receiver.
-#[derive(Clone)]
+/// A tenant's receiver: its API secret, and each event type's URL and method.
+#[derive(Clone, Default)]
 struct Receiver {
-    url: String,
     secret: String,
+    endpoints: BTreeMap<WebhookEventType, Endpoint>,
+}
+
+/// Where and how one event type is delivered.
+#[derive(Clone)]
+struct Endpoint {
+    url: String,
+    method: Method,
 }
 
 /// A queued delivery, beside its listed object.
 struct Pending {
     tenant_id: String,
-    method: String,
+    event_type: WebhookEventType,
     body: Vec<u8>,
     attempts: u32,
     due: Instant,
@@ -80,21 +96,39 @@ impl std::fmt::Debug for Webhooks {
     }
 }
 
-/// The verdict of FastComments' "send test payload": a receiver passes when it accepts a
-/// delivery with the right secret and answers 401 to one with a wrong secret.
+/// The verdict of FastComments' "send test payload": a receiver passes when each of its
+/// endpoints accepts a delivery with the right secret and answers 401 to one with a
+/// wrong secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct WebhookTestVerdict {
+    /// Each configured endpoint's answers, in event-type order (create, update, delete).
+    pub endpoints: Vec<EndpointVerdict>,
+}
+
+/// What one endpoint answered to the test payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EndpointVerdict {
+    /// The event type the endpoint is configured for.
+    pub event_type: WebhookEventType,
     /// The status answered with the right secret (`None`: no answer).
     pub right_secret: Option<u16>,
     /// The status answered with a wrong secret.
     pub wrong_secret: Option<u16>,
 }
 
-impl WebhookTestVerdict {
-    /// Whether the receiver verifies deliveries.
+impl EndpointVerdict {
+    /// Whether this endpoint verifies deliveries.
     pub fn passed(&self) -> bool {
         self.right_secret.is_some_and(|s| (200..300).contains(&s)) && self.wrong_secret == Some(401)
+    }
+}
+
+impl WebhookTestVerdict {
+    /// Whether every endpoint verifies deliveries.
+    pub fn passed(&self) -> bool {
+        !self.endpoints.is_empty() && self.endpoints.iter().all(EndpointVerdict::passed)
     }
 }
 
@@ -114,28 +148,38 @@ fn wall(at: Instant) -> chrono::DateTime<chrono::Utc> {
 }
 
 impl State {
-    /// Points a tenant's webhooks at `url`, signed with `secret`.
-    pub(crate) fn set_webhook(&self, tenant_id: &str, url: &str, secret: &str) {
-        lock(&self.webhooks).receivers.insert(
-            tenant_id.to_owned(),
-            Receiver {
+    /// Points a tenant's webhooks of `event_type` at `url` with `method`, all its
+    /// endpoints signed with `secret`.
+    pub(crate) fn set_webhook(
+        &self,
+        tenant_id: &str,
+        event_type: WebhookEventType,
+        url: &str,
+        method: Method,
+        secret: &str,
+    ) {
+        let mut hooks = lock(&self.webhooks);
+        let receiver = hooks.receivers.entry(tenant_id.to_owned()).or_default();
+        receiver.secret = secret.to_owned();
+        receiver.endpoints.insert(
+            event_type,
+            Endpoint {
                 url: url.to_owned(),
-                secret: secret.to_owned(),
+                method,
             },
         );
     }
 
-    /// Queues the delivery of a change to `comment`, if the tenant has a receiver.
+    /// Queues the delivery of a change to `comment`, if the tenant has an endpoint for it.
     pub(crate) fn enqueue_webhook(&self, tenant_id: &str, change: Change, comment: &Object) {
         let mut hooks = lock(&self.webhooks);
-        let Some(receiver) = hooks.receivers.get(tenant_id).cloned() else {
+        let Some(endpoint) = hooks
+            .receivers
+            .get(tenant_id)
+            .and_then(|r| r.endpoints.get(&change.event_type()))
+            .cloned()
+        else {
             return;
-        };
-        let methods = WebhookMethods::default();
-        let method = match change {
-            Change::Created => methods.create,
-            Change::Updated => methods.update,
-            Change::Deleted => methods.delete,
         };
         let id = new_id();
         let comment_id = comment
@@ -146,13 +190,13 @@ impl State {
         let listed = json!({
             "_id": id, "commentId": comment_id, "externalId": null, "createdAt": iso(wall(now)),
             "tenantId": tenant_id, "attemptCount": 0, "nextAttemptAt": iso(wall(now)),
-            "eventType": change.event_type(), "type": 1, "domain": domain(&receiver.url), "lastError": {}
+            "eventType": change.code(), "type": 1, "domain": domain(&endpoint.url), "lastError": {}
         });
         hooks.pending.insert(
             id,
             Pending {
                 tenant_id: tenant_id.to_owned(),
-                method,
+                event_type: change.event_type(),
                 body: webhook_body(comment),
                 attempts: 0,
                 due: now,
@@ -167,30 +211,32 @@ impl State {
         }
     }
 
-    /// Sends every delivery that is due; returns when the next one is.
+    /// Sends every delivery that is due, to its event type's endpoint as configured now;
+    /// returns when the next one is.
     async fn deliver_due(&self, http: &reqwest::Client) -> Option<Instant> {
         let now = Instant::now();
-        let due: Vec<(String, String, Receiver, String, Vec<u8>)> = {
+        let due: Vec<(String, String, String, Endpoint, Vec<u8>)> = {
             let hooks = lock(&self.webhooks);
             hooks
                 .pending
                 .iter()
                 .filter(|(_, p)| p.due <= now)
                 .filter_map(|(id, p)| {
-                    let receiver = hooks.receivers.get(&p.tenant_id)?.clone();
+                    let receiver = hooks.receivers.get(&p.tenant_id)?;
+                    let endpoint = receiver.endpoints.get(&p.event_type)?.clone();
                     Some((
                         id.clone(),
                         p.tenant_id.clone(),
-                        receiver,
-                        p.method.clone(),
+                        receiver.secret.clone(),
+                        endpoint,
                         p.body.clone(),
                     ))
                 })
                 .collect()
         };
-        for (id, tenant_id, receiver, method, body) in due {
-            let delivery = WebhookSigner::new(&receiver.secret).sign(&method, body);
-            let outcome = match delivery.request(http, &receiver.url).send().await {
+        for (id, tenant_id, secret, endpoint, body) in due {
+            let delivery = WebhookSigner::new(&secret).sign(endpoint.method.as_str(), body);
+            let outcome = match delivery.request(http, &endpoint.url).send().await {
                 Ok(answer) if answer.status().is_success() => Ok(()),
                 Ok(answer) => Err(format!("HTTP {}", answer.status().as_u16())),
                 Err(error) => Err(error.without_url().to_string()),
@@ -236,24 +282,29 @@ impl State {
         });
     }
 
-    /// FastComments' "send test payload": a delete of a test comment with the right
-    /// secret, then with a wrong one.
+    /// FastComments' "send test payload": to each endpoint, a test comment (its id
+    /// alone) with its method and the right secret, then with a wrong one.
     pub(crate) async fn test_webhook(&self, tenant_id: &str) -> Option<WebhookTestVerdict> {
         let receiver = lock(&self.webhooks).receivers.get(tenant_id).cloned()?;
         let http = client();
-        let body = json!({ "id": format!("test-{}", new_id()) }).to_string();
-        let status = |delivery: crate::webhook::testing::Delivery| {
-            let request = delivery.request(&http, &receiver.url);
+        let status = |delivery: crate::webhook::testing::Delivery, url: &str| {
+            let request = delivery.request(&http, url);
             async move { request.send().await.ok().map(|a| a.status().as_u16()) }
         };
-        let methods = WebhookMethods::default();
-        let right = WebhookSigner::new(&receiver.secret).sign(&methods.delete, body.clone().into());
-        let wrong = WebhookSigner::new(format!("{}-wrong", receiver.secret))
-            .sign(&methods.delete, body.into());
-        Some(WebhookTestVerdict {
-            right_secret: status(right).await,
-            wrong_secret: status(wrong).await,
-        })
+        let mut endpoints = Vec::new();
+        for (event_type, endpoint) in &receiver.endpoints {
+            let body = json!({ "id": format!("test-{}", new_id()) }).to_string();
+            let method = endpoint.method.as_str();
+            let right = WebhookSigner::new(&receiver.secret).sign(method, body.clone().into());
+            let wrong =
+                WebhookSigner::new(format!("{}-wrong", receiver.secret)).sign(method, body.into());
+            endpoints.push(EndpointVerdict {
+                event_type: *event_type,
+                right_secret: status(right, &endpoint.url).await,
+                wrong_secret: status(wrong, &endpoint.url).await,
+            });
+        }
+        Some(WebhookTestVerdict { endpoints })
     }
 }
 
@@ -307,7 +358,9 @@ pub(crate) async fn deliver(state: Weak<State>, wake: Arc<Notify>) {
 }
 
 /// The pending-event routes, and the admin calls of a standalone mock:
-/// `POST /__mock/webhooks` (`{"tenantId", "url", "secret"}`) sets a receiver,
+/// `POST /__mock/webhooks` (`{"tenantId", "url", "secret"}`, and optionally
+/// `"eventType": "create"|"update"|"delete"` with `"method"`) sets a receiver for every
+/// event type with the default methods, or one event type's endpoint,
 /// `POST /__mock/webhooks/{tenantId}/test` runs the test-payload check.
 pub(crate) fn routes() -> Router<Arc<State>> {
     Router::new()
@@ -323,6 +376,8 @@ struct ReceiverConfig {
     tenant_id: String,
     url: String,
     secret: String,
+    event_type: Option<String>,
+    method: Option<String>,
 }
 
 async fn set_receiver(AxumState(state): AxumState<Arc<State>>, body: axum::body::Bytes) -> Answer {
@@ -333,7 +388,42 @@ async fn set_receiver(AxumState(state): AxumState<Arc<State>>, body: axum::body:
             "url must be an absolute URL.",
         ));
     }
-    state.set_webhook(&config.tenant_id, &config.url, &config.secret);
+    let event_types = match config.event_type.as_deref() {
+        None => WebhookEventType::ALL.to_vec(),
+        Some("create") => vec![WebhookEventType::Create],
+        Some("update") => vec![WebhookEventType::Update],
+        Some("delete") => vec![WebhookEventType::Delete],
+        Some(_) => {
+            return Err(Failure::bad_request(
+                "invalid-event-type",
+                "eventType must be create, update or delete.",
+            ));
+        }
+    };
+    let method = |event_type: WebhookEventType| -> Result<Method, Failure> {
+        let Some(name) = &config.method else {
+            return Ok(event_type.default_method());
+        };
+        let method = Method::from_bytes(name.to_ascii_uppercase().as_bytes())
+            .map_err(|_| Failure::bad_request("invalid-method", "method is not an HTTP method."))?;
+        event_type
+            .check_offered(&method)
+            .map_err(|e| Failure::bad_request("invalid-method", e.to_string()))?;
+        Ok(method)
+    };
+    let endpoints = event_types
+        .into_iter()
+        .map(|t| Ok((t, method(t)?)))
+        .collect::<Result<Vec<_>, Failure>>()?;
+    for (event_type, method) in endpoints {
+        state.set_webhook(
+            &config.tenant_id,
+            event_type,
+            &config.url,
+            method,
+            &config.secret,
+        );
+    }
     Ok(axum::Json(json!({ "status": "success" })).into_response())
 }
 
@@ -348,8 +438,12 @@ async fn test_payload(
     Ok(axum::Json(json!({
         "status": "success",
         "passed": verdict.passed(),
-        "rightSecretStatus": verdict.right_secret,
-        "wrongSecretStatus": verdict.wrong_secret,
+        "endpoints": verdict.endpoints.iter().map(|e| json!({
+            "eventType": e.event_type.to_string(),
+            "passed": e.passed(),
+            "rightSecretStatus": e.right_secret,
+            "wrongSecretStatus": e.wrong_secret,
+        })).collect::<Vec<_>>(),
     }))
     .into_response())
 }

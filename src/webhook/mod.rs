@@ -38,8 +38,10 @@ mod event;
 pub mod testing;
 mod verify;
 
-pub use event::{WebhookComment, WebhookEvent};
-pub use verify::{Rejection, WebhookMethods, WebhookVerifier};
+pub use event::{WebhookComment, WebhookEvent, WebhookMention};
+pub use verify::{
+    Rejection, WebhookConfigError, WebhookEventType, WebhookMethods, WebhookVerifier,
+};
 
 /// The header with the delivery's timestamp.
 pub const TIMESTAMP_HEADER: &str = "x-fastcomments-timestamp";

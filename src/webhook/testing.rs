@@ -127,17 +127,17 @@ impl WebhookSigner {
 
     /// A new comment's delivery.
     pub fn created(&self, body: impl Into<Vec<u8>>) -> Delivery {
-        self.sign(&self.methods.create, body.into())
+        self.sign(self.methods.create().as_str(), body.into())
     }
 
     /// A changed comment's delivery.
     pub fn updated(&self, body: impl Into<Vec<u8>>) -> Delivery {
-        self.sign(&self.methods.update, body.into())
+        self.sign(self.methods.update().as_str(), body.into())
     }
 
     /// A removed comment's delivery.
     pub fn deleted(&self, body: impl Into<Vec<u8>>) -> Delivery {
-        self.sign(&self.methods.delete, body.into())
+        self.sign(self.methods.delete().as_str(), body.into())
     }
 
     /// A delivery of `body` with `method`, signed, with the `token` header as well.

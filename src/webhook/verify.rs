@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hmac::{Hmac, Mac};
+use reqwest::Method;
 use reqwest::header::HeaderMap;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -47,8 +48,10 @@ pub enum Rejection {
     /// The `token` header is not the API secret: 401.
     #[error("the token header is not the API secret")]
     BadToken,
-    /// The method is not one configured for an event: 405.
-    #[error("{0} is not a method FastComments uses for these webhooks")]
+    /// The endpoint serves several event types and the method is none of theirs: 405.
+    /// Never given by a verifier bound to one event type ([`WebhookVerifier::endpoint`]):
+    /// there the route, not the method, says what happened.
+    #[error("{0} is not a method configured for the event types of this endpoint")]
     MethodNotAllowed(String),
     /// The body is larger than the limit: 413.
     #[error("the body is larger than the {limit}-byte limit")]
@@ -74,24 +77,189 @@ impl Rejection {
     }
 }
 
-/// The HTTP method FastComments uses for each event (its admin lets you change them).
+/// The three webhook event types. FastComments' admin (Data → Webhooks) gives each its own
+/// endpoint URL and its own method (WEBHOOKS.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum WebhookEventType {
+    /// A comment was added.
+    Create,
+    /// A comment was changed.
+    Update,
+    /// A comment was removed.
+    Delete,
+}
+
+impl WebhookEventType {
+    /// The three, in FastComments' admin order.
+    pub const ALL: [WebhookEventType; 3] = [
+        WebhookEventType::Create,
+        WebhookEventType::Update,
+        WebhookEventType::Delete,
+    ];
+
+    /// The methods FastComments' admin offers for this event type: POST or PUT for create
+    /// and update, DELETE, POST or PUT for delete.
+    pub fn offered_methods(self) -> &'static [Method] {
+        match self {
+            WebhookEventType::Create | WebhookEventType::Update => &[Method::POST, Method::PUT],
+            WebhookEventType::Delete => &[Method::DELETE, Method::POST, Method::PUT],
+        }
+    }
+
+    /// Fails with [`WebhookConfigError::MethodNotOffered`] for a method FastComments'
+    /// admin does not offer for this event type.
+    pub(crate) fn check_offered(self, method: &Method) -> Result<(), WebhookConfigError> {
+        let offered = self.offered_methods();
+        if offered.contains(method) {
+            return Ok(());
+        }
+        Err(WebhookConfigError::MethodNotOffered {
+            event_type: self,
+            method: method.clone(),
+            offered: offered
+                .iter()
+                .map(Method::as_str)
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+    }
+
+    /// FastComments' default method: PUT for create and update, DELETE for delete.
+    pub fn default_method(self) -> Method {
+        match self {
+            WebhookEventType::Create | WebhookEventType::Update => Method::PUT,
+            WebhookEventType::Delete => Method::DELETE,
+        }
+    }
+}
+
+impl fmt::Display for WebhookEventType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            WebhookEventType::Create => "create",
+            WebhookEventType::Update => "update",
+            WebhookEventType::Delete => "delete",
+        })
+    }
+}
+
+/// Why a webhook configuration was refused when it was built, never at delivery time.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WebhookConfigError {
+    /// FastComments' admin does not offer this method for this event type.
+    #[error("FastComments does not offer {method} for {event_type} webhooks (it offers {offered})")]
+    MethodNotOffered {
+        /// The event type.
+        event_type: WebhookEventType,
+        /// The method given.
+        method: Method,
+        /// What it offers, e.g. `POST, PUT`.
+        offered: String,
+    },
+    /// One endpoint cannot serve a delete and another event type with the same method:
+    /// since November 2023 a delete carries the whole comment, so nothing in a delivery
+    /// would tell them apart. Give each event type its own endpoint
+    /// ([`WebhookVerifier::endpoint`]) or distinct methods.
+    #[error(
+        "{method} is configured for both {first} and {second}: one endpoint cannot tell them apart; bind a verifier to each event type's endpoint instead"
+    )]
+    Ambiguous {
+        /// The shared method.
+        method: Method,
+        /// One event type using it.
+        first: WebhookEventType,
+        /// The other.
+        second: WebhookEventType,
+    },
+}
+
+/// The HTTP method FastComments uses for each event type, as configured in its admin.
+///
+/// ```
+/// use fastcomments::webhook::WebhookMethods;
+/// use reqwest::Method;
+/// let methods = WebhookMethods::new(Method::POST, Method::POST, Method::DELETE).unwrap();
+/// assert_eq!(methods.update(), &Method::POST);
+/// // FastComments offers no PATCH, and no DELETE for a new comment:
+/// assert!(WebhookMethods::new(Method::DELETE, Method::PUT, Method::DELETE).is_err());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookMethods {
-    /// For a new comment (default `PUT`).
-    pub create: String,
-    /// For a changed comment (default `PUT`).
-    pub update: String,
-    /// For a removed comment (default `DELETE`).
-    pub delete: String,
+    create: Method,
+    update: Method,
+    delete: Method,
 }
 
 impl Default for WebhookMethods {
+    /// FastComments' defaults: PUT, PUT, DELETE.
     fn default() -> Self {
         WebhookMethods {
-            create: "PUT".into(),
-            update: "PUT".into(),
-            delete: "DELETE".into(),
+            create: Method::PUT,
+            update: Method::PUT,
+            delete: Method::DELETE,
         }
+    }
+}
+
+impl WebhookMethods {
+    /// The methods for create, update and delete. Fails with
+    /// [`WebhookConfigError::MethodNotOffered`] for a method FastComments' admin does not
+    /// offer for that event type.
+    pub fn new(
+        create: Method,
+        update: Method,
+        delete: Method,
+    ) -> Result<WebhookMethods, WebhookConfigError> {
+        let methods = WebhookMethods {
+            create,
+            update,
+            delete,
+        };
+        for event_type in WebhookEventType::ALL {
+            event_type.check_offered(methods.get(event_type))?;
+        }
+        Ok(methods)
+    }
+
+    /// The method for a new comment.
+    pub fn create(&self) -> &Method {
+        &self.create
+    }
+
+    /// The method for a changed comment.
+    pub fn update(&self) -> &Method {
+        &self.update
+    }
+
+    /// The method for a removed comment.
+    pub fn delete(&self) -> &Method {
+        &self.delete
+    }
+
+    /// The method for `event_type`.
+    pub fn get(&self, event_type: WebhookEventType) -> &Method {
+        match event_type {
+            WebhookEventType::Create => &self.create,
+            WebhookEventType::Update => &self.update,
+            WebhookEventType::Delete => &self.delete,
+        }
+    }
+
+    /// Whether one endpoint can serve all three event types with these methods: delete's
+    /// method must differ from the other two (create and update may share one: both are
+    /// an upsert by id, [`WebhookEvent::Saved`]).
+    fn check_distinct(&self) -> Result<(), WebhookConfigError> {
+        for other in [WebhookEventType::Create, WebhookEventType::Update] {
+            if self.get(other) == &self.delete {
+                return Err(WebhookConfigError::Ambiguous {
+                    method: self.delete.clone(),
+                    first: other,
+                    second: WebhookEventType::Delete,
+                });
+            }
+        }
+        Ok(())
     }
 }
 
@@ -114,6 +282,7 @@ pub struct WebhookVerifier {
     window: Duration,
     require_signature: bool,
     methods: WebhookMethods,
+    endpoint: Option<WebhookEventType>,
     max_body_size: usize,
     clock: Clock,
 }
@@ -125,6 +294,7 @@ impl fmt::Debug for WebhookVerifier {
             .field("window", &self.window)
             .field("require_signature", &self.require_signature)
             .field("methods", &self.methods)
+            .field("endpoint", &self.endpoint)
             .field("max_body_size", &self.max_body_size)
             .finish_non_exhaustive()
     }
@@ -135,13 +305,16 @@ pub const DEFAULT_MAX_BODY_SIZE: usize = 1024 * 1024;
 
 impl WebhookVerifier {
     /// A verifier for the tenant's API secret: signed or `token` deliveries, a 300 s
-    /// window, FastComments' default methods, bodies up to 1 MiB.
+    /// window, bodies up to 1 MiB, serving all three event types on one endpoint with
+    /// FastComments' default methods (PUT, PUT, DELETE) until told otherwise by
+    /// [`endpoint`](Self::endpoint) or [`methods`](Self::methods).
     pub fn new(api_secret: impl AsRef<[u8]>) -> WebhookVerifier {
         WebhookVerifier {
             secret: Secret(Arc::from(api_secret.as_ref())),
             window: Duration::from_secs(300),
             require_signature: false,
             methods: WebhookMethods::default(),
+            endpoint: None,
             max_body_size: DEFAULT_MAX_BODY_SIZE,
             clock: Arc::new(SystemTime::now),
         }
@@ -159,10 +332,34 @@ impl WebhookVerifier {
         self
     }
 
-    /// The methods configured in FastComments' admin.
-    pub fn methods(mut self, methods: WebhookMethods) -> Self {
-        self.methods = methods;
+    /// Binds the verifier to the endpoint of one event type: every verified delivery is
+    /// that event, whatever its method. This is the reliable way to know the event,
+    /// since FastComments gives each event type its own URL and nothing in a delivery
+    /// names it. A bound verifier never refuses a delivery for its method.
+    ///
+    /// ```
+    /// use fastcomments::webhook::{WebhookEvent, WebhookEventType, WebhookVerifier, testing::WebhookSigner};
+    /// let on_delete = WebhookVerifier::new("s3cret").endpoint(WebhookEventType::Delete);
+    /// // A delete sent with POST, carrying the whole comment:
+    /// let d = WebhookSigner::new("s3cret").sign("POST", br#"{"id": "c1", "comment": "Hi"}"#.to_vec());
+    /// let event = on_delete.verify(&d.method, &d.headers, &d.body).unwrap();
+    /// assert!(matches!(event, WebhookEvent::Deleted { id, comment: Some(_) } if id == "c1"));
+    /// ```
+    pub fn endpoint(mut self, event_type: WebhookEventType) -> Self {
+        self.endpoint = Some(event_type);
         self
+    }
+
+    /// For one endpoint that serves all three event types: the methods configured in
+    /// FastComments' admin, which then tell the events apart. Fails with
+    /// [`WebhookConfigError::Ambiguous`] when delete shares its method with create or
+    /// update (a delete carries the whole comment, so such a delivery could be either):
+    /// give each event type its own endpoint instead. Ignored by a verifier bound with
+    /// [`endpoint`](Self::endpoint).
+    pub fn methods(mut self, methods: WebhookMethods) -> Result<Self, WebhookConfigError> {
+        methods.check_distinct()?;
+        self.methods = methods;
+        Ok(self)
     }
 
     /// The largest body accepted (default 1 MiB).
@@ -183,26 +380,55 @@ impl WebhookVerifier {
     }
 
     /// Verifies a delivery from its method, headers and **raw** body bytes (never a
-    /// re-serialisation), and reads its event.
+    /// re-serialisation), and reads its event: the bound event type's
+    /// ([`endpoint`](Self::endpoint)), or else the one its method is configured for
+    /// ([`methods`](Self::methods)). Credentials are checked before the method, so a
+    /// forgery is a 401 whatever its method.
     pub fn verify(
         &self,
         method: &str,
         headers: &HeaderMap,
         body: &[u8],
     ) -> Result<WebhookEvent, Rejection> {
+        let comment = self.verified_comment(headers, body)?;
+        let kinds = match self.endpoint {
+            Some(event_type) => Kinds::only(event_type),
+            None => self.kinds(method)?,
+        };
+        Ok(event(kinds, comment))
+    }
+
+    /// Verifies a delivery that arrived on the endpoint of `event_type`, whatever its
+    /// method, and reads it as that event.
+    pub fn verify_as(
+        &self,
+        event_type: WebhookEventType,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<WebhookEvent, Rejection> {
+        let comment = self.verified_comment(headers, body)?;
+        Ok(event(Kinds::only(event_type), comment))
+    }
+
+    /// The body's comment, once its size and credentials are checked.
+    pub(crate) fn verified_comment(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<WebhookComment, Rejection> {
         if body.len() > self.max_body_size {
             return Err(Rejection::TooLarge {
                 limit: self.max_body_size,
             });
         }
-        let kinds = self.kinds(method)?;
         self.authenticate(headers, body)?;
-        read_event(kinds, body)
+        serde_json::from_slice(body).map_err(|e| Rejection::MalformedBody(e.to_string()))
     }
 
-    /// Which events `method` may carry.
+    /// Which event types `method` may carry on a shared endpoint; by construction
+    /// ([`WebhookMethods::check_distinct`]) a delete's method is no other type's.
     fn kinds(&self, method: &str) -> Result<Kinds, Rejection> {
-        let is = |m: &str| m.eq_ignore_ascii_case(method);
+        let is = |m: &Method| m.as_str().eq_ignore_ascii_case(method);
         let kinds = Kinds {
             create: is(&self.methods.create),
             update: is(&self.methods.update),
@@ -311,7 +537,7 @@ fn timestamp_seconds(raw: &[u8]) -> Result<i64, Rejection> {
     })
 }
 
-/// The events a method may carry.
+/// The event types a delivery may be.
 #[derive(Clone, Copy)]
 struct Kinds {
     create: bool,
@@ -319,24 +545,26 @@ struct Kinds {
     delete: bool,
 }
 
-fn read_event(kinds: Kinds, body: &[u8]) -> Result<WebhookEvent, Rejection> {
-    let comment: WebhookComment =
-        serde_json::from_slice(body).map_err(|e| Rejection::MalformedBody(e.to_string()))?;
-    Ok(match (kinds.create, kinds.update, kinds.delete) {
-        (_, _, true) => {
-            let id_only = WebhookComment {
-                id: comment.id.clone(),
-                ..WebhookComment::default()
-            };
-            WebhookEvent::Deleted {
-                id: comment.id.clone(),
-                comment: (comment != id_only).then_some(comment),
-            }
+impl Kinds {
+    fn only(event_type: WebhookEventType) -> Kinds {
+        Kinds {
+            create: event_type == WebhookEventType::Create,
+            update: event_type == WebhookEventType::Update,
+            delete: event_type == WebhookEventType::Delete,
         }
+    }
+}
+
+fn event(kinds: Kinds, comment: WebhookComment) -> WebhookEvent {
+    match (kinds.create, kinds.update, kinds.delete) {
+        (_, _, true) => WebhookEvent::Deleted {
+            id: comment.id.clone(),
+            comment: (!comment.is_id_only()).then_some(comment),
+        },
         (true, true, _) => WebhookEvent::Saved(comment),
         (true, false, _) => WebhookEvent::Created(comment),
         _ => WebhookEvent::Updated(comment),
-    })
+    }
 }
 
 #[cfg(test)]
@@ -511,12 +739,8 @@ mod tests {
 
     #[test]
     fn distinct_methods_tell_created_from_updated() {
-        let methods = WebhookMethods {
-            create: "POST".into(),
-            update: "PUT".into(),
-            delete: "DELETE".into(),
-        };
-        let v = verifier().methods(methods.clone());
+        let methods = WebhookMethods::new(Method::POST, Method::PUT, Method::DELETE).unwrap();
+        let v = verifier().methods(methods.clone()).unwrap();
         let s = signer().methods(methods);
         assert!(matches!(
             check(&v, &s.created(BODY)),

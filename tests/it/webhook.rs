@@ -203,10 +203,14 @@ async fn the_test_payload_check_passes_for_a_verifying_receiver_only() {
         .send_webhook_test_payload(crate::common::TENANT)
         .await
         .unwrap();
-    assert_eq!(
-        (verdict.right_secret, verdict.wrong_secret),
-        (Some(200), Some(401))
-    );
+    assert_eq!(verdict.endpoints.len(), 3, "one per event type");
+    for endpoint in &verdict.endpoints {
+        assert_eq!(
+            (endpoint.right_secret, endpoint.wrong_secret),
+            (Some(200), Some(401)),
+            "{endpoint:?}"
+        );
+    }
     assert!(verdict.passed());
 
     let careless =
@@ -216,7 +220,12 @@ async fn the_test_payload_check_passes_for_a_verifying_receiver_only() {
         .send_webhook_test_payload(crate::common::TENANT)
         .await
         .unwrap();
-    assert_eq!(verdict.wrong_secret, Some(200));
+    assert!(
+        verdict
+            .endpoints
+            .iter()
+            .all(|e| e.wrong_secret == Some(200))
+    );
     assert!(!verdict.passed());
 }
 
@@ -228,4 +237,221 @@ async fn pending_count(client: &fastcomments::Client) -> f64 {
         .await
         .unwrap()
         .count
+}
+
+/// Every configuration FastComments' admin allows (create: POST or PUT; update: POST or
+/// PUT; delete: DELETE, POST or PUT) × the event sent × every delivered method × a body
+/// with the whole comment or the id alone, through a verifier bound to each endpoint and
+/// one shared endpoint. A delivery is never reported as another event, and a bound
+/// endpoint never refuses a valid delivery for its method.
+#[test]
+fn no_configuration_reports_a_delivery_as_another_event() {
+    use fastcomments::webhook::{WebhookEventType, WebhookMethods};
+    use reqwest::Method;
+    let full = r#"{"id": "c1", "urlId": "p", "comment": "Hi", "commentHTML": "<p>Hi</p>"}"#;
+    let id_only = r#"{"id": "c1"}"#;
+    let delivered = [
+        Method::DELETE,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::GET,
+    ];
+    let kind = |event: &WebhookEvent| -> &'static str {
+        match event {
+            WebhookEvent::Created(_) => "create",
+            WebhookEvent::Updated(_) => "update",
+            WebhookEvent::Saved(_) => "create-or-update",
+            WebhookEvent::Deleted { .. } => "delete",
+            _ => "other",
+        }
+    };
+    let signer = WebhookSigner::new(SECRET);
+    let (mut checked, mut refused_configs) = (0, 0);
+    for create in [Method::POST, Method::PUT] {
+        for update in [Method::POST, Method::PUT] {
+            for delete in [Method::DELETE, Method::POST, Method::PUT] {
+                let methods =
+                    WebhookMethods::new(create.clone(), update.clone(), delete.clone()).unwrap();
+                let ambiguous = delete == create || delete == update;
+                let shared = WebhookVerifier::new(SECRET).methods(methods.clone());
+                assert_eq!(shared.is_err(), ambiguous, "{methods:?}");
+                refused_configs += usize::from(ambiguous);
+                for sent in WebhookEventType::ALL {
+                    for body in [full, id_only] {
+                        for method in &delivered {
+                            let d = signer.sign(method.as_str(), body.into());
+                            // The endpoint of the event sent: always that event.
+                            let bound = WebhookVerifier::new(SECRET).endpoint(sent);
+                            let event = bound.verify(&d.method, &d.headers, &d.body).unwrap();
+                            assert_eq!(kind(&event), sent.to_string(), "{methods:?} {method}");
+                            if let WebhookEvent::Deleted { comment, .. } = &event {
+                                assert_eq!(comment.is_some(), body == full);
+                            } else {
+                                assert_eq!(event.comment_id(), "c1");
+                            }
+                            checked += 1;
+                            // One endpoint for all: only what the method can say.
+                            let Ok(shared) = &shared else { continue };
+                            let answer = shared.verify(&d.method, &d.headers, &d.body);
+                            if method == methods.get(sent) {
+                                let event = answer.unwrap();
+                                assert!(
+                                    kind(&event).contains(&sent.to_string()),
+                                    "{methods:?}: {sent} sent with {method} read as {event:?}"
+                                );
+                            } else if let Ok(event) = answer {
+                                // Another type's method: read as that type, never as
+                                // one whose method it is not.
+                                let read = kind(&event);
+                                assert!(
+                                    WebhookEventType::ALL
+                                        .iter()
+                                        .any(|t| read.contains(&t.to_string())
+                                            && methods.get(*t) == method),
+                                    "{methods:?}: {method} read as {read}"
+                                );
+                            } else {
+                                assert_eq!(answer.unwrap_err().status(), 405);
+                                assert!(
+                                    !WebhookEventType::ALL
+                                        .iter()
+                                        .any(|t| methods.get(*t) == method)
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(checked, 12 * 3 * 2 * 5);
+    assert_eq!(
+        refused_configs, 6,
+        "delete sharing a method with create or update"
+    );
+}
+
+/// FastComments' admin with an endpoint per event type, every one with POST: the mock
+/// delivers each change to its own route, and the route's extractor reads it as that
+/// event (a delete carries the whole comment, as FastComments sends it since 2023).
+#[tokio::test]
+async fn per_event_endpoints_with_one_method_deliver_each_change_as_its_event() {
+    use fastcomments::webhook::WebhookEventType;
+    use fastcomments::webhook::axum::{CreatedWebhook, DeletedWebhook, UpdatedWebhook};
+    use reqwest::Method;
+    type Log = Arc<Mutex<Vec<(String, String, bool)>>>;
+    #[derive(Clone)]
+    struct Receiver {
+        verifier: WebhookVerifier,
+        log: Log,
+        done: Arc<tokio::sync::Notify>,
+    }
+    impl axum::extract::FromRef<Receiver> for WebhookVerifier {
+        fn from_ref(r: &Receiver) -> WebhookVerifier {
+            r.verifier.clone()
+        }
+    }
+    fn record(r: &Receiver, kind: &str, id: &str, whole: bool) -> StatusCode {
+        r.log.lock().unwrap().push((kind.into(), id.into(), whole));
+        r.done.notify_one();
+        StatusCode::OK
+    }
+    let receiver = Receiver {
+        verifier: WebhookVerifier::new(SECRET),
+        log: Log::default(),
+        done: Arc::default(),
+    };
+    let base = serve(
+        axum::Router::new()
+            .route(
+                "/created",
+                any(
+                    |State(r): State<Receiver>, CreatedWebhook(c): CreatedWebhook| async move {
+                        record(&r, "created", &c.id, c.comment.is_some())
+                    },
+                ),
+            )
+            .route(
+                "/updated",
+                any(
+                    |State(r): State<Receiver>, UpdatedWebhook(c): UpdatedWebhook| async move {
+                        record(&r, "updated", &c.id, c.comment.is_some())
+                    },
+                ),
+            )
+            .route(
+                "/deleted",
+                any(|State(r): State<Receiver>, d: DeletedWebhook| async move {
+                    record(&r, "deleted", &d.id, d.comment.is_some())
+                }),
+            )
+            .with_state(receiver.clone()),
+    )
+    .await;
+    let (server, client) = crate::common::mock().await;
+    for (event_type, path) in [
+        (WebhookEventType::Create, "created"),
+        (WebhookEventType::Update, "updated"),
+        (WebhookEventType::Delete, "deleted"),
+    ] {
+        server
+            .set_webhook_endpoint(
+                crate::common::TENANT,
+                event_type,
+                &format!("{base}/{path}"),
+                Method::POST,
+                SECRET,
+            )
+            .unwrap();
+    }
+    assert!(
+        server
+            .set_webhook_endpoint(
+                crate::common::TENANT,
+                WebhookEventType::Create,
+                &base,
+                Method::DELETE,
+                SECRET
+            )
+            .is_err(),
+        "FastComments offers no DELETE for a new comment"
+    );
+    let wait_for = |n: usize| {
+        let r = receiver.clone();
+        async move {
+            while r.log.lock().unwrap().len() < n {
+                r.done.notified().await;
+            }
+        }
+    };
+    let created = crate::common::save_comment(&client, "Hi", "p")
+        .await
+        .unwrap();
+    let id = created.comment.id.clone();
+    wait_for(1).await;
+    client
+        .update_comment()
+        .id(&id)
+        .body_map(|b| b.comment(Some("Hi, edited".to_string())))
+        .send()
+        .await
+        .unwrap();
+    wait_for(2).await;
+    client.delete_comment().id(&id).send().await.unwrap();
+    wait_for(3).await;
+    let log = receiver.log.lock().unwrap().clone();
+    assert_eq!(
+        log,
+        vec![
+            ("created".to_string(), id.clone(), true),
+            ("updated".to_string(), id.clone(), true),
+            ("deleted".to_string(), id, true),
+        ]
+    );
+    let verdict = server
+        .send_webhook_test_payload(crate::common::TENANT)
+        .await
+        .unwrap();
+    assert!(verdict.passed(), "{verdict:?}");
 }
