@@ -26,6 +26,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use sha2::Sha256;
 
 use crate::client::Secret;
@@ -71,6 +72,10 @@ pub struct SsoUser {
     /// Whether their activity is private.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_profile_activity_private: Option<bool>,
+    /// Any other field FastComments' SSO takes (e.g. `badgeConfig`), sent as given and
+    /// kept as it came when a user is read back.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
 }
 
 impl SsoUser {
@@ -99,15 +104,22 @@ pub struct SecureSso {
 
 /// The signed `sso` object: give it to the widget as `sso`, or to a public API operation
 /// as its `sso` parameter ([`to_query_param`](SecureSsoPayload::to_query_param)).
+///
+/// For a visitor who is not logged in ([`SecureSso::logged_out`]) it carries no user data
+/// and no hash: only `timestamp`, `loginURL` and `logoutURL`, so the widget offers the
+/// site's login. (Signing an empty user instead shows as a malformed SSO: FastComments'
+/// WordPress plugin stopped doing that.)
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct SecureSsoPayload {
-    /// Base64 of the user's JSON.
-    #[serde(rename = "userDataJSONBase64")]
-    pub user_data_json_base64: String,
-    /// Hex HMAC-SHA256 of `"<timestamp><userDataJSONBase64>"` with the API secret.
-    pub verification_hash: String,
+    /// Base64 of the user's JSON; `None` for a logged-out visitor.
+    #[serde(rename = "userDataJSONBase64", skip_serializing_if = "Option::is_none")]
+    pub user_data_json_base64: Option<String>,
+    /// Hex HMAC-SHA256 of `"<timestamp><userDataJSONBase64>"` with the API secret;
+    /// `None` for a logged-out visitor.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification_hash: Option<String>,
     /// When it was signed, in epoch milliseconds.
     pub timestamp: i64,
     /// Where the widget sends a visitor to log in.
@@ -116,9 +128,17 @@ pub struct SecureSsoPayload {
     /// Where the widget sends a user to log out.
     #[serde(rename = "logoutURL", skip_serializing_if = "Option::is_none")]
     pub logout_url: Option<String>,
+    /// Any other field, kept as it came when a payload is read back.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
 }
 
 impl SecureSsoPayload {
+    /// Whether this is the logged-out form (no user).
+    pub fn is_logged_out(&self) -> bool {
+        self.user_data_json_base64.is_none()
+    }
+
     /// The JSON text the public API operations take as their `sso` parameter.
     pub fn to_query_param(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
@@ -149,10 +169,7 @@ impl SecureSso {
 
     /// Signs `user` now.
     pub fn sign(&self, user: &SsoUser) -> SecureSsoPayload {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
-        self.sign_at(user, i64::try_from(now.as_millis()).unwrap_or(i64::MAX))
+        self.sign_at(user, now_ms())
     }
 
     /// Signs `user` as of `timestamp_ms` (epoch milliseconds).
@@ -160,11 +177,41 @@ impl SecureSso {
         let json = serde_json::to_vec(user).unwrap_or_default();
         let data = base64::engine::general_purpose::STANDARD.encode(json);
         SecureSsoPayload {
-            verification_hash: self.hash(timestamp_ms, &data),
-            user_data_json_base64: data,
+            verification_hash: Some(self.hash(timestamp_ms, &data)),
+            user_data_json_base64: Some(data),
             timestamp: timestamp_ms,
             login_url: self.login_url.clone(),
             logout_url: self.logout_url.clone(),
+            extra: Map::new(),
+        }
+    }
+
+    /// The payload for a visitor who is not logged in, now: `timestamp` and the login and
+    /// logout URLs, no user data. Set [`login_url`](Self::login_url) so the widget can
+    /// send the visitor to log in.
+    ///
+    /// ```
+    /// use fastcomments::sso::SecureSso;
+    /// let sso = SecureSso::new("my-api-secret").login_url("https://blog.example/login");
+    /// let payload = sso.logged_out_at(1_700_000_000_000);
+    /// assert_eq!(
+    ///     payload.to_query_param(),
+    ///     r#"{"timestamp":1700000000000,"loginURL":"https://blog.example/login"}"#
+    /// );
+    /// ```
+    pub fn logged_out(&self) -> SecureSsoPayload {
+        self.logged_out_at(now_ms())
+    }
+
+    /// The logged-out payload as of `timestamp_ms` (epoch milliseconds).
+    pub fn logged_out_at(&self, timestamp_ms: i64) -> SecureSsoPayload {
+        SecureSsoPayload {
+            user_data_json_base64: None,
+            verification_hash: None,
+            timestamp: timestamp_ms,
+            login_url: self.login_url.clone(),
+            logout_url: self.logout_url.clone(),
+            extra: Map::new(),
         }
     }
 
@@ -178,19 +225,27 @@ impl SecureSso {
 }
 
 /// Unsigned SSO, for sites that trust every visitor's claim (the widget's `simpleSSO`).
+/// A visitor who is not logged in is [`SimpleSso::logged_out`]: no user, only the login
+/// and logout URLs (never an empty username).
 ///
 /// ```
 /// use fastcomments::sso::SimpleSso;
 /// let sso = SimpleSso::new("ada").email("ada@example.com");
 /// let widget = serde_json::to_value(sso.widget_config()).unwrap();
 /// assert_eq!(widget["simpleSSO"]["username"], "ada");
+/// let visitor = SimpleSso::logged_out().login_url("https://blog.example/login");
+/// assert_eq!(
+///     visitor.widget_config().to_string(),
+///     r#"{"simpleSSO":{"loginURL":"https://blog.example/login"}}"#
+/// );
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct SimpleSso {
-    /// The name shown.
-    pub username: String,
+    /// The name shown; `None` for a logged-out visitor.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
     /// Their e-mail.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
@@ -200,15 +255,42 @@ pub struct SimpleSso {
     /// Their website.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub website_url: Option<String>,
+    /// Where the widget sends a visitor to log in.
+    #[serde(rename = "loginURL", skip_serializing_if = "Option::is_none")]
+    pub login_url: Option<String>,
+    /// Where the widget sends a user to log out.
+    #[serde(rename = "logoutURL", skip_serializing_if = "Option::is_none")]
+    pub logout_url: Option<String>,
+    /// Any other field the widget's `simpleSSO` takes (e.g. `displayName`,
+    /// `badgeConfig`), sent as given and kept as it came when read back.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
 }
 
 impl SimpleSso {
     /// A user known by name only.
     pub fn new(username: impl Into<String>) -> SimpleSso {
         SimpleSso {
-            username: username.into(),
+            username: Some(username.into()),
             ..SimpleSso::default()
         }
+    }
+
+    /// A visitor who is not logged in: no user data.
+    pub fn logged_out() -> SimpleSso {
+        SimpleSso::default()
+    }
+
+    /// The login URL.
+    pub fn login_url(mut self, url: impl Into<String>) -> SimpleSso {
+        self.login_url = Some(url.into());
+        self
+    }
+
+    /// The logout URL.
+    pub fn logout_url(mut self, url: impl Into<String>) -> SimpleSso {
+        self.logout_url = Some(url.into());
+        self
     }
 
     /// Their e-mail.
@@ -221,6 +303,14 @@ impl SimpleSso {
     pub fn widget_config(&self) -> serde_json::Value {
         serde_json::json!({ "simpleSSO": self })
     }
+}
+
+/// Now, in epoch milliseconds.
+fn now_ms() -> i64 {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]
@@ -244,12 +334,12 @@ mod tests {
         let user = SsoUser::new("u1", "a@example.com", "ada");
         let payload = SecureSso::new("my secret").sign_at(&user, 1_700_000_000_000);
         assert_eq!(
-            payload.user_data_json_base64,
-            "eyJpZCI6InUxIiwiZW1haWwiOiJhQGV4YW1wbGUuY29tIiwidXNlcm5hbWUiOiJhZGEifQ=="
+            payload.user_data_json_base64.as_deref(),
+            Some("eyJpZCI6InUxIiwiZW1haWwiOiJhQGV4YW1wbGUuY29tIiwidXNlcm5hbWUiOiJhZGEifQ==")
         );
         assert_eq!(
-            payload.verification_hash,
-            "8ba2bb1b046ef013bc9ad14a5736eb845c939f7f46c0477f1ff0ad87af99e00e"
+            payload.verification_hash.as_deref(),
+            Some("8ba2bb1b046ef013bc9ad14a5736eb845c939f7f46c0477f1ff0ad87af99e00e")
         );
     }
 
@@ -303,7 +393,7 @@ mod tests {
         user.display_name = Some("Ada L.".into());
         let payload = SecureSso::new("s").login_url("https://x/login").sign(&user);
         let json = base64::engine::general_purpose::STANDARD
-            .decode(&payload.user_data_json_base64)
+            .decode(payload.user_data_json_base64.as_deref().unwrap())
             .unwrap();
         let text = String::from_utf8(json).unwrap();
         assert!(text.contains("\"optedInNotifications\":true"), "{text}");
@@ -316,6 +406,53 @@ mod tests {
         let widget = serde_json::to_value(&payload).unwrap();
         assert_eq!(widget["loginURL"], "https://x/login");
         assert!(widget.get("logoutURL").is_none());
-        assert_eq!(payload.verification_hash.len(), 64);
+        assert_eq!(payload.verification_hash.map(|h| h.len()), Some(64));
+    }
+
+    /// A visitor who is not logged in: exactly `timestamp`, `loginURL`, `logoutURL`; no
+    /// user data, no hash, and never an empty user (which FastComments shows as a
+    /// malformed SSO).
+    #[test]
+    fn the_logged_out_form_carries_no_user_at_all() {
+        let sso = SecureSso::new("s")
+            .login_url("https://x/login")
+            .logout_url("https://x/out");
+        let payload = sso.logged_out_at(1_700_000_000_000);
+        assert!(payload.is_logged_out());
+        assert_eq!(
+            serde_json::to_value(&payload).unwrap(),
+            serde_json::json!({"timestamp": 1_700_000_000_000_i64,
+                "loginURL": "https://x/login", "logoutURL": "https://x/out"})
+        );
+        let now = sso.logged_out();
+        assert!(now.timestamp > 1_600_000_000_000, "milliseconds");
+        assert!(!sso.sign_at(&SsoUser::new("u", "e", "n"), 1).is_logged_out());
+        let simple = SimpleSso::logged_out().login_url("https://x/login");
+        assert_eq!(
+            simple.widget_config(),
+            serde_json::json!({"simpleSSO": {"loginURL": "https://x/login"}})
+        );
+        assert_eq!(
+            SimpleSso::new("ada").widget_config()["simpleSSO"]["username"],
+            "ada"
+        );
+    }
+
+    /// A field this crate does not model is sent as given and read back whole.
+    #[test]
+    fn fields_not_modelled_are_sent_and_kept() {
+        let mut user = SsoUser::new("u", "e", "n");
+        user.extra.insert(
+            "badgeConfig".into(),
+            serde_json::json!({"badgeIds": ["b1"]}),
+        );
+        let json = serde_json::to_value(&user).unwrap();
+        assert_eq!(json["badgeConfig"]["badgeIds"][0], "b1");
+        let back: SsoUser = serde_json::from_value(json).unwrap();
+        assert_eq!(back, user);
+        let payload: SecureSsoPayload =
+            serde_json::from_str(r#"{"timestamp": 1, "newField": 2}"#).unwrap();
+        assert!(payload.is_logged_out());
+        assert_eq!(payload.extra["newField"], 2);
     }
 }
