@@ -80,6 +80,23 @@ pub enum Error {
     /// a value that cannot be encoded).
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+    /// A path parameter's value would change which endpoint is called: empty, or a dot
+    /// segment (`.`, `..`, or one percent-encoded, like `%2e%2e`) that the URL would
+    /// remove. Refused before anything is sent, for every path parameter of every
+    /// operation.
+    #[error(
+        "path parameter {parameter} of {operation} is {value:?}: {reason} would change the request's path"
+    )]
+    InvalidPathParameter {
+        /// The operation, e.g. `DeleteComment`.
+        operation: &'static str,
+        /// The parameter's name in the spec, e.g. `commentId`.
+        parameter: String,
+        /// The value given (its first 64 characters).
+        value: String,
+        /// Why it was refused.
+        reason: &'static str,
+    },
     /// The retry policy gave up: every attempt allowed failed with a retryable error, or
     /// the next wait would have passed its deadline or the longest wait allowed.
     #[error("gave up after {attempts} attempts: {last}")]

@@ -6,6 +6,7 @@
 //! (`request.rs`).
 
 mod builder;
+mod path;
 mod region;
 mod request;
 mod upload;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 #[cfg(any(feature = "integration", feature = "sso", feature = "webhook"))]
 pub(crate) use builder::Secret;
 pub use builder::{ClientBuilder, DEFAULT_MAX_BODY_SIZE};
+pub(crate) use path::{BuildError, path_segment};
 pub use region::{DataCenter, Region};
 pub(crate) use request::{Inner, send};
 pub use upload::UploadImage;

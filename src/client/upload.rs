@@ -90,7 +90,7 @@ impl UploadImage<'_> {
         let url = format!(
             "{}/upload-image/{}",
             self.client.base_url(),
-            progenitor_client::encode_path(&tenant_id)
+            crate::client::path_segment(operation, 0, &tenant_id)?
         );
         let mut query: Vec<(&str, String)> = Vec::new();
         if let Some(preset) = self.size_preset {

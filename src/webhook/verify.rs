@@ -251,7 +251,7 @@ impl WebhookMethods {
     /// an upsert by id, [`WebhookEvent::Saved`]).
     fn check_distinct(&self) -> Result<(), WebhookConfigError> {
         for other in [WebhookEventType::Create, WebhookEventType::Update] {
-            if self.get(other) == &self.delete {
+            if *self.get(other) == self.delete {
                 return Err(WebhookConfigError::Ambiguous {
                     method: self.delete.clone(),
                     first: other,

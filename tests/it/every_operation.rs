@@ -117,3 +117,109 @@ async fn a_request_missing_a_required_value_gets_a_typed_400() {
         "only {checked} operations have a required value"
     );
 }
+
+/// Every path parameter of every operation (generated and hand-written), set to each value
+/// that would change the request's path once the URL removes dot segments: refused with
+/// an error naming that parameter, and nothing reaches the server.
+#[tokio::test]
+async fn no_path_value_can_change_which_endpoint_is_called() {
+    const VALUES: [&str; 6] = [".", "..", "%2e%2e", ".%2E", "%2E.", ""];
+    let enum_path_parameters = enum_path_parameters();
+    let server = server().await;
+    let client = server
+        .client("demo", "demo-key")
+        .unwrap()
+        .with_retry(fastcomments::RetryPolicy::none());
+    let mut pairs = 0;
+    let mut failures = Vec::new();
+    for op in OPERATIONS {
+        if matches!(op.implementation, Implementation::HandWritten(_)) {
+            continue;
+        }
+        let example = server.example_request("demo", op.id).unwrap();
+        let names = op
+            .path
+            .split('{')
+            .skip(1)
+            .filter_map(|rest| rest.split('}').next());
+        for name in names {
+            if !example.params.get(name).is_some_and(Value::is_string)
+                || enum_path_parameters.contains(&(op.id.to_string(), name.to_string()))
+            {
+                continue; // a number or an enum: its type cannot hold a dot segment
+            }
+            pairs += 1;
+            for value in VALUES {
+                let mut request = example.clone();
+                request.params.insert(name.into(), Value::from(value));
+                server.clear_requests();
+                let result = calls::call(op.id, &client, &request).await.unwrap();
+                match result {
+                    Err(fastcomments::Error::InvalidPathParameter { parameter, .. })
+                        if parameter == name => {}
+                    other => failures.push(format!("{} {name}={value:?}: {other:?}", op.id)),
+                }
+                if !server.requests().is_empty() {
+                    failures.push(format!("{} {name}={value:?} reached the server", op.id));
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    // Today's spec: 141 text path parameters across the generated operations (and 3 enums).
+    assert!(pairs > 100, "only {pairs} path parameters checked");
+
+    // The hand-written upload takes the client's tenant in its path.
+    for value in VALUES {
+        let odd = server
+            .client(value, "demo-key")
+            .unwrap()
+            .with_retry(fastcomments::RetryPolicy::none());
+        server.clear_requests();
+        let result = odd
+            .upload_image(b"\x89PNG\r\n\x1a\n".to_vec(), "a.png")
+            .send()
+            .await;
+        assert!(
+            matches!(&result, Err(fastcomments::Error::InvalidPathParameter { parameter, .. }) if parameter == "tenantId"),
+            "{value:?}: {result:?}"
+        );
+        assert!(server.requests().is_empty());
+    }
+}
+
+/// `(operationId, parameter)` of the spec's path parameters whose schema is an enum.
+fn enum_path_parameters() -> Vec<(String, String)> {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json")).unwrap();
+    let spec: Value = serde_json::from_str(&text).unwrap();
+    let resolve = |v: &Value| -> Value {
+        match v.get("$ref").and_then(Value::as_str) {
+            Some(r) => spec
+                .pointer(r.trim_start_matches('#'))
+                .cloned()
+                .unwrap_or(Value::Null),
+            None => v.clone(),
+        }
+    };
+    let mut found = Vec::new();
+    for item in spec["paths"].as_object().unwrap().values() {
+        for op in item.as_object().unwrap().values() {
+            let Some(id) = op.get("operationId").and_then(Value::as_str) else {
+                continue;
+            };
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                let p = resolve(p);
+                if p["in"] == "path" && resolve(&p["schema"]).get("enum").is_some() {
+                    found.push((id.to_string(), p["name"].as_str().unwrap().to_string()));
+                }
+            }
+        }
+    }
+    found
+}

@@ -13,6 +13,12 @@
 //! called. The `api-version` header progenitor adds (the spec's `info.version`, always
 //! "0.0.0") is dropped on the way.
 //!
+//! Every path value goes through `crate::client::path_segment` instead of progenitor's
+//! `encode_path`: the same encoding, but an empty value or a dot segment (which the URL
+//! would remove, sending the call to another path) fails `build_request()` with
+//! `crate::client::BuildError`, naming the parameter, before anything is sent. Lost:
+//! nothing a server could have accepted as that parameter.
+//!
 //! Both are `#[inline]`: a non-generic function is compiled into the crate that defines
 //! it whether or not anyone calls it, an inline one only where it is used, so a user's
 //! build compiles the request code of the operations it calls, not of all 208.
@@ -88,10 +94,13 @@ fn split(
     if !stmts.first().is_some_and(|s| mentions(s, "client")) {
         return Err("it does not start by taking `client` out of the builder".into());
     }
+    let mut ordinal = 0;
     let building = stmts[..hooks_begin]
         .iter()
-        .filter(|s| !s.to_token_stream().to_string().contains("\"api-version\""));
-    if building.clone().any(|s| mentions(s, "await")) {
+        .filter(|s| !s.to_token_stream().to_string().contains("\"api-version\""))
+        .map(|s| checked_paths(s, index, &mut ordinal))
+        .collect::<Result<Vec<_>, _>>()?;
+    if building.iter().any(|s| mentions(s, "await")) {
         return Err("building the request awaits something".into());
     }
     let docs = send.attrs.iter().filter(|a| a.path().is_ident("doc"));
@@ -100,7 +109,7 @@ fn split(
         #[inline]
         fn build_request(
             self,
-        ) -> ::std::result::Result<(&'a super::Client, ::reqwest::Request), Error> {
+        ) -> ::std::result::Result<(&'a super::Client, ::reqwest::Request), crate::client::BuildError> {
             #(#building)*
             Ok((client, request))
         }
@@ -112,13 +121,51 @@ fn split(
         /// retries, fallback host, body limit; any failure is a [`crate::Error`].
         #[inline]
         pub async fn send(self) -> ::std::result::Result<#response, crate::Error> {
-            let (client, request) = self
-                .build_request()
-                .map_err(crate::Error::from_request_builder)?;
+            let (client, request) = self.build_request().map_err(crate::Error::from)?;
             crate::client::send(client, request, &crate::operations::OPERATIONS[#index]).await
         }
     };
     Ok((build_request, send, response))
+}
+
+/// `stmt` with each `encode_path(value)` made `crate::client::path_segment(operation,
+/// ordinal, value)?`; `ordinal` counts the path values in order, which is the order of
+/// the `{parameters}` of the operation's path template.
+fn checked_paths(stmt: &syn::Stmt, index: usize, ordinal: &mut usize) -> Result<syn::Stmt, String> {
+    fn walk(tokens: TokenStream, index: usize, ordinal: &mut usize) -> TokenStream {
+        let mut out = Vec::new();
+        let mut tokens = tokens.into_iter().peekable();
+        while let Some(token) = tokens.next() {
+            match token {
+                proc_macro2::TokenTree::Ident(i) if i == "encode_path" => {
+                    let Some(proc_macro2::TokenTree::Group(args)) = tokens.next_if(|t| {
+                        matches!(t, proc_macro2::TokenTree::Group(g) if g.delimiter() == proc_macro2::Delimiter::Parenthesis)
+                    }) else {
+                        out.push(proc_macro2::TokenTree::Ident(i));
+                        continue;
+                    };
+                    let value = walk(args.stream(), index, ordinal);
+                    let n = *ordinal;
+                    *ordinal += 1;
+                    let checked: TokenStream = quote::quote! {
+                        crate::client::path_segment(&crate::operations::OPERATIONS[#index], #n, #value)?
+                    };
+                    out.extend(checked);
+                }
+                proc_macro2::TokenTree::Group(g) => {
+                    let mut group =
+                        proc_macro2::Group::new(g.delimiter(), walk(g.stream(), index, ordinal));
+                    group.set_span(g.span());
+                    out.push(proc_macro2::TokenTree::Group(group));
+                }
+                other => out.push(other),
+            }
+        }
+        out.into_iter().collect()
+    }
+    let tokens = walk(stmt.to_token_stream(), index, ordinal);
+    syn::parse2(tokens)
+        .map_err(|e| format!("a statement with checked path values does not parse: {e}"))
 }
 
 /// `T` of `Result<ResponseValue<T>, Error<E>>`.
@@ -235,6 +282,11 @@ mod tests {
         let build = code.split("fn build_request").nth(1).unwrap();
         let build = build.split("pub async fn send").next().unwrap();
         assert!(build.contains("map_err (Error :: InvalidRequest)"));
+        assert!(
+            build.contains("crate :: client :: path_segment (& crate :: operations :: OPERATIONS [7usize] , 0usize , & id . to_string ()) ?"),
+            "every path value is checked: {build}"
+        );
+        assert!(!build.contains("encode_path"), "{build}");
         assert!(build.contains("build () ?"));
         assert!(build.contains("Ok ((client , request))"));
         for gone in ["api-version", "OperationInfo", "exec", "from_response"] {
