@@ -137,6 +137,13 @@ fn append(
     }
 }
 
+/// `body` without a leading UTF-8 byte-order mark, which some servers and proxies put
+/// before JSON and JSON parsers refuse: without this, a failure behind one lost its
+/// error code and a success behind one was a decode error.
+pub(crate) fn without_bom(body: &[u8]) -> &[u8] {
+    body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body)
+}
+
 /// Whether a body's top-level `status` is `"failed"` or `"failure"` (as the integration
 /// endpoints spell it), whatever else the body holds. Reads fields only up to `status`.
 pub(crate) fn is_failure(body: &[u8]) -> bool {
@@ -149,6 +156,7 @@ pub(crate) fn is_failure(body: &[u8]) -> bool {
 /// The error for a failed response: [`Error::Api`] when the body is a FastComments
 /// failure, [`Error::Http`] with an excerpt otherwise.
 pub(crate) fn failure(status: u16, body: &[u8], retry_after: Option<Duration>) -> Error {
+    let body = without_bom(body);
     if is_failure(body) {
         Error::Api(Box::new(api_error(status, body, retry_after)))
     } else {
@@ -253,9 +261,11 @@ fn float_integer(float: f64) -> Option<i64> {
 /// success: a failure is [`Error::Api`] even when it would fit `T`. A body that does not
 /// fit `T` is looked at once more, leniently, before it is called a decode error.
 ///
-/// An empty body (a 204, or a 201 without content) decodes where `T` allows it: as
+/// A leading UTF-8 byte-order mark is skipped. An empty body (a 204, or a 201 without
+/// content) decodes where `T` allows it: as
 /// JSON `null`, an empty object, or FastComments' bare `{"status": "success"}`.
 pub(crate) fn decode<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<T, Error> {
+    let body = without_bom(body);
     let Ok(text) = std::str::from_utf8(body) else {
         return Err(match is_failure(body) {
             true => failure(status, body, None),

@@ -422,7 +422,9 @@ impl WebhookVerifier {
             });
         }
         self.authenticate(headers, body)?;
-        serde_json::from_slice(body).map_err(|e| Rejection::MalformedBody(e.to_string()))
+        // The signature covers the raw bytes; the comment is read without a BOM.
+        serde_json::from_slice(crate::response::without_bom(body))
+            .map_err(|e| Rejection::MalformedBody(e.to_string()))
     }
 
     /// Which event types `method` may carry on a shared endpoint; by construction
@@ -735,6 +737,13 @@ mod tests {
                 .status(),
             400
         );
+    }
+
+    #[test]
+    fn a_body_behind_a_byte_order_mark_is_read() {
+        let body = format!("\u{FEFF}{BODY}");
+        let event = check(&verifier(), &signer().created(body)).unwrap();
+        assert_eq!(event.comment_id(), "c1");
     }
 
     #[test]

@@ -66,12 +66,29 @@ pub async fn refusing_address() -> String {
 }
 
 /// A `tracing` subscriber's output, kept for assertions.
+///
+/// One global subscriber, installed once for the whole test binary, writes each event to
+/// the capture installed on the thread that emitted it (none: dropped). A subscriber set
+/// per thread (`set_default`) is not enough: `tracing` caches each callsite's interest
+/// process-wide, so an event first seen on a thread without a subscriber could stay
+/// disabled for the test that captures it (it failed 2 runs in 3).
 #[derive(Clone, Default)]
 pub struct Captured(Arc<Mutex<Vec<u8>>>);
 
-impl std::io::Write for Captured {
+thread_local! {
+    static CAPTURING: std::cell::RefCell<Option<Captured>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Where the global subscriber writes: this thread's capture, if any.
+struct ThreadCapture;
+
+impl std::io::Write for ThreadCapture {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
+        CAPTURING.with(|c| {
+            if let Some(captured) = c.borrow().as_ref() {
+                captured.0.lock().unwrap().extend_from_slice(buf);
+            }
+        });
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -79,16 +96,31 @@ impl std::io::Write for Captured {
     }
 }
 
+/// Stops capturing on this thread when dropped.
+pub struct CaptureGuard(());
+
+impl Drop for CaptureGuard {
+    fn drop(&mut self) {
+        CAPTURING.with(|c| c.borrow_mut().take());
+    }
+}
+
 impl Captured {
-    /// Captures every event at every level on this thread until the guard is dropped.
-    pub fn install(&self) -> tracing::subscriber::DefaultGuard {
-        let writer = self.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish();
-        tracing::subscriber::set_default(subscriber)
+    /// Captures every event at every level emitted on this thread until the guard is
+    /// dropped (a `#[tokio::test]` runs the client and the mock on its thread).
+    pub fn install(&self) -> CaptureGuard {
+        static GLOBAL: std::sync::Once = std::sync::Once::new();
+        GLOBAL.call_once(|| {
+            let subscriber = tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::TRACE)
+                .with_ansi(false)
+                .with_writer(|| ThreadCapture)
+                .finish();
+            tracing::subscriber::set_global_default(subscriber)
+                .expect("no other global subscriber in the test binary");
+        });
+        CAPTURING.with(|c| *c.borrow_mut() = Some(self.clone()));
+        CaptureGuard(())
     }
 
     pub fn text(&self) -> String {

@@ -60,6 +60,11 @@ async fn every_failure_body_is_an_api_error_whatever_else_it_holds() {
             r#"{"pages":[],"status":"failed","code":"late"}"#.into(),
             Some("late"),
         ),
+        (
+            "behind a UTF-8 byte-order mark",
+            "\u{FEFF}{\"status\":\"failed\",\"code\":\"bom\"}".into(),
+            Some("bom"),
+        ),
     ];
     for (what, body, code) in cases {
         for http in [StatusCode::OK, StatusCode::BAD_REQUEST] {
@@ -94,6 +99,21 @@ async fn a_success_body_is_never_an_error() {
     .await;
     let pages = client.get_pages().send().await.unwrap();
     assert_eq!(pages.pages[0].url_id, "u");
+    // The same kind of body behind a byte-order mark.
+    let behind_bom = answering(
+        StatusCode::OK,
+        "\u{FEFF}{\"pages\":[],\"status\":\"success\"}".into(),
+    )
+    .await;
+    assert!(
+        behind_bom
+            .get_pages()
+            .send()
+            .await
+            .unwrap()
+            .pages
+            .is_empty()
+    );
 }
 
 #[tokio::test]

@@ -10,6 +10,7 @@ mod integration;
 mod mock_flows;
 mod mock_robustness;
 mod mock_server;
+mod msrv;
 mod pagination;
 mod reachability;
 mod retry;
