@@ -38,9 +38,12 @@ use crate::client::Secret;
 pub struct SsoUser {
     /// The site's id of the user.
     pub id: String,
-    /// Their e-mail (never shown publicly).
+    /// Their e-mail (never shown publicly). Left out of the signed data when empty: an
+    /// empty value reads as a malformed SSO (FastComments' WordPress plugin, 2022-08).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub email: String,
-    /// Their user name.
+    /// Their user name; left out when empty, like `email`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub username: String,
     /// An avatar URL.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -435,6 +438,20 @@ mod tests {
         assert_eq!(
             SimpleSso::new("ada").widget_config()["simpleSSO"]["username"],
             "ada"
+        );
+    }
+
+    /// A user with no e-mail (or no name) is signed without that key, never with `""`.
+    #[test]
+    fn empty_user_fields_are_left_out_of_the_signed_data() {
+        let user = SsoUser::new("u1", "", "ada");
+        let payload = SecureSso::new("s").sign_at(&user, 1);
+        let json = base64::engine::general_purpose::STANDARD
+            .decode(payload.user_data_json_base64.unwrap())
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(json).unwrap(),
+            r#"{"id":"u1","username":"ada"}"#
         );
     }
 
