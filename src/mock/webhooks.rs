@@ -282,8 +282,8 @@ impl State {
         });
     }
 
-    /// FastComments' "send test payload": to each endpoint, a test comment (its id
-    /// alone) with its method and the right secret, then with a wrong one.
+    /// FastComments' "send test payload": to each endpoint, with its method, the test
+    /// body of its event type with the right secret, then with a wrong one.
     pub(crate) async fn test_webhook(&self, tenant_id: &str) -> Option<WebhookTestVerdict> {
         let receiver = lock(&self.webhooks).receivers.get(tenant_id).cloned()?;
         let http = client();
@@ -293,7 +293,7 @@ impl State {
         };
         let mut endpoints = Vec::new();
         for (event_type, endpoint) in &receiver.endpoints {
-            let body = json!({ "id": format!("test-{}", new_id()) }).to_string();
+            let body = test_payload_body(*event_type).to_string();
             let method = endpoint.method.as_str();
             let right = WebhookSigner::new(&receiver.secret).sign(method, body.clone().into());
             let wrong =
@@ -305,6 +305,24 @@ impl State {
             });
         }
         Some(WebhookTestVerdict { endpoints })
+    }
+}
+
+/// The admin's test body, as FastComments' guide describes it: a dummy `WebhookComment`
+/// for create and update, a body with an id alone for delete. The id is new each time.
+fn test_payload_body(event_type: WebhookEventType) -> Value {
+    let id = format!("test-{}", new_id());
+    match event_type {
+        WebhookEventType::Delete => json!({ "id": id }),
+        WebhookEventType::Create | WebhookEventType::Update => json!({
+            "id": id, "urlId": "fastcomments-test", "commenterName": "FastComments Test",
+            "comment": "This is a test comment.",
+            "commentHTML": "<p>This is a test comment.</p>",
+            "date": iso(chrono::Utc::now()), "votes": 0, "votesUp": 0, "votesDown": 0,
+            "verified": false, "reviewed": false, "isSpam": false, "aiDeterminedSpam": false,
+            "hasImages": false, "pageNumber": 0, "pageNumberOF": 0, "pageNumberNF": 0,
+            "approved": true, "locale": "en_us"
+        }),
     }
 }
 

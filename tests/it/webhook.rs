@@ -454,4 +454,12 @@ async fn per_event_endpoints_with_one_method_deliver_each_change_as_its_event() 
         .await
         .unwrap();
     assert!(verdict.passed(), "{verdict:?}");
+    // The admin's test bodies: a whole dummy comment for create and update, an id alone
+    // for delete.
+    let log = receiver.log.lock().unwrap().clone();
+    let wholes: Vec<(&str, bool)> = log[3..].iter().map(|(k, _, w)| (k.as_str(), *w)).collect();
+    assert_eq!(
+        wholes,
+        [("created", true), ("updated", true), ("deleted", false)]
+    );
 }
