@@ -6,8 +6,9 @@ use serde_json::{Map, Value};
 
 /// A comment as FastComments sends it to a webhook (the fields of WEBHOOKS.md, from
 /// FastComments' current guide). Every field but `id` is optional (a test delete carries
-/// `id` alone); a number of an unexpected shape is dropped rather than failing the
-/// delivery; every field not modelled here (`meta`, and whatever FastComments adds) is
+/// `id` alone) and read leniently, since a delivery refused for one field's shape is
+/// retried until the webhook is disabled: a number or boolean sent as a string (or a
+/// string sent as a number) is read, a value of another shape is dropped; every field not modelled here (`meta`, and whatever FastComments adds) is
 /// kept as it came in [`extra`](Self::extra), and serialized back.
 ///
 /// ```
@@ -23,18 +24,27 @@ use serde_json::{Map, Value};
 #[non_exhaustive]
 #[allow(missing_docs)]
 pub struct WebhookComment {
-    /// The comment's FastComments id.
+    /// The comment's FastComments id (a number is read as its text).
+    #[serde(deserialize_with = "id_string")]
     pub id: String,
+    #[serde(default, deserialize_with = "lenient_string")]
     pub url_id: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
     pub url: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
     pub user_id: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
     pub commenter_email: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
     pub commenter_name: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
     pub comment: Option<String>,
-    #[serde(rename = "commentHTML")]
+    #[serde(default, deserialize_with = "lenient_string", rename = "commentHTML")]
     pub comment_html: Option<String>,
     /// The id the comment has in the site it was imported from (integration uploads).
+    #[serde(default, deserialize_with = "lenient_string")]
     pub external_id: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
     pub parent_id: Option<String>,
     /// When it was written, as an ISO-8601 date string (epoch milliseconds are
     /// converted to one).
@@ -46,14 +56,20 @@ pub struct WebhookComment {
     pub votes_up: Option<i64>,
     #[serde(default, deserialize_with = "lenient_i64")]
     pub votes_down: Option<i64>,
+    #[serde(default, deserialize_with = "lenient_bool")]
     pub verified: Option<bool>,
     /// When the commenter was verified, in epoch milliseconds.
     #[serde(default, deserialize_with = "lenient_i64")]
     pub verified_date: Option<i64>,
+    #[serde(default, deserialize_with = "lenient_bool")]
     pub reviewed: Option<bool>,
+    #[serde(default, deserialize_with = "lenient_string")]
     pub avatar_src: Option<String>,
+    #[serde(default, deserialize_with = "lenient_bool")]
     pub is_spam: Option<bool>,
+    #[serde(default, deserialize_with = "lenient_bool")]
     pub ai_determined_spam: Option<bool>,
+    #[serde(default, deserialize_with = "lenient_bool")]
     pub has_images: Option<bool>,
     #[serde(default, deserialize_with = "lenient_i64")]
     pub page_number: Option<i64>,
@@ -63,12 +79,15 @@ pub struct WebhookComment {
     /// The page the comment is on when sorted newest first.
     #[serde(default, rename = "pageNumberNF", deserialize_with = "lenient_i64")]
     pub page_number_nf: Option<i64>,
+    #[serde(default, deserialize_with = "lenient_bool")]
     pub approved: Option<bool>,
+    #[serde(default, deserialize_with = "lenient_string")]
     pub locale: Option<String>,
     /// The users and groups the comment mentions.
     #[serde(default, deserialize_with = "lenient_list")]
     pub mentions: Option<Vec<WebhookMention>>,
     /// The domain of the page.
+    #[serde(default, deserialize_with = "lenient_string")]
     pub domain: Option<String>,
     /// The moderation groups the comment belongs to.
     #[serde(default, deserialize_with = "lenient_list")]
@@ -166,6 +185,43 @@ fn lenient_date<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Str
     })
 }
 
+/// The id: a string, or the text of a number; anything else is not a comment.
+fn id_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    match Value::deserialize(deserializer)? {
+        Value::String(s) => Ok(s),
+        Value::Number(n) => Ok(n.to_string()),
+        other => Err(serde::de::Error::custom(format!(
+            "the id is {other}, not a string"
+        ))),
+    }
+}
+
+/// A string, or the text of a number or boolean; anything else is dropped.
+fn lenient_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    Ok(match Option::<Value>::deserialize(deserializer)? {
+        Some(Value::String(s)) => Some(s),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        Some(Value::Bool(b)) => Some(b.to_string()),
+        _ => None,
+    })
+}
+
+/// A boolean, or `"true"`/`"false"` (any case), or `1`/`0` (as numbers or strings), as
+/// PHP-made payloads send them; anything else is dropped.
+fn lenient_bool<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<bool>, D::Error> {
+    let truth = |s: &str| match s.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" => Some(true),
+        "false" | "0" => Some(false),
+        _ => None,
+    };
+    Ok(match Option::<Value>::deserialize(deserializer)? {
+        Some(Value::Bool(b)) => Some(b),
+        Some(Value::String(s)) => truth(&s),
+        Some(Value::Number(n)) => truth(&n.to_string()),
+        _ => None,
+    })
+}
+
 /// A list of the expected items; `null`, or a value of another shape, is dropped rather
 /// than failing the delivery.
 fn lenient_list<'de, D, T>(deserializer: D) -> Result<Option<Vec<T>>, D::Error>
@@ -213,5 +269,32 @@ mod tests {
         assert!(!comment.is_id_only());
         let bare: WebhookComment = serde_json::from_str(r#"{"id": "c1"}"#).unwrap();
         assert!(bare.is_id_only());
+    }
+
+    /// Values of another shape than the guide's never refuse a delivery: booleans and
+    /// numbers as strings (or the reverse) are read, the rest dropped.
+    #[test]
+    fn a_field_of_another_shape_never_fails_the_delivery() {
+        let comment: WebhookComment = serde_json::from_str(
+            r#"{"id": 17, "urlId": 42, "verified": "true", "approved": 1, "isSpam": "0",
+                "reviewed": "maybe", "commenterName": null, "locale": {"x": 1}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (comment.id.as_str(), comment.url_id.as_deref()),
+            ("17", Some("42"))
+        );
+        assert!(serde_json::from_str::<WebhookComment>(r#"{"id": null}"#).is_err());
+        assert!(serde_json::from_str::<WebhookComment>(r#"{"urlId": "p"}"#).is_err());
+        assert_eq!(
+            (
+                comment.verified,
+                comment.approved,
+                comment.is_spam,
+                comment.reviewed
+            ),
+            (Some(true), Some(true), Some(false), None)
+        );
+        assert_eq!((comment.commenter_name, comment.locale), (None, None));
     }
 }
