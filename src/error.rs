@@ -263,6 +263,14 @@ impl Error {
     /// Wraps a transport error, classifying it and dropping its URL.
     pub(crate) fn transport(source: reqwest::Error) -> Error {
         let source = source.without_url();
+        if source.is_builder() {
+            // Nothing was sent and nothing will change on a retry (a URL longer than an
+            // HTTP request line can carry, say): not a transport failure.
+            return Error::InvalidRequest(format!(
+                "the request could not be built: {}",
+                root_cause(&source)
+            ));
+        }
         let kind = if source.is_timeout() {
             TransportKind::Timeout
         } else if source.is_connect() {

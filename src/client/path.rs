@@ -1,17 +1,38 @@
 //! Path parameters: a value is one segment of its operation's path, never a way to another
 //! path.
 //!
-//! Progenitor percent-encodes a path value (`/`, `%`, `?`, `#`, ...), but a URL library
-//! removes the dot segments `.` and `..` after that (RFC 3986, 5.2.4), and an empty value
+//! Progenitor percent-encodes a path value (`/`, `%`, `?`, `#`, ...), but not `\`, which
+//! the URL parser reads as `/` in an http(s) URL (WHATWG URL), and a URL library removes
+//! the dot segments `.` and `..` after encoding (RFC 3986, 5.2.4), and an empty value
 //! leaves an empty segment: `delete_comment().id("..")` would be sent as
-//! `DELETE /api/v1/` and `vote_comment().comment_id("..")` land on another operation. So
-//! every path value, of every operation, generated or hand-written, is checked here
-//! before anything is sent: an empty value, `.` and `..`, and their percent-encoded
-//! spellings (`%2e%2e`, `.%2E`, ...) are refused with
-//! [`Error::InvalidPathParameter`](crate::Error::InvalidPathParameter).
+//! `DELETE /api/v1/`, `vote_comment().comment_id("..")` land on another operation, and
+//! `delete_comment().id("..\\pages\\p1")` delete a page. So every path value, of every
+//! operation, generated or hand-written, goes through here: `\` is encoded with the rest
+//! (`%5C`), and an empty value, `.` and `..`, and their percent-encoded spellings
+//! (`%2e%2e`, `.%2E`, ...) are refused with
+//! [`Error::InvalidPathParameter`](crate::Error::InvalidPathParameter) before anything is
+//! sent.
+
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 
 use crate::Error;
 use crate::operations::Operation;
+
+/// What a path value has percent-encoded: progenitor's set (`progenitor_client::
+/// encode_path`) and `\`, which would otherwise become a `/`.
+const SEGMENT: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}')
+    .add(b'/')
+    .add(b'%')
+    .add(b'\\');
 
 /// What building a generated request can fail with: progenitor's own errors (a missing
 /// required parameter, a body that cannot be encoded), or a path value refused here.
@@ -44,8 +65,8 @@ impl From<BuildError> for Error {
     }
 }
 
-/// The `ordinal`-th path value of `operation`, percent-encoded as progenitor encodes it,
-/// or the error naming its parameter (from the operation's path template) when the
+/// The `ordinal`-th path value of `operation`, percent-encoded into one segment, or the
+/// error naming its parameter (from the operation's path template) when the
 /// value would change the request's path.
 pub(crate) fn path_segment(
     operation: &'static Operation,
@@ -53,7 +74,7 @@ pub(crate) fn path_segment(
     value: &str,
 ) -> Result<String, BuildError> {
     check_segment(operation, ordinal, value).map_err(|e| BuildError::Path(Box::new(e)))?;
-    Ok(progenitor_client::encode_path(value))
+    Ok(utf8_percent_encode(value, SEGMENT).to_string())
 }
 
 /// Refuses a value that is empty or a dot segment, once percent-decoded.
@@ -126,5 +147,14 @@ mod tests {
             assert!(check_segment(op, 1, value).is_ok(), "{value:?}");
         }
         assert_eq!(path_segment(op, 1, "a/b%").unwrap(), "a%2Fb%25");
+        assert_eq!(path_segment(op, 1, "..\\p").unwrap(), "..%5Cp");
+        // Everything else progenitor encodes is encoded the same way.
+        for value in ["a b\"#<>?`{}/%\u{7}é", "plain-id_1.2~"] {
+            let ours = path_segment(op, 1, value).unwrap();
+            assert_eq!(
+                ours,
+                progenitor_client::encode_path(value).replace('\\', "%5C")
+            );
+        }
     }
 }

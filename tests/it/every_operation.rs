@@ -120,10 +120,21 @@ async fn a_request_missing_a_required_value_gets_a_typed_400() {
 
 /// Every path parameter of every operation (generated and hand-written), set to each value
 /// that would change the request's path once the URL removes dot segments: refused with
-/// an error naming that parameter, and nothing reaches the server.
+/// an error naming that parameter, and nothing reaches the server. Values with the other
+/// characters a URL treats specially (`\`, which it reads as `/`; `/`, `?`, `#`, `%`)
+/// are sent, and reach the operation they were meant for.
 #[tokio::test]
 async fn no_path_value_can_change_which_endpoint_is_called() {
     const VALUES: [&str; 6] = [".", "..", "%2e%2e", ".%2E", "%2E.", ""];
+    const SENT: [&str; 7] = [
+        "a\\b",
+        "..\\pages",
+        "..\\..",
+        "a/b",
+        "%2F..",
+        "?x#y",
+        "\u{FF0E}\u{FF0E}",
+    ];
     let enum_path_parameters = enum_path_parameters();
     let server = server().await;
     let client = server
@@ -161,6 +172,16 @@ async fn no_path_value_can_change_which_endpoint_is_called() {
                 }
                 if !server.requests().is_empty() {
                     failures.push(format!("{} {name}={value:?} reached the server", op.id));
+                }
+            }
+            for value in SENT {
+                let mut request = example.clone();
+                request.params.insert(name.into(), Value::from(value));
+                server.clear_requests();
+                let _ = calls::call(op.id, &client, &request).await.unwrap();
+                let arrived: Vec<_> = server.requests().iter().map(|r| r.operation_id).collect();
+                if arrived != [Some(op.id)] {
+                    failures.push(format!("{} {name}={value:?} arrived as {arrived:?}", op.id));
                 }
             }
         }

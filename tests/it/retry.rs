@@ -536,3 +536,26 @@ async fn a_429_on_a_post_is_retried_since_the_request_was_not_processed() {
         1
     );
 }
+
+/// A request the HTTP client cannot even build (a path value longer than a request line
+/// can carry) is an `InvalidRequest` at once: nothing was sent and no retry could change
+/// that, so the one-minute schedule is not spent on it.
+#[tokio::test(start_paused = true)]
+async fn a_request_that_cannot_be_built_is_not_retried() {
+    let (server, client) = mock().await;
+    let started = Instant::now();
+    let error = client
+        .with_retry(RetryPolicy::default())
+        .get_comment()
+        .id("x".repeat(70_000))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, fastcomments::Error::InvalidRequest(_)),
+        "{error:?}"
+    );
+    assert!(!error.is_retryable());
+    assert_eq!(started.elapsed(), Duration::ZERO, "no wait, no retry");
+    assert!(server.requests().is_empty());
+}

@@ -14,8 +14,9 @@
 //! "0.0.0") is dropped on the way.
 //!
 //! Every path value goes through `crate::client::path_segment` instead of progenitor's
-//! `encode_path`: the same encoding, but an empty value or a dot segment (which the URL
-//! would remove, sending the call to another path) fails `build_request()` with
+//! `encode_path`: the same encoding and `\` (which the URL would read as `/`), and an
+//! empty value or a dot segment (which the URL would remove, sending the call to another
+//! path) fails `build_request()` with
 //! `crate::client::BuildError`, naming the parameter, before anything is sent. Lost:
 //! nothing a server could have accepted as that parameter.
 //!
