@@ -71,6 +71,8 @@ struct Endpoint {
 
 /// A queued delivery, beside its listed object.
 struct Pending {
+    /// Queue order: deliveries due together go out in the order the changes happened.
+    sequence: u64,
     tenant_id: String,
     event_type: WebhookEventType,
     body: Vec<u8>,
@@ -83,6 +85,7 @@ struct Pending {
 pub(crate) struct Webhooks {
     receivers: HashMap<String, Receiver>,
     pending: HashMap<String, Pending>,
+    queued: u64,
     pub(crate) wake: Arc<Notify>,
     pub(crate) stopped: AtomicBool,
 }
@@ -192,9 +195,12 @@ impl State {
             "tenantId": tenant_id, "attemptCount": 0, "nextAttemptAt": iso(wall(now)),
             "eventType": change.code(), "type": 1, "domain": domain(&endpoint.url), "lastError": {}
         });
+        hooks.queued += 1;
+        let sequence = hooks.queued;
         hooks.pending.insert(
             id,
             Pending {
+                sequence,
                 tenant_id: tenant_id.to_owned(),
                 event_type: change.event_type(),
                 body: webhook_body(comment),
@@ -211,11 +217,12 @@ impl State {
         }
     }
 
-    /// Sends every delivery that is due, to its event type's endpoint as configured now;
+    /// Sends every delivery that is due, oldest first (a create before the update and
+    /// the delete of the same comment), to its event type's endpoint as configured now;
     /// returns when the next one is.
     async fn deliver_due(&self, http: &reqwest::Client) -> Option<Instant> {
         let now = Instant::now();
-        let due: Vec<(String, String, String, Endpoint, Vec<u8>)> = {
+        let mut due: Vec<(Instant, u64, String, String, String, Endpoint, Vec<u8>)> = {
             let hooks = lock(&self.webhooks);
             hooks
                 .pending
@@ -225,6 +232,8 @@ impl State {
                     let receiver = hooks.receivers.get(&p.tenant_id)?;
                     let endpoint = receiver.endpoints.get(&p.event_type)?.clone();
                     Some((
+                        p.due,
+                        p.sequence,
                         id.clone(),
                         p.tenant_id.clone(),
                         receiver.secret.clone(),
@@ -234,7 +243,8 @@ impl State {
                 })
                 .collect()
         };
-        for (id, tenant_id, secret, endpoint, body) in due {
+        due.sort_by_key(|d| (d.0, d.1));
+        for (_, _, id, tenant_id, secret, endpoint, body) in due {
             let delivery = WebhookSigner::new(&secret).sign(endpoint.method.as_str(), body);
             let outcome = match delivery.request(http, &endpoint.url).send().await {
                 Ok(answer) if answer.status().is_success() => Ok(()),
@@ -486,7 +496,17 @@ async fn remove(
     Path(id): Path<String>,
     Secured { tenant_id, .. }: Secured,
 ) -> Answer {
-    lock(&state.webhooks).pending.remove(&id);
+    {
+        // Only the tenant's own event: another tenant's id is a 404 and stays queued.
+        let mut hooks = lock(&state.webhooks);
+        if hooks
+            .pending
+            .get(&id)
+            .is_some_and(|p| p.tenant_id == tenant_id)
+        {
+            hooks.pending.remove(&id);
+        }
+    }
     let removed = state
         .with_lists(Some(&tenant_id), |lists| {
             let queue = lists.entry(QUEUE.into()).or_default();

@@ -463,3 +463,124 @@ async fn per_event_endpoints_with_one_method_deliver_each_change_as_its_event() 
         [("created", true), ("updated", true), ("deleted", false)]
     );
 }
+
+/// A burst of changes to many comments: each comment's deliveries arrive in the order
+/// its changes happened (created, updated, deleted), so an upsert-by-id receiver never
+/// brings a deleted comment back.
+#[tokio::test]
+async fn the_mock_delivers_each_comments_changes_in_order() {
+    type Log = Arc<Mutex<Vec<(char, String)>>>;
+    let log = Log::default();
+    let done = Arc::new(tokio::sync::Notify::new());
+    // The receiver holds its first answer until every change is made, so the rest of the
+    // deliveries are due together.
+    let (open, gate) = tokio::sync::watch::channel(false);
+    let route = |kind: char| {
+        let (log, done, gate) = (log.clone(), done.clone(), gate.clone());
+        any(move |body: axum::body::Bytes| {
+            let (log, done, mut gate) = (log.clone(), done.clone(), gate.clone());
+            async move {
+                gate.wait_for(|open| *open).await.unwrap();
+                let id = serde_json::from_slice::<serde_json::Value>(&body).unwrap()["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
+                log.lock().unwrap().push((kind, id));
+                done.notify_one();
+                StatusCode::OK
+            }
+        })
+    };
+    let base = serve(
+        axum::Router::new()
+            .route("/c", route('c'))
+            .route("/u", route('u'))
+            .route("/d", route('d')),
+    )
+    .await;
+    let (server, client) = crate::common::mock().await;
+    for (event_type, path) in [
+        (fastcomments::webhook::WebhookEventType::Create, "c"),
+        (fastcomments::webhook::WebhookEventType::Update, "u"),
+        (fastcomments::webhook::WebhookEventType::Delete, "d"),
+    ] {
+        server
+            .set_webhook_endpoint(
+                crate::common::TENANT,
+                event_type,
+                &format!("{base}/{path}"),
+                reqwest::Method::POST,
+                SECRET,
+            )
+            .unwrap();
+    }
+    let mut ids = Vec::new();
+    for n in 0..20 {
+        let id = crate::common::save_comment(&client, &format!("c{n}"), "p")
+            .await
+            .unwrap()
+            .comment
+            .id;
+        client
+            .update_comment()
+            .id(&id)
+            .body_map(|b| b.comment(Some("edited".to_string())))
+            .send()
+            .await
+            .unwrap();
+        client.delete_comment().id(&id).send().await.unwrap();
+        ids.push(id);
+    }
+    open.send(true).unwrap();
+    while log.lock().unwrap().len() < 60 {
+        done.notified().await;
+    }
+    let log = log.lock().unwrap().clone();
+    for id in ids {
+        let kinds: String = log
+            .iter()
+            .filter(|(_, i)| *i == id)
+            .map(|(k, _)| *k)
+            .collect();
+        assert_eq!(kinds, "cud", "comment {id}");
+    }
+}
+
+/// One tenant cannot remove another's queued delivery: a 404, and the event is still
+/// delivered once its receiver answers.
+#[tokio::test(start_paused = true)]
+async fn a_tenant_cannot_drop_another_tenants_pending_webhook() {
+    use std::time::Duration;
+    let (server, client) = crate::common::mock().await;
+    server.add_tenant("other", "other-key");
+    let other = server.client("other", "other-key").unwrap();
+    let receiver = Flaky {
+        verifier: WebhookVerifier::new(SECRET),
+        failures: 1,
+        arrivals: Arc::default(),
+        events: Arc::default(),
+    };
+    let base = serve(
+        axum::Router::new()
+            .route("/hook", any(flaky))
+            .with_state(receiver.clone()),
+    )
+    .await;
+    server.set_webhook_receiver(crate::common::TENANT, &format!("{base}/hook"), SECRET);
+    crate::common::save_comment(&client, "Hi", "p")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    let pending = client.get_pending_webhook_events().send().await.unwrap();
+    let id = pending.pending_webhook_events[0].id.clone();
+    let refused = other
+        .delete_pending_webhook_event()
+        .id(&id)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(refused.status(), Some(404));
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    assert_eq!(receiver.events.lock().unwrap().len(), 1, "still delivered");
+    assert_eq!(pending_count(&client).await, 0.0);
+}
