@@ -14,4 +14,5 @@ mod pagination;
 mod reachability;
 mod retry;
 mod sso;
+mod unknown_enums;
 mod webhook;
