@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::postprocess::{
-    builders, derives, http_methods, lean_deserialize, reserved_idents, send, uninhabited,
+    builders, derives, http_methods, lean_deserialize, open_enums, reserved_idents, send,
+    uninhabited,
 };
 
 /// The generated client, post-processed. `index_of` maps progenitor's operation names to
@@ -46,6 +47,7 @@ pub fn generate(
     if !mock {
         derives::keep_for_responses(&mut file, responses.values(), hand_written_responses)?;
     }
+    open_enums::apply(&mut file)?;
     lean_deserialize::apply(&mut file)?;
     let empty = uninhabited::find(&file);
     if !empty.is_empty() {

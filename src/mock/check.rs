@@ -1,7 +1,8 @@
 //! Requests checked like the real service, from the spec alone: a required parameter
 //! missing, a value outside a parameter's enum, a body the operation's request type
-//! cannot read (a required field missing, a value outside an enum, a wrong type) are
-//! answered `400` with FastComments' error shape before any handler runs.
+//! cannot read (a required field missing, a wrong type) or holding a value outside one of
+//! the spec's enums ([`super::enums`]) are answered `400` with FastComments' error shape
+//! before any handler runs.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -71,9 +72,19 @@ async fn read(
                 "a request body is required",
             ));
         }
-        (Some(body_type), false) => (body_type.check)(&bytes).map_err(|e| {
-            Failure::bad_request("invalid-body", format!("invalid request body: {e}"))
-        })?,
+        (Some(body_type), false) => {
+            let body = (body_type.check)(&bytes).map_err(|e| {
+                Failure::bad_request("invalid-body", format!("invalid request body: {e}"))
+            })?;
+            // The generated enums are open: the spec's lists are checked here.
+            if let Some(outside) = super::enums::outside(&(body_type.schema)(), &body) {
+                return Err(Failure::bad_request(
+                    "invalid-body",
+                    format!("invalid request body: a value outside the spec's list at {outside}"),
+                ));
+            }
+            body
+        }
         _ => Value::Null,
     };
     parts.extensions.insert(Arc::new(Checked {

@@ -34,6 +34,7 @@ mod auth;
 mod check;
 mod comment_actions;
 mod comments;
+mod enums;
 mod example;
 mod fake;
 mod faults;

@@ -77,8 +77,9 @@ pub(crate) struct BodyType {
     pub(crate) schema: fn() -> RootSchema,
 }
 
-/// Decodes `bytes` as `T`: the spec's required fields and enum values, checked by the
-/// generated type itself. Returns what `T` read, re-encoded.
+/// Decodes `bytes` as `T`: the spec's required fields and types, checked by the generated
+/// type itself (not its enum values: the generated enums are open, see
+/// `super::enums`). Returns what `T` read, re-encoded.
 fn check_body<T: DeserializeOwned + serde::Serialize>(
     bytes: &[u8],
 ) -> Result<serde_json::Value, String> {

@@ -1,6 +1,7 @@
 //! What a response means: its body read within a limit, a failure told from a success,
 //! and a success decoded once into its generated type.
 
+mod located;
 mod toplevel;
 mod watch;
 
@@ -259,7 +260,9 @@ fn float_integer(float: f64) -> Option<i64> {
 /// Decodes the body of a 2xx answer into `T`, in one pass over text checked for UTF-8
 /// once, which also tells a failure (`status: "failed"` at the top level) from a
 /// success: a failure is [`Error::Api`] even when it would fit `T`. A body that does not
-/// fit `T` is looked at once more, leniently, before it is called a decode error.
+/// fit `T` is looked at once more, leniently, before it is called a decode error, and
+/// once more to name the JSON path and the value that did not fit (only then: the
+/// success path tracks no path).
 ///
 /// A leading UTF-8 byte-order mark is skipped. An empty body (a 204, or a 201 without
 /// content) decodes where `T` allows it: as
@@ -284,7 +287,7 @@ pub(crate) fn decode<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<T,
         Ok(_) if failed.get() => Err(failure(status, body, None)),
         Ok(value) => Ok(value),
         Err(_) if is_failure(body) => Err(failure(status, body, None)),
-        Err(error) => Err(Error::decode(body, error)),
+        Err(error) => Err(Error::decode(body, located::message::<T>(text, error))),
     }
 }
 

@@ -15,4 +15,5 @@ mod pagination;
 mod reachability;
 mod retry;
 mod sso;
+mod unknown_enums;
 mod webhook;

@@ -90,7 +90,8 @@ fn parameter(spec: &Value, p: &Value) -> TokenStream {
 }
 
 /// `every_call.rs`: `call(id, client, args)`, one arm per generated operation, setting
-/// every required parameter (`tenantId` is preset by the client) and the body.
+/// every required parameter (`tenantId` is preset by the client) and the body, and
+/// returning the answer encoded again as JSON.
 pub fn every_call(ops: &[Operation<'_>], shapes: &BTreeMap<String, Shape>) -> TokenStream {
     let arms = ops.iter().filter_map(|op| {
         let shape = shapes.get(&op.builder_name())?;
@@ -112,17 +113,21 @@ pub fn every_call(ops: &[Operation<'_>], shapes: &BTreeMap<String, Shape>) -> To
             .as_ref()
             .map(|ty| quote!(.body(args.body::<#ty>().expect("body"))));
         Some(quote! {
-            #id => Some(client.#method() #(#setters)* #body .send().await.map(|_| ())),
+            #id => Some(
+                client.#method() #(#setters)* #body .send().await
+                    .map(|answer| serde_json::to_value(answer).expect("a response encodes as JSON")),
+            ),
         })
     });
     quote! {
-        /// Calls operation `id` with the required values from `args`; `None` for an
-        /// operation that is not generated.
+        /// Calls operation `id` with the required values from `args`; returns its answer
+        /// as the generated type encodes it again; `None` for an operation that is not
+        /// generated.
         pub async fn call(
             id: &str,
             client: &fastcomments::Client,
             args: &fastcomments::mock::ExampleRequest,
-        ) -> Option<Result<(), fastcomments::Error>> {
+        ) -> Option<Result<serde_json::Value, fastcomments::Error>> {
             match id {
                 #(#arms)*
                 _ => None,

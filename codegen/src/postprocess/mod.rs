@@ -5,6 +5,7 @@ pub mod builders;
 pub mod derives;
 pub mod http_methods;
 pub mod lean_deserialize;
+pub mod open_enums;
 pub mod reserved_idents;
 pub mod send;
 pub mod uninhabited;
