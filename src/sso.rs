@@ -76,9 +76,67 @@ pub struct SsoUser {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_profile_activity_private: Option<bool>,
     /// Any other field FastComments' SSO takes (e.g. `badgeConfig`), sent as given and
-    /// kept as it came when a user is read back.
-    #[serde(flatten)]
+    /// kept as it came when a user is read back. A key the fields above model is never
+    /// sent from here: the field decides (an `"id"` here cannot sign in another user).
+    #[serde(flatten, serialize_with = "sso_user_extra")]
     pub extra: Map<String, Value>,
+}
+
+/// The keys [`SsoUser`]'s fields are sent as.
+const SSO_USER_KEYS: &[&str] = &[
+    "id",
+    "email",
+    "username",
+    "avatar",
+    "displayName",
+    "displayLabel",
+    "websiteUrl",
+    "optedInNotifications",
+    "optedInSubscriptionNotifications",
+    "groupIds",
+    "isAdmin",
+    "isModerator",
+    "isProfileActivityPrivate",
+];
+
+/// The keys [`SimpleSso`]'s fields are sent as.
+const SIMPLE_SSO_KEYS: &[&str] = &[
+    "username",
+    "email",
+    "avatar",
+    "websiteUrl",
+    "loginURL",
+    "logoutURL",
+];
+
+fn sso_user_extra<S: serde::Serializer>(
+    extra: &Map<String, Value>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    unmodelled(extra, SSO_USER_KEYS, s)
+}
+
+fn simple_sso_extra<S: serde::Serializer>(
+    extra: &Map<String, Value>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    unmodelled(extra, SIMPLE_SSO_KEYS, s)
+}
+
+/// `extra` without the keys a struct's own fields are sent as.
+fn unmodelled<S: serde::Serializer>(
+    extra: &Map<String, Value>,
+    modelled: &[&str],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = s.serialize_map(None)?;
+    for (key, value) in extra {
+        if !modelled.contains(&key.as_str()) {
+            map.serialize_entry(key, value)?;
+        }
+    }
+    map.end()
 }
 
 impl SsoUser {
@@ -265,8 +323,9 @@ pub struct SimpleSso {
     #[serde(rename = "logoutURL", skip_serializing_if = "Option::is_none")]
     pub logout_url: Option<String>,
     /// Any other field the widget's `simpleSSO` takes (e.g. `displayName`,
-    /// `badgeConfig`), sent as given and kept as it came when read back.
-    #[serde(flatten)]
+    /// `badgeConfig`), sent as given and kept as it came when read back; a key the fields
+    /// above model is never sent from here.
+    #[serde(flatten, serialize_with = "simple_sso_extra")]
     pub extra: Map<String, Value>,
 }
 
@@ -453,6 +512,56 @@ mod tests {
             String::from_utf8(json).unwrap(),
             r#"{"id":"u1","username":"ada"}"#
         );
+    }
+
+    /// `extra` cannot override or duplicate a field the struct models, in the signed user
+    /// or the simple SSO object; the key lists are those the fields are sent as.
+    #[test]
+    fn extra_never_overrides_a_modelled_field() {
+        let mut user = SsoUser::new("u1", "", "ada");
+        for key in ["id", "email", "isAdmin"] {
+            user.extra.insert(key.into(), "forged".into());
+        }
+        user.extra.insert("badgeConfig".into(), 1.into());
+        let json = String::from_utf8(serde_json::to_vec(&user).unwrap()).unwrap();
+        assert_eq!(json, r#"{"id":"u1","username":"ada","badgeConfig":1}"#);
+        let mut full = SsoUser::new("i", "e", "u");
+        full.avatar = Some(String::new());
+        full.display_name = Some(String::new());
+        full.display_label = Some(String::new());
+        full.website_url = Some(String::new());
+        full.opted_in_notifications = Some(true);
+        full.opted_in_subscription_notifications = Some(true);
+        full.group_ids = Some(Vec::new());
+        full.is_admin = Some(true);
+        full.is_moderator = Some(true);
+        full.is_profile_activity_private = Some(true);
+        let keys: Vec<String> = serde_json::to_value(&full)
+            .unwrap()
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        let mut listed: Vec<String> = SSO_USER_KEYS.iter().map(|k| k.to_string()).collect();
+        listed.sort();
+        assert_eq!(keys, listed, "SSO_USER_KEYS lists every field");
+        let mut simple = SimpleSso::new("ada").login_url("l").logout_url("o");
+        simple.email = Some("e".into());
+        simple.avatar = Some("a".into());
+        simple.website_url = Some("w".into());
+        let keys: Vec<String> = serde_json::to_value(&simple)
+            .unwrap()
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        let mut listed: Vec<String> = SIMPLE_SSO_KEYS.iter().map(|k| k.to_string()).collect();
+        listed.sort();
+        assert_eq!(keys, listed, "SIMPLE_SSO_KEYS lists every field");
+        simple.extra.insert("username".into(), "mallory".into());
+        assert_eq!(simple.widget_config()["simpleSSO"]["username"], "ada");
     }
 
     /// A field this crate does not model is sent as given and read back whole.

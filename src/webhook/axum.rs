@@ -99,8 +99,9 @@ where
     Ok((verifier, parts, body))
 }
 
-/// The comment of a verified delivery, whatever its method (the route is the event).
-async fn comment<S>(request: Request, state: &S) -> Result<WebhookComment, Rejection>
+/// The comment of a verified delivery, whatever its method (the route is the event), and
+/// whether the body carried its id alone.
+async fn comment<S>(request: Request, state: &S) -> Result<(WebhookComment, bool), Rejection>
 where
     S: Send + Sync,
     WebhookVerifier: FromRef<S>,
@@ -132,7 +133,9 @@ where
     type Rejection = Rejection;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Rejection> {
-        comment(request, state).await.map(CreatedWebhook)
+        comment(request, state)
+            .await
+            .map(|(c, _)| CreatedWebhook(c))
     }
 }
 
@@ -144,7 +147,9 @@ where
     type Rejection = Rejection;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Rejection> {
-        comment(request, state).await.map(UpdatedWebhook)
+        comment(request, state)
+            .await
+            .map(|(c, _)| UpdatedWebhook(c))
     }
 }
 
@@ -156,10 +161,10 @@ where
     type Rejection = Rejection;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Rejection> {
-        let comment = comment(request, state).await?;
+        let (comment, id_only) = comment(request, state).await?;
         Ok(DeletedWebhook {
             id: comment.id.clone(),
-            comment: (!comment.is_id_only()).then_some(comment),
+            comment: (!id_only).then_some(comment),
         })
     }
 }

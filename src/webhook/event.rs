@@ -98,16 +98,12 @@ pub struct WebhookComment {
     pub extra: Map<String, Value>,
 }
 
-impl WebhookComment {
-    /// Whether the body carried the id alone (the admin's test payload, and deletes
-    /// before November 2023).
-    pub(crate) fn is_id_only(&self) -> bool {
-        *self
-            == WebhookComment {
-                id: self.id.clone(),
-                ..WebhookComment::default()
-            }
-    }
+/// Whether a body's object carries the id alone (the admin's test payload for a delete,
+/// and deletes before November 2023), judged from its keys, not from what was read of
+/// them: a field dropped for its shape still means the comment was sent.
+pub(crate) fn carries_only_id(body: &[u8]) -> bool {
+    serde_json::from_slice::<std::collections::HashMap<String, serde::de::IgnoredAny>>(body)
+        .is_ok_and(|fields| fields.len() == 1 && fields.contains_key("id"))
 }
 
 /// A mention in a [`WebhookComment`]: `{id, tag, rawTag, type, sent}` in FastComments'
@@ -116,16 +112,20 @@ impl WebhookComment {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct WebhookMention {
-    /// The id of the user (or group) mentioned.
+    /// The id of the user mentioned (for an SSO user, prefixed with the tenant id).
+    #[serde(default, deserialize_with = "lenient_string")]
     pub id: Option<String>,
-    /// The tag as shown, e.g. `@Ann`.
+    /// The tag as shown, with its `@`.
+    #[serde(default, deserialize_with = "lenient_string")]
     pub tag: Option<String>,
     /// The tag as typed.
+    #[serde(default, deserialize_with = "lenient_string")]
     pub raw_tag: Option<String>,
-    /// What was mentioned, e.g. `user`.
-    #[serde(rename = "type")]
+    /// `user` (a FastComments account) or `sso` (an SSO user).
+    #[serde(default, deserialize_with = "lenient_string", rename = "type")]
     pub kind: Option<String>,
     /// Whether the mentioned user was notified.
+    #[serde(default, deserialize_with = "lenient_bool")]
     pub sent: Option<bool>,
     /// Every field not modelled above, as it came.
     #[serde(flatten)]
@@ -222,14 +222,23 @@ fn lenient_bool<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<boo
     })
 }
 
-/// A list of the expected items; `null`, or a value of another shape, is dropped rather
-/// than failing the delivery.
+/// A list of the expected items, each read on its own (an item of another shape is
+/// dropped, not the list); `null`, or a value that is not a list, is dropped rather than
+/// failing the delivery.
 fn lenient_list<'de, D, T>(deserializer: D) -> Result<Option<Vec<T>>, D::Error>
 where
     D: Deserializer<'de>,
     T: serde::de::DeserializeOwned,
 {
-    Ok(Option::<Value>::deserialize(deserializer)?.and_then(|v| serde_json::from_value(v).ok()))
+    Ok(match Option::<Value>::deserialize(deserializer)? {
+        Some(Value::Array(items)) => Some(
+            items
+                .into_iter()
+                .filter_map(|item| serde_json::from_value(item).ok())
+                .collect(),
+        ),
+        _ => None,
+    })
 }
 
 #[cfg(test)]
@@ -266,9 +275,22 @@ mod tests {
         let back = serde_json::to_value(&comment).unwrap();
         assert_eq!(back["meta"], body["meta"]);
         assert_eq!(back["feedbackIds"], body["feedbackIds"]);
-        assert!(!comment.is_id_only());
-        let bare: WebhookComment = serde_json::from_str(r#"{"id": "c1"}"#).unwrap();
-        assert!(bare.is_id_only());
+        assert!(!carries_only_id(body.to_string().as_bytes()));
+        assert!(carries_only_id(br#"{"id": "c1"}"#));
+        // A field dropped for its shape still means more than the id was sent.
+        assert!(!carries_only_id(
+            br#"{"id": "a", "date": 9223372036854775807}"#
+        ));
+        let odd: WebhookComment =
+            serde_json::from_str(r#"{"id": "a", "mentions": [{"id": 5}, 7, {"tag": "@b"}]}"#)
+                .unwrap();
+        let mentions = odd.mentions.unwrap();
+        assert_eq!(
+            mentions.len(),
+            2,
+            "the item that is not an object is dropped"
+        );
+        assert_eq!(mentions[0].id.as_deref(), Some("5"));
     }
 
     /// Values of another shape than the guide's never refuse a delivery: booleans and

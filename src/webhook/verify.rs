@@ -12,7 +12,7 @@ use subtle::ConstantTimeEq;
 
 use crate::client::Secret;
 
-use super::event::{WebhookComment, WebhookEvent};
+use super::event::{WebhookComment, WebhookEvent, carries_only_id};
 use super::{SIGNATURE_HEADER, TIMESTAMP_HEADER, TOKEN_HEADER};
 
 /// Why a delivery was refused; [`status`](Rejection::status) is the HTTP answer to give.
@@ -390,12 +390,12 @@ impl WebhookVerifier {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Result<WebhookEvent, Rejection> {
-        let comment = self.verified_comment(headers, body)?;
+        let (comment, id_only) = self.verified_comment(headers, body)?;
         let kinds = match self.endpoint {
             Some(event_type) => Kinds::only(event_type),
             None => self.kinds(method)?,
         };
-        Ok(event(kinds, comment))
+        Ok(event(kinds, comment, id_only))
     }
 
     /// Verifies a delivery that arrived on the endpoint of `event_type`, whatever its
@@ -406,16 +406,17 @@ impl WebhookVerifier {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Result<WebhookEvent, Rejection> {
-        let comment = self.verified_comment(headers, body)?;
-        Ok(event(Kinds::only(event_type), comment))
+        let (comment, id_only) = self.verified_comment(headers, body)?;
+        Ok(event(Kinds::only(event_type), comment, id_only))
     }
 
-    /// The body's comment, once its size and credentials are checked.
+    /// The body's comment, and whether the body carried its id alone, once its size and
+    /// credentials are checked.
     pub(crate) fn verified_comment(
         &self,
         headers: &HeaderMap,
         body: &[u8],
-    ) -> Result<WebhookComment, Rejection> {
+    ) -> Result<(WebhookComment, bool), Rejection> {
         if body.len() > self.max_body_size {
             return Err(Rejection::TooLarge {
                 limit: self.max_body_size,
@@ -423,8 +424,10 @@ impl WebhookVerifier {
         }
         self.authenticate(headers, body)?;
         // The signature covers the raw bytes; the comment is read without a BOM.
-        serde_json::from_slice(crate::response::without_bom(body))
-            .map_err(|e| Rejection::MalformedBody(e.to_string()))
+        let body = crate::response::without_bom(body);
+        let comment =
+            serde_json::from_slice(body).map_err(|e| Rejection::MalformedBody(e.to_string()))?;
+        Ok((comment, carries_only_id(body)))
     }
 
     /// Which event types `method` may carry on a shared endpoint; by construction
@@ -557,11 +560,11 @@ impl Kinds {
     }
 }
 
-fn event(kinds: Kinds, comment: WebhookComment) -> WebhookEvent {
+fn event(kinds: Kinds, comment: WebhookComment, id_only: bool) -> WebhookEvent {
     match (kinds.create, kinds.update, kinds.delete) {
         (_, _, true) => WebhookEvent::Deleted {
             id: comment.id.clone(),
-            comment: (!comment.is_id_only()).then_some(comment),
+            comment: (!id_only).then_some(comment),
         },
         (true, true, _) => WebhookEvent::Saved(comment),
         (true, false, _) => WebhookEvent::Created(comment),
