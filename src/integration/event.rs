@@ -64,6 +64,15 @@ pub enum Event {
         /// `data` as sent.
         raw: String,
     },
+    /// Never in the log: what the default [`Site::skip`](super::Site::skip) hands to
+    /// [`Site::apply`](super::Site::apply) for an event whose `apply` failed
+    /// permanently. Store the checkpoint; act on nothing else.
+    Skipped {
+        /// The site's error, as text.
+        reason: String,
+        /// The event that could not be applied.
+        event: Box<Event>,
+    },
 }
 
 impl Event {
@@ -77,6 +86,7 @@ impl Event {
             Event::DeletedVote(_) => "deleted-vote",
             Event::Unknown { kind, .. } => kind,
             Event::Malformed { .. } => "malformed",
+            Event::Skipped { .. } => "skipped",
         }
     }
 }

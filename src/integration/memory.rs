@@ -54,6 +54,11 @@ pub struct MemoryData {
     pub effects: BTreeMap<String, u32>,
     /// Events the site did not act on (unknown or malformed), by `_id`.
     pub ignored: Vec<String>,
+    /// Events given up through [`Site::skip`]: `(_id, reason)`.
+    pub skipped_events: Vec<(String, String)>,
+    /// Local comments given up through [`Site::skip_upload`]: `(local id, reason)`. They
+    /// keep no FastComments id.
+    pub skipped_uploads: Vec<(String, String)>,
     next_id: u64,
     /// FastComments id → local id.
     by_fastcomments: BTreeMap<String, String>,
@@ -250,6 +255,20 @@ impl Site for MemorySite {
         Ok(())
     }
 
+    async fn skip(
+        &self,
+        event: &LogEvent,
+        checkpoint: &Checkpoint,
+        reason: &str,
+    ) -> Result<(), BoxError> {
+        self.with(|data| {
+            data.skipped_events
+                .push((event.id.clone(), reason.to_owned()));
+            data.checkpoint = checkpoint.clone();
+        });
+        Ok(())
+    }
+
     async fn upload_cursor(&self) -> Result<Option<String>, BoxError> {
         Ok(self.with(|data| data.upload_cursor.clone()))
     }
@@ -286,6 +305,20 @@ impl Site for MemorySite {
                 data.link(external, id);
             }
             data.upload_cursor = cursor.map(str::to_owned);
+        });
+        Ok(())
+    }
+
+    async fn skip_upload(
+        &self,
+        comment: &UploadComment,
+        reason: &str,
+        cursor: &str,
+    ) -> Result<(), BoxError> {
+        self.with(|data| {
+            data.skipped_uploads
+                .push((comment.external_id.clone(), reason.to_owned()));
+            data.upload_cursor = Some(cursor.to_owned());
         });
         Ok(())
     }

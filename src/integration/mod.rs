@@ -18,8 +18,11 @@
 //! Every durable write is one atomic step, and each step's effect and its progress
 //! marker are written together:
 //!
-//! 1. an event's effect and the checkpoint after it ([`Site::apply`]);
-//! 2. an accepted upload batch's ids and the upload cursor ([`Site::record_upload`]);
+//! 1. an event's effect and the checkpoint after it ([`Site::apply`]), or, for an event
+//!    the site can never apply, the checkpoint after it and the site's record of the
+//!    skip ([`Site::skip`]);
+//! 2. an accepted upload batch's ids and the upload cursor ([`Site::record_upload`]), or
+//!    the cursor past a comment FastComments refuses even alone ([`Site::skip_upload`]);
 //! 3. the token, its validation and the setup flags ([`StateStore::save`]).
 //!
 //! A crash before a write repeats the step (an event fetched again is applied; a batch
@@ -29,7 +32,22 @@
 //! millisecond before, so events sharing a millisecond, even across pages, are neither
 //! lost nor applied twice. One runner at a time: a tick holds a lease in the state store
 //! (owner and expiry, renewed before every upload batch), and a second runner gets
-//! [`Error::LeaseHeld`].
+//! [`Error::LeaseHeld`]; a runner whose lease was taken over (it expired while the
+//! runner stalled) gets the same error at its next renewal (before every page of
+//! events and every upload batch) and stops writing.
+//!
+//! # One item refused forever never blocks the rest
+//!
+//! A failure is **transient** unless it is known to be **permanent**. A transient one
+//! (a call that failed after its retries, a site error not marked [`Permanent`], a state
+//! store error) stops the tick; the next tick tries the same item again, and nothing is
+//! skipped. A permanent one concerns one item, which is given up, reported in the
+//! [`TickReport`], and passed: an event whose [`Site::apply`] fails with a [`Permanent`]
+//! error ([`TickReport::skipped_events`], the checkpoint moves past it through
+//! [`Site::skip`]), a comment FastComments answers HTTP 413 even alone
+//! ([`TickReport::skipped_uploads`], the cursor moves past it through
+//! [`Site::skip_upload`]; its replies stay hidden on FastComments until it exists there),
+//! a command whose work fails permanently ([`TickReport::skipped_commands`]).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -64,7 +82,7 @@ mod wire;
 
 pub use api::{ApiSecret, EventsPage, IntegrationApi, StreamPage};
 pub use checkpoint::Checkpoint;
-pub use error::{BoxError, Error};
+pub use error::{BoxError, Error, Permanent};
 pub use event::{Event, EventComment, EventVote, LogEvent};
 pub use memory::{LocalComment, MemoryData, MemorySite};
 pub use runner::{Flavour, Integration, IntegrationBuilder, MAX_INTERVAL, TickReport};
