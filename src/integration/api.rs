@@ -55,6 +55,8 @@ pub struct EventsPage {
     pub undeliverable: Vec<(String, String)>,
     /// Whether the log has more after this page.
     pub has_more: bool,
+    /// The reply's other fields (`status`, ...), as sent.
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// A reply of the older single-call flavour: commands and events at once.
@@ -63,7 +65,8 @@ pub struct EventsPage {
 pub struct StreamPage {
     /// The commands.
     pub commands: Vec<Command>,
-    /// The events, as in [`EventsPage`].
+    /// The events, as in [`EventsPage`] (whose `extra` holds the reply's other
+    /// fields).
     pub events: EventsPage,
 }
 
@@ -149,7 +152,7 @@ impl IntegrationApi {
         let reply: EventsReply = self
             .call(&EVENTS, &[("fromDateTime", &from)], None::<&()>)
             .await?;
-        Ok(events_page(reply.events, reply.has_more))
+        Ok(events_page(reply.events, reply.has_more, reply.extra))
     }
 
     /// `GET /integrations/v1/stream`: the older single call, commands and events at once.
@@ -160,7 +163,7 @@ impl IntegrationApi {
             .await?;
         Ok(StreamPage {
             commands: commands(reply.commands),
-            events: events_page(reply.events, reply.has_more),
+            events: events_page(reply.events, reply.has_more, reply.extra),
         })
     }
 
@@ -226,7 +229,11 @@ fn commands(raw: Option<Vec<serde_json::Value>>) -> Vec<Command> {
         .collect()
 }
 
-fn events_page(raw: Option<Vec<serde_json::Value>>, has_more: bool) -> EventsPage {
+fn events_page(
+    raw: Option<Vec<serde_json::Value>>,
+    has_more: bool,
+    extra: serde_json::Map<String, serde_json::Value>,
+) -> EventsPage {
     let mut events = Vec::new();
     let mut undeliverable = Vec::new();
     for raw in raw.unwrap_or_default() {
@@ -239,5 +246,6 @@ fn events_page(raw: Option<Vec<serde_json::Value>>, has_more: bool) -> EventsPag
         events,
         undeliverable,
         has_more,
+        extra,
     }
 }

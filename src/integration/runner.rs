@@ -355,11 +355,11 @@ impl<S: Site, St: StateStore> Integration<S, St> {
                 state.sync_done = true;
                 self.store.save(state).await.map_err(Error::store)
             }
-            Command::SetSetupCompleted if !state.setup_completed => {
+            Command::SetSetupCompleted { .. } if !state.setup_completed => {
                 state.setup_completed = true;
                 self.store.save(state).await.map_err(Error::store)
             }
-            Command::SetSyncDone { .. } | Command::SetSetupCompleted => Ok(()),
+            Command::SetSyncDone { .. } | Command::SetSetupCompleted { .. } => Ok(()),
             Command::Unknown { name, .. } => {
                 tracing::warn!(command = %name, "unknown integration command skipped");
                 report.unknown_commands.push(name);

@@ -516,6 +516,10 @@ async fn the_api_secret_and_setup_calls_need_no_api_key() {
     let status = api.register("rust", "example.com", true).await.unwrap();
     assert!(status.is_token_validated);
     assert_eq!(status.tenant_id.as_deref(), Some(TENANT));
+    assert_eq!(
+        status.extra["status"], "success",
+        "fields not modelled are kept"
+    );
     let unknown = client(server.base_url()).integration(Token::new("nope"));
     let error = unknown.commands(0).await.unwrap_err();
     assert_eq!(
@@ -1023,6 +1027,8 @@ struct Failing {
     plan: Arc<Mutex<BTreeMap<String, (u32, bool)>>>,
     /// The `_id`s of the events applied, in order.
     order: Arc<Mutex<Vec<String>>>,
+    /// The events applied, as the site received them.
+    seen: Arc<Mutex<Vec<LogEvent>>>,
     /// Called after every successful apply (to play another runner, say).
     after_apply: Option<Arc<dyn Fn() + Send + Sync>>,
 }
@@ -1057,6 +1063,7 @@ impl Site for Failing {
         }
         self.site.apply(event, checkpoint).await?;
         self.order.lock().unwrap().push(event.id.clone());
+        self.seen.lock().unwrap().push(event.clone());
         if let Some(f) = &self.after_apply {
             f();
         }
@@ -1282,4 +1289,34 @@ async fn a_runner_whose_lease_was_taken_over_stops_before_the_next_page() {
         ids[..1],
         "nothing written after the takeover"
     );
+}
+
+#[tokio::test]
+async fn meta_and_every_field_not_modelled_reach_the_site_as_sent() {
+    let server = server().await;
+    server.confirm_integration(TOKEN, TENANT);
+    let mut payload = comment("c1", "hi");
+    payload["comment"]["meta"] = json!({"wpId": "17", "wpPostId": 5, "wpUserId": 3});
+    payload["comment"]["flagCount"] = json!(2);
+    server.push_integration_event(TENANT, 1, event_data("new-comment", payload));
+    let mut up = vote("v1", "c1", 1);
+    up["vote"]["voteKind"] = json!("star");
+    server.push_integration_event(TENANT, 2, event_data("new-vote", up));
+    let site = Failing::default();
+    let integration = start(server.base_url(), site.clone(), MemoryStore::new()).await;
+    assert_eq!(integration.tick().await.unwrap().applied, 2);
+    let seen = site.seen.lock().unwrap().clone();
+    let Event::NewComment(c) = &seen[0].event else {
+        panic!("{seen:?}")
+    };
+    assert_eq!(
+        c.meta,
+        Some(json!({"wpId": "17", "wpPostId": 5, "wpUserId": 3}))
+    );
+    assert_eq!(c.extra["flagCount"], 2);
+    assert_eq!(seen[0].data_extra["timestamp"], 0, "data's own fields too");
+    let Event::NewVote(v) = &seen[1].event else {
+        panic!("{seen:?}")
+    };
+    assert_eq!(v.extra["voteKind"], "star");
 }
