@@ -3,9 +3,12 @@
 //! exactly-once effect on the site's store across crashes, retries and restarts.
 //!
 //! - [`IntegrationApi`] (from [`Client::integration`](crate::Client::integration)): the
-//!   endpoints, one call each: token, commands, events, the older `/stream`, upload, API
-//!   secret. They go through the client's one request path, so retries, the fallback
+//!   endpoints, one call each: token, commands, events, the older `/stream`, upload, the
+//!   download of FastComments' comments and the `comment-ids` mappings, API secret. They go through the client's one request path, so retries, the fallback
 //!   host, body limits, `tracing` spans and [`crate::Error`] are those of every call.
+//! - [`Integration::download`] (for a [`DownloadSite`]): FastComments' comments into a
+//!   site that starts without them, page by page, exactly once, and the site's ids sent
+//!   back (`PATCH /comment-ids`, 500 a call).
 //! - [`Integration`]: the protocol. Setup (announce the token until an admin confirms
 //!   it), the command stream, the event log applied one event at a time with its
 //!   [`Checkpoint`], the upstream sync of the site's comments, driven by
@@ -23,7 +26,10 @@
 //!    skip ([`Site::skip`]);
 //! 2. an accepted upload batch's ids and the upload cursor ([`Site::record_upload`]), or
 //!    the cursor past a comment FastComments refuses even alone ([`Site::skip_upload`]);
-//! 3. the token, its validation and the setup flags ([`StateStore::save`]).
+//! 3. the token, its validation and the setup flags ([`StateStore::save`]);
+//! 4. a downloaded page, the download cursor and the id mappings to send
+//!    ([`DownloadSite::store_download`]); the mappings are sent after it and marked
+//!    sent after FastComments took them (sending one again is harmless).
 //!
 //! A crash before a write repeats the step (an event fetched again is applied; a batch
 //! sent again is de-duplicated by the server); a crash after it finds the step done (the
@@ -69,6 +75,7 @@
 
 mod api;
 mod checkpoint;
+mod download;
 mod error;
 mod event;
 mod event_log;
@@ -80,8 +87,9 @@ mod token;
 mod upload;
 mod wire;
 
-pub use api::{ApiSecret, EventsPage, IntegrationApi, StreamPage};
+pub use api::{ApiSecret, CommentsPage, EventsPage, IntegrationApi, StreamPage};
 pub use checkpoint::Checkpoint;
+pub use download::{DownloadReport, DownloadSite, MAX_ID_MAPPINGS};
 pub use error::{BoxError, Error, Permanent};
 pub use event::{Event, EventComment, EventVote, LogEvent};
 pub use memory::{LocalComment, MemoryData, MemorySite};
@@ -89,4 +97,4 @@ pub use runner::{Flavour, Integration, IntegrationBuilder, MAX_INTERVAL, TickRep
 pub use site::Site;
 pub use store::{FileStore, IntegrationState, Lease, MemoryStore, StateStore};
 pub use token::Token;
-pub use wire::{Command, TokenStatus, UploadComment};
+pub use wire::{Command, IdMapping, TokenStatus, UploadComment};

@@ -171,6 +171,61 @@ pub(crate) struct StreamReply {
     pub(crate) extra: Map<String, Value>,
 }
 
+/// The reply to `GET /integrations/v1/comments`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CommentsReply {
+    #[serde(default)]
+    pub(crate) comments: Option<Vec<Value>>,
+    #[serde(default, deserialize_with = "lenient_bool")]
+    pub(crate) has_more: bool,
+    #[serde(default)]
+    pub(crate) total_count: Option<Value>,
+    #[serde(flatten)]
+    pub(crate) extra: Map<String, Value>,
+}
+
+/// The body of `PATCH /integrations/v1/comment-ids`.
+#[derive(Serialize)]
+pub(crate) struct IdMappings<'a> {
+    pub(crate) mappings: &'a [IdMapping],
+}
+
+/// One mapping of `PATCH /integrations/v1/comment-ids`: a comment FastComments holds
+/// and the id the site gave it, sent as `{"fcId": …, "wpId": …}` (the field names of
+/// FastComments' WordPress plugin, whatever the platform). FastComments keeps it as the
+/// comment's `meta.wpId`, which comes back in the event log and in the download
+/// ([`EventComment::meta`](super::EventComment::meta)).
+///
+/// ```
+/// use fastcomments::integration::IdMapping;
+/// let m = IdMapping::new("64f0c2a1e4b0a1b2c3d4e5f6", "17");
+/// assert_eq!(
+///     serde_json::to_string(&m).unwrap(),
+///     r#"{"fcId":"64f0c2a1e4b0a1b2c3d4e5f6","wpId":"17"}"#
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct IdMapping {
+    /// FastComments' id of the comment (`fcId`).
+    #[serde(rename = "fcId")]
+    pub fastcomments_id: String,
+    /// The site's id for it (`wpId`).
+    #[serde(rename = "wpId")]
+    pub local_id: String,
+}
+
+impl IdMapping {
+    /// FastComments' comment `fastcomments_id` is the site's `local_id`.
+    pub fn new(fastcomments_id: impl Into<String>, local_id: impl Into<String>) -> IdMapping {
+        IdMapping {
+            fastcomments_id: fastcomments_id.into(),
+            local_id: local_id.into(),
+        }
+    }
+}
+
 /// The reply to `GET /integrations/v1/api-secret`.
 #[derive(Deserialize)]
 pub(crate) struct SecretReply {
@@ -351,7 +406,7 @@ fn lenient_bool<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::E
 }
 
 /// A non-negative integer sent as a number or a string.
-fn lenient_u64(value: &Value) -> Option<u64> {
+pub(crate) fn lenient_u64(value: &Value) -> Option<u64> {
     integer_value(value).and_then(|n| u64::try_from(n).ok())
 }
 

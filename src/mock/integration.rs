@@ -15,6 +15,11 @@
 //! and deleted votes into the token's log, as FastComments' own test harness does.
 //!
 //! The event log's `fromDateTime` is inclusive (`createdAt >= fromDateTime`).
+//!
+//! `GET /integrations/v1/comments` pages through the tenant's comment store (the one
+//! the REST API serves and `MockServer::seed_comments` fills) by `skip`, in pages of the
+//! log's size; `PATCH /integrations/v1/comment-ids` stores each `{fcId, wpId}` as that
+//! comment's `meta.wpId` (400 above 500 mappings).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -26,7 +31,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::extract::{Path, Query, State as AxumState};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, post, put};
+use axum::routing::{get, patch, post, put};
 use serde_json::{Value, json};
 
 use super::respond::{Answer, Failure, int_param};
@@ -126,6 +131,8 @@ pub(crate) fn routes() -> Router<Arc<State>> {
             "/integrations/v1/comments",
             post(upload).layer(DefaultBodyLimit::max(UPLOAD_READ_LIMIT)),
         )
+        .route("/integrations/v1/comments", get(download))
+        .route("/integrations/v1/comment-ids", patch(comment_ids))
         .route("/integrations/v1/api-secret", get(api_secret))
         .route(&format!("{ADMIN}/setup"), get(confirm))
         .route(&format!("{ADMIN}/confirm"), get(confirm))
@@ -410,6 +417,101 @@ async fn upload(AxumState(state): AxumState<Arc<State>>, Query(q): Params, body:
         ids
     });
     Ok(Json(json!({ "status": "success", "commentIds": ids })).into_response())
+}
+
+/// The most mappings one `PATCH /integrations/v1/comment-ids` takes.
+const MAX_ID_MAPPINGS: usize = 500;
+
+/// `GET /integrations/v1/comments?skip=&includeCount=`: the tenant's comments (the mock's
+/// comment store, the one the REST API serves), in stored order, a page at a time, each
+/// with its id as `_id` like the event log's payload.
+async fn download(AxumState(state): AxumState<Arc<State>>, Query(q): Params) -> Answer {
+    let tenant = state.tenant_of(token_param(&q)?)?;
+    let skip = usize::try_from(int_param(&q, "skip", "invalid-skip")?.unwrap_or(0).max(0))
+        .unwrap_or(usize::MAX);
+    let include_count = q.get("includeCount").is_some_and(|v| v == "true");
+    let size = state.with_integrations(|i| i.page_size);
+    let (comments, total) = state
+        .with_tenant(&tenant, |t| {
+            let page: Vec<Value> = t
+                .comments
+                .iter()
+                .skip(skip)
+                .take(size)
+                .map(|c| {
+                    let mut c = c.clone();
+                    if let Some(id) = c.remove("id") {
+                        c.insert("_id".into(), id);
+                    }
+                    Value::Object(c)
+                })
+                .collect();
+            (page, t.comments.len())
+        })
+        .unwrap_or_default();
+    let mut body = json!({
+        "status": "success",
+        "comments": comments,
+        "hasMore": skip.saturating_add(size) < total,
+    });
+    if include_count {
+        body["totalCount"] = total.into();
+    }
+    Ok(Json(body).into_response())
+}
+
+/// `PATCH /integrations/v1/comment-ids` with `{mappings: [{fcId, wpId}]}` (at most 500):
+/// each comment of the tenant's store named by `fcId` gets `meta.wpId` = `wpId`, as sent
+/// (a string or a number). An `fcId` the store does not hold changes nothing.
+async fn comment_ids(
+    AxumState(state): AxumState<Arc<State>>,
+    Query(q): Params,
+    body: Bytes,
+) -> Answer {
+    let tenant = state.tenant_of(token_param(&q)?)?;
+    let invalid = |reason: &str| Failure::bad_request("invalid-body", reason.to_owned());
+    let body: Value = serde_json::from_slice(&body)
+        .map_err(|e| Failure::bad_request("invalid-body", format!("invalid request body: {e}")))?;
+    let mappings = body
+        .get("mappings")
+        .and_then(Value::as_array)
+        .ok_or_else(|| invalid("mappings must be an array."))?;
+    if mappings.len() > MAX_ID_MAPPINGS {
+        return Err(Failure::bad_request(
+            "too-many-mappings",
+            format!(
+                "At most {MAX_ID_MAPPINGS} mappings per call; got {}.",
+                mappings.len()
+            ),
+        ));
+    }
+    let pairs = mappings
+        .iter()
+        .map(|m| {
+            let fc_id = m.get("fcId").and_then(Value::as_str);
+            let wp_id = m.get("wpId").filter(|v| v.is_string() || v.is_number());
+            match (fc_id, wp_id) {
+                (Some(fc), Some(wp)) => Ok((fc.to_owned(), wp.clone())),
+                _ => Err(invalid(
+                    "every mapping needs fcId (a string) and wpId (a string or a number).",
+                )),
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    state.with_tenant(&tenant, |t| {
+        for (fc_id, wp_id) in pairs {
+            if let Some(comment) = super::state::find(&mut t.comments, &fc_id) {
+                let meta = comment
+                    .entry("meta")
+                    .or_insert_with(|| Value::Object(serde_json::Map::new()));
+                if !meta.is_object() {
+                    *meta = Value::Object(serde_json::Map::new());
+                }
+                meta["wpId"] = wp_id;
+            }
+        }
+    });
+    Ok(Json(json!({ "status": "success" })).into_response())
 }
 
 async fn api_secret(AxumState(state): AxumState<Arc<State>>, Query(q): Params) -> Answer {

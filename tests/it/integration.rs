@@ -1320,3 +1320,184 @@ async fn meta_and_every_field_not_modelled_reach_the_site_as_sent() {
     };
     assert_eq!(v.extra["voteKind"], "star");
 }
+
+#[tokio::test]
+async fn the_initial_download_pages_by_skip_stores_each_comment_once_and_sends_ids_back() {
+    use fastcomments::integration::{DownloadSite, IdMapping};
+    let server = server().await;
+    server.confirm_integration(TOKEN, TENANT);
+    server.set_integration_page_size(4);
+    let ids = server.seed_comments(TENANT, "post-1", 10);
+    let site = MemorySite::new();
+    let store = MemoryStore::new();
+    let integration = start(server.base_url(), site.clone(), store.clone()).await;
+    integration.tick().await.unwrap(); // validated
+    let report = integration.download().await.unwrap();
+    assert!(report.done, "{report:#?}");
+    assert_eq!(
+        (report.downloaded, report.total_count, report.ids_sent),
+        (10, Some(10), 10)
+    );
+    let skips: Vec<_> = server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path == "/integrations/v1/comments")
+        .map(|r| {
+            (
+                r.query_param("skip").unwrap(),
+                r.query_param("includeCount"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        skips,
+        [
+            ("0".to_owned(), Some("true".to_owned())),
+            ("4".to_owned(), None),
+            ("8".to_owned(), None)
+        ]
+    );
+    let data = site.data();
+    assert_eq!(data.comments.len(), 10);
+    assert_eq!(data.download_cursor, 10);
+    assert!(data.unsent_ids.is_empty());
+    // FastComments now knows each comment's local id, as its meta.wpId.
+    let api = client(server.base_url()).integration(Token::new(TOKEN));
+    let page = api.comments(0, false).await.unwrap();
+    for c in &page.comments {
+        let local = data
+            .comments
+            .values()
+            .find(|l| l.fastcomments_id.as_deref() == Some(c.id.as_str()))
+            .unwrap();
+        assert_eq!(c.meta.as_ref().unwrap()["wpId"], local.local_id.as_str());
+    }
+    assert_eq!(
+        page.comments
+            .iter()
+            .map(|c| c.id.clone())
+            .collect::<Vec<_>>(),
+        ids[..4]
+    );
+    // Again: nothing new is stored, nothing sent.
+    let again = integration.download().await.unwrap();
+    assert_eq!((again.downloaded, again.ids_sent, again.done), (0, 0, true));
+    assert_eq!(site.data().comments.len(), 10);
+    // More than 500 mappings in one call is a 400, as documented.
+    let many: Vec<_> = (0..501)
+        .map(|i| IdMapping::new(format!("fc{i}"), i.to_string()))
+        .collect();
+    let error = api.comment_ids(&many).await.unwrap_err();
+    assert_eq!(
+        (error.status(), error.code()),
+        (Some(400), Some("too-many-mappings"))
+    );
+    assert_eq!(site.unsent_ids(10).await.unwrap(), []);
+}
+
+#[tokio::test]
+async fn a_crash_at_every_point_of_the_download_neither_loses_nor_doubles_a_comment() {
+    use fastcomments::integration::{DownloadSite, IdMapping};
+    #[derive(Clone)]
+    struct Crashing(MemorySite, Crash);
+    impl Site for Crashing {
+        async fn checkpoint(&self) -> Result<Checkpoint, BoxError> {
+            self.0.checkpoint().await
+        }
+        async fn apply(&self, e: &LogEvent, c: &Checkpoint) -> Result<(), BoxError> {
+            self.0.apply(e, c).await
+        }
+        async fn upload_cursor(&self) -> Result<Option<String>, BoxError> {
+            self.0.upload_cursor().await
+        }
+        async fn comments_after(
+            &self,
+            c: Option<&str>,
+            n: usize,
+        ) -> Result<Vec<UploadComment>, BoxError> {
+            self.0.comments_after(c, n).await
+        }
+        async fn count_after(&self, c: Option<&str>) -> Result<u64, BoxError> {
+            self.0.count_after(c).await
+        }
+        async fn record_upload(
+            &self,
+            i: &BTreeMap<String, String>,
+            c: Option<&str>,
+        ) -> Result<(), BoxError> {
+            self.0.record_upload(i, c).await
+        }
+    }
+    impl DownloadSite for Crashing {
+        async fn download_cursor(&self) -> Result<u64, BoxError> {
+            self.1.step(self.0.download_cursor()).await
+        }
+        async fn store_download(
+            &self,
+            c: &[fastcomments::integration::EventComment],
+            n: u64,
+        ) -> Result<(), BoxError> {
+            self.1.step(self.0.store_download(c, n)).await
+        }
+        async fn unsent_ids(&self, n: usize) -> Result<Vec<IdMapping>, BoxError> {
+            self.1.step(self.0.unsent_ids(n)).await
+        }
+        async fn ids_sent(&self, m: &[IdMapping]) -> Result<(), BoxError> {
+            self.1.step(self.0.ids_sent(m)).await
+        }
+    }
+    let mut points = 0;
+    for n in 1.. {
+        let mut fired = false;
+        for after in [false, true] {
+            let server = server().await;
+            server.confirm_integration(TOKEN, TENANT);
+            server.set_integration_page_size(3);
+            server.seed_comments(TENANT, "post-1", 7);
+            let site = MemorySite::new();
+            let store = MemoryStore::new();
+            let crash = Crash::at(n, after);
+            let mut done = false;
+            for _ in 0..20 {
+                let integration = start(
+                    server.base_url(),
+                    Crashing(site.clone(), crash.clone()),
+                    store.clone(),
+                )
+                .await;
+                integration.tick().await.unwrap();
+                if integration.download().await.is_ok_and(|r| r.done) {
+                    done = true;
+                    break;
+                }
+            }
+            fired |= crash.fired();
+            let at = format!("crash at call {n}, after: {after}");
+            assert!(done, "{at}");
+            let data = site.data();
+            assert_eq!(data.comments.len(), 7, "{at}");
+            assert!(data.unsent_ids.is_empty(), "{at}");
+            let api = client(server.base_url()).integration(Token::new(TOKEN));
+            let all = api.comments(0, false).await.unwrap().comments;
+            let rest = api.comments(3, false).await.unwrap().comments;
+            let last = api.comments(6, false).await.unwrap().comments;
+            for c in all.iter().chain(&rest).chain(&last) {
+                let local = data
+                    .comments
+                    .values()
+                    .find(|l| l.fastcomments_id.as_deref() == Some(c.id.as_str()))
+                    .unwrap_or_else(|| panic!("{at}: {} missing", c.id));
+                assert_eq!(
+                    c.meta.as_ref().unwrap()["wpId"],
+                    local.local_id.as_str(),
+                    "{at}"
+                );
+            }
+        }
+        if !fired {
+            break;
+        }
+        points += 1;
+    }
+    assert!(points >= 8, "only {points} crash points");
+}
