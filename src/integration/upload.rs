@@ -68,6 +68,11 @@ impl<S: Site, St: StateStore> Integration<S, St> {
                 Sent::Refused(reason) => {
                     // Refused even alone: give it up, store the cursor past it, go on.
                     let comment = &batch[0];
+                    if cursor.as_deref() == Some(comment.external_id.as_str()) {
+                        return Err(Error::site(
+                            "comments_after returned the comment at the cursor again".into(),
+                        ));
+                    }
                     self.site
                         .skip_upload(comment, &reason, &comment.external_id)
                         .await
