@@ -21,8 +21,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use fastcomments::integration::{
-    BoxError, Checkpoint, Event, FileStore, Integration, LogEvent, MemoryStore, Site, StateStore,
-    Token, UploadComment,
+    BoxError, Checkpoint, Event, FileStore, Integration, LogEvent, MemoryStore, Permanent, Site,
+    StateStore, Token, UploadComment,
 };
 use fastcomments::mock::MockServer;
 use fastcomments::{Client, Region};
@@ -41,7 +41,8 @@ impl SqliteSite {
                  date TEXT NOT NULL, votes_up INTEGER NOT NULL DEFAULT 0,
                  votes_down INTEGER NOT NULL DEFAULT 0, from_fc INTEGER NOT NULL DEFAULT 0);
              CREATE TABLE IF NOT EXISTS votes (fc_id TEXT PRIMARY KEY, comment INTEGER, direction INTEGER);
-             CREATE TABLE IF NOT EXISTS sync (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+             CREATE TABLE IF NOT EXISTS sync (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS skipped (kind TEXT NOT NULL, id TEXT NOT NULL, reason TEXT NOT NULL);",
         )?;
         Ok(SqliteSite(Mutex::new(db)))
     }
@@ -84,6 +85,11 @@ impl SqliteSite {
         for row in rows {
             let (id, fc, author, html, up, down, remote) = row?;
             let origin = if remote { " (from FastComments)" } else { "" };
+            let html: String = if html.chars().count() > 60 {
+                html.chars().take(60).chain(['…']).collect()
+            } else {
+                html
+            };
             println!("{id:>3} {fc:<26} {author:<22} {up:>3} {down:>3}  {html}{origin}");
         }
         Ok(())
@@ -206,9 +212,28 @@ impl Site for SqliteSite {
     async fn apply(&self, event: &LogEvent, checkpoint: &Checkpoint) -> Result<(), BoxError> {
         let mut db = self.0.lock().unwrap();
         let tx = db.transaction()?;
-        apply_event(&tx, event)?;
+        apply_event(&tx, event).map_err(classify)?;
         set(&tx, "checkpoint", &serde_json::to_string(checkpoint)?)?;
         tx.commit()?; // the effect and the checkpoint, or neither
+        Ok(())
+    }
+
+    /// An event `apply` can never store: the checkpoint past it and a row saying why,
+    /// in one transaction.
+    async fn skip(
+        &self,
+        event: &LogEvent,
+        checkpoint: &Checkpoint,
+        reason: &str,
+    ) -> Result<(), BoxError> {
+        let mut db = self.0.lock().unwrap();
+        let tx = db.transaction()?;
+        tx.execute(
+            "INSERT INTO skipped VALUES ('event', ?1, ?2)",
+            [&event.id, reason],
+        )?;
+        set(&tx, "checkpoint", &serde_json::to_string(checkpoint)?)?;
+        tx.commit()?;
         Ok(())
     }
 
@@ -278,6 +303,34 @@ impl Site for SqliteSite {
         tx.commit()?; // the ids and the cursor, or neither
         Ok(())
     }
+
+    /// A comment FastComments refuses even alone: the cursor past it and a row saying
+    /// why, in one transaction; it keeps no FastComments id.
+    async fn skip_upload(
+        &self,
+        comment: &UploadComment,
+        reason: &str,
+        cursor: &str,
+    ) -> Result<(), BoxError> {
+        let mut db = self.0.lock().unwrap();
+        let tx = db.transaction()?;
+        tx.execute(
+            "INSERT INTO skipped VALUES ('upload', ?1, ?2)",
+            [&comment.external_id, reason],
+        )?;
+        set(&tx, "upload_cursor", cursor)?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+/// A constraint the row breaks fails the same way every time: permanent. Anything else
+/// (a busy or locked database, a full disk) is transient and retried at the next tick.
+fn classify(error: rusqlite::Error) -> BoxError {
+    match error.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::ConstraintViolation) => Permanent::new(error).into(),
+        _ => error.into(),
+    }
 }
 
 /// Ticks until a tick finds nothing left to do.
@@ -286,6 +339,9 @@ async fn settle<S: Site, St: StateStore>(integration: &Integration<S, St>) -> Re
         let report = integration.tick().await?;
         for (id, reason) in &report.malformed {
             println!("  malformed event {id}: {reason}");
+        }
+        for (id, reason) in report.skipped_events.iter().chain(&report.skipped_uploads) {
+            println!("  gave up {id}: {reason}");
         }
         if report.applied > 0 {
             println!(
@@ -325,6 +381,15 @@ async fn with_mock() -> Result<(), BoxError> {
         "<p>Nice post.</p>",
         Utc.with_ymd_and_hms(2024, 3, 2, 8, 30, 0).unwrap(),
     )?;
+    // FastComments refuses a body over 2 MB; the mock's limit, scaled down to 16 kB,
+    // refuses this comment even alone: the upload gives it up, reports it and goes on.
+    site.add(
+        None,
+        "Verbose",
+        &format!("<p>{}</p>", "very long ".repeat(2_000)),
+        Utc.with_ymd_and_hms(2024, 3, 3, 8, 0, 0).unwrap(),
+    )?;
+    server.set_integration_body_limit(16_000);
     let client = Client::builder().base_url(server.base_url()).build()?;
     let integration = Integration::builder(client, site, MemoryStore::new())
         .domain("blog.example.com")
@@ -344,6 +409,9 @@ async fn with_mock() -> Result<(), BoxError> {
         integration.store().load().await?.tenant_id,
         report.uploaded
     );
+    for (id, reason) in &report.skipped_uploads {
+        println!("   comment {id} given up: {reason}");
+    }
     let token = integration.api().token().expose().to_owned();
     let testing = format!(
         "{}/auth/my-account/integrations/v1/create-testing-events?token={token}",

@@ -6,11 +6,12 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::event::EventComment;
 use super::event::{self, LogEvent, Undeliverable};
 use super::token::{self, Token};
 use super::wire::{
-    Command, CommandsReply, EventsReply, SecretReply, StreamReply, TokenStatus, UploadBatch,
-    UploadComment, UploadReply,
+    Command, CommandsReply, CommentsReply, EventsReply, IdMapping, IdMappings, SecretReply,
+    StreamReply, TokenStatus, UploadBatch, UploadComment, UploadReply, lenient_u64,
 };
 use crate::client::Secret;
 use crate::operations::{Implementation, Operation, TenantIdIn};
@@ -55,6 +56,24 @@ pub struct EventsPage {
     pub undeliverable: Vec<(String, String)>,
     /// Whether the log has more after this page.
     pub has_more: bool,
+    /// The reply's other fields (`status`, ...), as sent.
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// One page of `GET /integrations/v1/comments`: FastComments' comments for the site.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct CommentsPage {
+    /// The comments, in FastComments' order (the same as the event log's payload).
+    pub comments: Vec<EventComment>,
+    /// Items that could not be read as a comment: `(_id, reason)`. They count in `skip`.
+    pub undecodable: Vec<(String, String)>,
+    /// Whether more comments follow (ask again with `skip` past this page).
+    pub has_more: bool,
+    /// How many comments FastComments holds for the site, when `includeCount=true`.
+    pub total_count: Option<u64>,
+    /// The reply's other fields, as sent.
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// A reply of the older single-call flavour: commands and events at once.
@@ -63,7 +82,8 @@ pub struct EventsPage {
 pub struct StreamPage {
     /// The commands.
     pub commands: Vec<Command>,
-    /// The events, as in [`EventsPage`].
+    /// The events, as in [`EventsPage`] (whose `extra` holds the reply's other
+    /// fields).
     pub events: EventsPage,
 }
 
@@ -101,6 +121,13 @@ pub(crate) static UPLOAD: Operation = operation(
     "IntegrationPostComments",
     "POST",
     "/integrations/v1/comments",
+);
+static COMMENTS: Operation =
+    operation("IntegrationGetComments", "GET", "/integrations/v1/comments");
+static COMMENT_IDS: Operation = operation(
+    "IntegrationPatchCommentIds",
+    "PATCH",
+    "/integrations/v1/comment-ids",
 );
 static API_SECRET: Operation = operation(
     "IntegrationGetApiSecret",
@@ -149,7 +176,7 @@ impl IntegrationApi {
         let reply: EventsReply = self
             .call(&EVENTS, &[("fromDateTime", &from)], None::<&()>)
             .await?;
-        Ok(events_page(reply.events, reply.has_more))
+        Ok(events_page(reply.events, reply.has_more, reply.extra))
     }
 
     /// `GET /integrations/v1/stream`: the older single call, commands and events at once.
@@ -160,7 +187,7 @@ impl IntegrationApi {
             .await?;
         Ok(StreamPage {
             commands: commands(reply.commands),
-            events: events_page(reply.events, reply.has_more),
+            events: events_page(reply.events, reply.has_more, reply.extra),
         })
     }
 
@@ -177,6 +204,50 @@ impl IntegrationApi {
         };
         let reply: UploadReply = self.call(&UPLOAD, &[], Some(&batch)).await?;
         Ok(reply.ids())
+    }
+
+    /// `GET /integrations/v1/comments`: one page of FastComments' comments for the site,
+    /// after the first `skip`; `include_count` asks for `totalCount` (the WordPress
+    /// plugin asks on the first page). For the whole download, exactly once, see
+    /// [`Integration::download`](crate::integration::Integration::download).
+    pub async fn comments(&self, skip: u64, include_count: bool) -> Result<CommentsPage, Error> {
+        let skip = skip.to_string();
+        let mut query = vec![("skip", skip.as_str())];
+        if include_count {
+            query.push(("includeCount", "true"));
+        }
+        let reply: CommentsReply = self.call(&COMMENTS, &query, None::<&()>).await?;
+        let mut page = CommentsPage {
+            comments: Vec::new(),
+            undecodable: Vec::new(),
+            has_more: reply.has_more,
+            total_count: reply.total_count.as_ref().and_then(lenient_u64),
+            extra: reply.extra,
+        };
+        for raw in reply.comments.unwrap_or_default() {
+            let id = raw
+                .get("_id")
+                .or_else(|| raw.get("id"))
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            match serde_json::from_value::<EventComment>(raw) {
+                Ok(comment) => page.comments.push(comment),
+                Err(e) => page.undecodable.push((id, e.to_string())),
+            }
+        }
+        Ok(page)
+    }
+
+    /// `PATCH /integrations/v1/comment-ids`: tells FastComments the site's ids of its
+    /// comments (kept as each comment's `meta.wpId`). At most
+    /// [`MAX_ID_MAPPINGS`](crate::integration::MAX_ID_MAPPINGS) (500) a call: FastComments
+    /// answers 400 above it. Sending a mapping again is harmless.
+    pub async fn comment_ids(&self, mappings: &[IdMapping]) -> Result<(), Error> {
+        let _: serde_json::Value = self
+            .call(&COMMENT_IDS, &[], Some(&IdMappings { mappings }))
+            .await?;
+        Ok(())
     }
 
     /// `GET /integrations/v1/api-secret`: the tenant's API secret.
@@ -226,7 +297,11 @@ fn commands(raw: Option<Vec<serde_json::Value>>) -> Vec<Command> {
         .collect()
 }
 
-fn events_page(raw: Option<Vec<serde_json::Value>>, has_more: bool) -> EventsPage {
+fn events_page(
+    raw: Option<Vec<serde_json::Value>>,
+    has_more: bool,
+    extra: serde_json::Map<String, serde_json::Value>,
+) -> EventsPage {
     let mut events = Vec::new();
     let mut undeliverable = Vec::new();
     for raw in raw.unwrap_or_default() {
@@ -239,5 +314,6 @@ fn events_page(raw: Option<Vec<serde_json::Value>>, has_more: bool) -> EventsPag
         events,
         undeliverable,
         has_more,
+        extra,
     }
 }

@@ -81,6 +81,8 @@ mod tests {
                 kind: "x".into(),
                 raw: serde_json::Value::Null,
             },
+            extra: serde_json::Map::new(),
+            data_extra: serde_json::Map::new(),
         }
     }
 

@@ -10,7 +10,52 @@
 //! [`Event::Malformed`](super::Event::Malformed), so it never stops the stream.
 
 /// An error of the site's or the state store's own code.
+///
+/// It is **transient** unless the site marks it [`Permanent`]: the integration retries
+/// a transient error at a later tick and never skips the item it concerns (a database
+/// restarting loses nothing); a permanent one makes it skip that one item (an event, an
+/// upload comment, a command), report it in the [`TickReport`](super::TickReport), and
+/// go on with the rest.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Marks a site's error as **permanent**: trying the same item again would fail the same
+/// way (a row the schema refuses, a comment the site cannot store whatever happens).
+/// Return it from [`Site::apply`](super::Site::apply) (or any [`Site`](super::Site)
+/// method) boxed, e.g. `Err(Permanent::new("html too long").into())`; the integration
+/// looks for it at the top of the error and down its `source()` chain.
+///
+/// Without this mark an error is transient: retried later, never skipped. That default
+/// is the safe one: an item is only given up when the site says so.
+///
+/// ```
+/// use fastcomments::integration::{BoxError, Permanent};
+/// let error: BoxError = Permanent::new("the comment's HTML does not fit the column").into();
+/// assert!(Permanent::is(&*error));
+/// let transient: BoxError = "the database is restarting".into();
+/// assert!(!Permanent::is(&*transient));
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Permanent(#[source] pub BoxError);
+
+impl Permanent {
+    /// Marks `error` permanent.
+    pub fn new(error: impl Into<BoxError>) -> Permanent {
+        Permanent(error.into())
+    }
+
+    /// Whether `error`, or an error in its `source()` chain, is marked [`Permanent`].
+    pub fn is(error: &(dyn std::error::Error + 'static)) -> bool {
+        let mut next = Some(error);
+        while let Some(error) = next {
+            if error.is::<Permanent>() {
+                return true;
+            }
+            next = error.source();
+        }
+        false
+    }
+}
 
 /// Why an integration step failed. Nothing is lost by a failure: the checkpoint and the
 /// upload cursor only move with the writes that made them true, so the next
@@ -48,7 +93,10 @@ pub enum Error {
         /// What was seen.
         detail: String,
     },
-    /// The site's store failed.
+    /// The site's store failed. Transient unless the site marked its error
+    /// [`Permanent`] (see [`Error::is_permanent`]); a permanent failure of one item is
+    /// skipped and reported rather than returned, so this variant reaches the caller
+    /// when the failure is transient or when even skipping the item failed.
     #[error("the site's store failed: {0}")]
     Site(#[source] BoxError),
     /// The integration's state store failed.
@@ -75,6 +123,16 @@ impl Error {
             .map(|api| api.reason.clone().unwrap_or_default())
             .unwrap_or_else(|| error.to_string());
         Error::TokenRefused { code, reason }
+    }
+
+    /// Whether retrying cannot help: a site error marked [`Permanent`]. Every other
+    /// error is transient (a failed call, a refused token until an admin confirms it,
+    /// a lease another runner holds, a store that failed).
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            Error::Site(error) => Permanent::is(&**error),
+            _ => false,
+        }
     }
 
     pub(crate) fn site(error: BoxError) -> Error {

@@ -13,8 +13,8 @@
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use serde::Deserialize;
-use serde_json::Value;
 use serde_json::value::RawValue;
+use serde_json::{Map, Value};
 
 use super::wire::{epoch_ms, optional_epoch_ms};
 
@@ -32,6 +32,12 @@ pub struct LogEvent {
     pub broadcast_id: Option<String>,
     /// What happened.
     pub event: Event,
+    /// The envelope's fields this type does not model, as sent.
+    pub extra: Map<String, Value>,
+    /// The fields of `data` this type does not model (`timestamp`, ...), as sent; empty
+    /// for an event whose `data` could not be read ([`Event::Malformed`] keeps it whole)
+    /// or is of an unknown type ([`Event::Unknown`] keeps it whole).
+    pub data_extra: Map<String, Value>,
 }
 
 /// What happened, by the `type` of the event's `data`.
@@ -64,6 +70,15 @@ pub enum Event {
         /// `data` as sent.
         raw: String,
     },
+    /// Never in the log: what the default [`Site::skip`](super::Site::skip) hands to
+    /// [`Site::apply`](super::Site::apply) for an event whose `apply` failed
+    /// permanently. Store the checkpoint; act on nothing else.
+    Skipped {
+        /// The site's error, as text.
+        reason: String,
+        /// The event that could not be applied.
+        event: Box<Event>,
+    },
 }
 
 impl Event {
@@ -77,11 +92,26 @@ impl Event {
             Event::DeletedVote(_) => "deleted-vote",
             Event::Unknown { kind, .. } => kind,
             Event::Malformed { .. } => "malformed",
+            Event::Skipped { .. } => "skipped",
         }
     }
 }
 
 /// A comment as the event log carries it. Its id is `_id` here (`id` is read too).
+///
+/// Nothing sent is dropped: `meta` (what a site stored on the comment, e.g. the
+/// WordPress plugin's `{"wpId": "17", "wpPostId": 5, "wpUserId": 3}`) is kept as sent,
+/// and every field this type does not model is in [`extra`](EventComment::extra), as
+/// sent (the values' types vary between the spec and real payloads).
+///
+/// ```
+/// use fastcomments::integration::EventComment;
+/// let c: EventComment = serde_json::from_str(
+///     r#"{"_id": "c1", "meta": {"wpId": "17", "wpPostId": 5}, "flagCount": 2}"#,
+/// ).unwrap();
+/// assert_eq!(c.meta.unwrap()["wpId"], "17");
+/// assert_eq!(c.extra["flagCount"], 2);
+/// ```
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -124,9 +154,16 @@ pub struct EventComment {
     pub locale: Option<String>,
     pub is_by_admin: Option<bool>,
     pub is_by_moderator: Option<bool>,
+    /// What a site stored on the comment (the WordPress plugin: `wpId`, `wpPostId`,
+    /// `wpUserId`; FastComments sets `wpId` from `PATCH /comment-ids`), as sent.
+    pub meta: Option<Value>,
+    /// Every other field, as sent.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
 }
 
-/// A vote as the event log carries it.
+/// A vote as the event log carries it; the fields it does not model are in
+/// [`extra`](EventVote::extra), as sent.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -148,6 +185,9 @@ pub struct EventVote {
     /// When it was cast, in epoch milliseconds.
     #[serde(default, deserialize_with = "optional_epoch_ms")]
     pub created_at: Option<i64>,
+    /// Every other field, as sent.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
 }
 
 /// An envelope that could not be delivered (no `createdAt`), for the report.
@@ -169,11 +209,13 @@ struct TypedData {
     comment: Option<EventComment>,
     #[serde(default)]
     vote: Option<EventVote>,
+    #[serde(flatten)]
+    extra: Map<String, Value>,
 }
 
 impl TypedData {
     /// The event, when its type is known and its payload is there.
-    fn event(self) -> Option<(Event, Option<String>)> {
+    fn event(self) -> Option<ReadData> {
         let event = match (self.kind.as_str(), self.comment, self.vote) {
             ("new-comment", Some(c), _) => Event::NewComment(c),
             ("updated-comment", Some(c), _) => Event::UpdatedComment(c),
@@ -182,7 +224,28 @@ impl TypedData {
             ("deleted-vote", _, Some(v)) => Event::DeletedVote(v),
             _ => return None,
         };
-        Some((event, self.broadcast_id))
+        Some(ReadData {
+            event,
+            broadcast_id: self.broadcast_id,
+            extra: self.extra,
+        })
+    }
+}
+
+/// What `data` held.
+struct ReadData {
+    event: Event,
+    broadcast_id: Option<String>,
+    extra: Map<String, Value>,
+}
+
+impl ReadData {
+    fn bare(event: Event, broadcast_id: Option<String>) -> ReadData {
+        ReadData {
+            event,
+            broadcast_id,
+            extra: Map::new(),
+        }
     }
 }
 
@@ -215,7 +278,7 @@ pub(crate) fn decode(raw: Value) -> Result<LogEvent, Undeliverable> {
         Some(Value::Number(n)) => n.to_string(),
         _ => derived_id(&Value::Object(envelope.clone()).to_string()),
     };
-    let Some(created_at) = envelope.get("createdAt").and_then(epoch_ms) else {
+    let Some(created_at) = envelope.remove("createdAt").as_ref().and_then(epoch_ms) else {
         return Err(Undeliverable {
             id,
             reason: "the event has no readable createdAt".into(),
@@ -225,13 +288,15 @@ pub(crate) fn decode(raw: Value) -> Result<LogEvent, Undeliverable> {
         Some(Value::String(url_id)) => Some(url_id),
         _ => None,
     };
-    let (event, broadcast_id) = read_data(envelope.remove("data"));
+    let data = read_data(envelope.remove("data"));
     Ok(LogEvent {
         id,
         created_at,
         url_id,
-        broadcast_id,
-        event,
+        broadcast_id: data.broadcast_id,
+        event: data.event,
+        extra: envelope,
+        data_extra: data.extra,
     })
 }
 
@@ -250,14 +315,14 @@ fn malformed(reason: impl Into<String>, raw: &str) -> Event {
 }
 
 /// `data` is a JSON string holding JSON; an object is read as it is.
-fn read_data(data: Option<Value>) -> (Event, Option<String>) {
+fn read_data(data: Option<Value>) -> ReadData {
     let text = match data {
         Some(Value::String(text)) => text,
         Some(object @ Value::Object(_)) => object.to_string(),
-        None => return (malformed("the event has no data", ""), None),
+        None => return ReadData::bare(malformed("the event has no data", ""), None),
         Some(other) => {
             let raw = other.to_string();
-            return (
+            return ReadData::bare(
                 malformed("data is neither a JSON string nor an object", &raw),
                 None,
             );
@@ -265,7 +330,7 @@ fn read_data(data: Option<Value>) -> (Event, Option<String>) {
     };
     // serde reads a struct from an array too; `data` is an object.
     if !text.trim_start().starts_with('{') {
-        return (malformed("data is not a JSON object", &text), None);
+        return ReadData::bare(malformed("data is not a JSON object", &text), None);
     }
     let fast = serde_json::from_str::<TypedData>(&text)
         .ok()
@@ -275,10 +340,12 @@ fn read_data(data: Option<Value>) -> (Event, Option<String>) {
     }
     let parsed: Data = match serde_json::from_str(&text) {
         Ok(parsed) => parsed,
-        Err(e) => return (malformed(format!("data does not decode: {e}"), &text), None),
+        Err(e) => {
+            return ReadData::bare(malformed(format!("data does not decode: {e}"), &text), None);
+        }
     };
     let event = typed(&parsed, &text);
-    (event, parsed.broadcast_id)
+    ReadData::bare(event, parsed.broadcast_id)
 }
 
 fn typed(data: &Data, text: &str) -> Event {
@@ -334,6 +401,42 @@ mod tests {
         assert_eq!(c.id, "c1");
         assert_eq!(c.date, Some(1_704_067_200_000));
         assert_eq!(c.comment_html.as_deref(), Some("<p>hi</p>"));
+    }
+
+    #[test]
+    fn fields_not_modelled_are_kept_at_every_level() {
+        let e = event(json!({
+            "_id": "e1", "createdAt": 1000, "urlId": "p", "tenantId": "t", "shard": 3,
+            "data": data(json!({"type": "new-comment", "broadcastId": "b", "timestamp": 5,
+                "origin": {"app": "widget"},
+                "comment": {"_id": "c1", "meta": {"wpId": "17", "wpPostId": 5, "wpUserId": 3},
+                            "flagCount": 2, "feedbackIds": ["f"]}}))
+        }))
+        .unwrap();
+        assert_eq!(
+            Value::Object(e.extra.clone()),
+            json!({"tenantId": "t", "shard": 3})
+        );
+        assert_eq!(
+            Value::Object(e.data_extra.clone()),
+            json!({"timestamp": 5, "origin": {"app": "widget"}})
+        );
+        let Event::NewComment(c) = &e.event else {
+            panic!("{e:?}")
+        };
+        assert_eq!(
+            c.meta,
+            Some(json!({"wpId": "17", "wpPostId": 5, "wpUserId": 3}))
+        );
+        assert_eq!(
+            Value::Object(c.extra.clone()),
+            json!({"flagCount": 2, "feedbackIds": ["f"]})
+        );
+        let v = event(json!({"_id": "e2", "createdAt": 1,
+            "data": data(json!({"type": "new-vote", "vote": {"_id": "v", "direction": 1, "voterIp": "x"}}))}))
+        .unwrap();
+        let Event::NewVote(v) = v.event else { panic!() };
+        assert_eq!(v.extra["voterIp"], "x");
     }
 
     #[test]

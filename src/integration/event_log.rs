@@ -5,7 +5,7 @@ use tokio::time::Instant;
 
 use super::api::EventsPage;
 use super::checkpoint::Checkpoint;
-use super::error::Error;
+use super::error::{Error, Permanent};
 use super::event::Event;
 use super::runner::{Integration, TickReport};
 use super::site::Site;
@@ -25,20 +25,22 @@ impl<S: Site, St: StateStore> Integration<S, St> {
                 report.budget_exhausted = true;
                 return Ok(());
             }
+            // A runner whose lease was taken over stops here, before writing more.
+            self.take_lease().await?;
             let page = self
                 .api
                 .events(checkpoint.from_date_time())
                 .await
                 .map_err(Error::from_call)?;
             let has_more = page.has_more;
-            let applied_before = report.applied;
+            let before = progress(report);
             *checkpoint = self
                 .apply_page(page, checkpoint.clone(), report, deadline)
                 .await?;
             if !has_more || report.budget_exhausted {
                 return Ok(());
             }
-            if report.applied == applied_before {
+            if progress(report) == before {
                 return Err(stuck(checkpoint));
             }
         }
@@ -54,9 +56,9 @@ impl<S: Site, St: StateStore> Integration<S, St> {
         deadline: Instant,
     ) -> Result<(), Error> {
         let has_more = page.has_more;
-        let applied_before = report.applied;
+        let before = progress(report);
         let checkpoint = self.apply_page(page, checkpoint, report, deadline).await?;
-        if has_more && report.applied == applied_before && !report.budget_exhausted {
+        if has_more && progress(report) == before && !report.budget_exhausted {
             return Err(stuck(&checkpoint));
         }
         if has_more {
@@ -87,16 +89,36 @@ impl<S: Site, St: StateStore> Integration<S, St> {
                 break;
             }
             let next = checkpoint.after(&event);
-            self.site.apply(&event, &next).await.map_err(Error::site)?;
-            report.applied += 1;
-            if let Event::Malformed { reason, .. } = &event.event {
-                tracing::warn!(event = %event.id, %reason, "malformed integration event delivered as such");
-                report.malformed.push((event.id.clone(), reason.clone()));
+            match self.site.apply(&event, &next).await {
+                Ok(()) => {
+                    report.applied += 1;
+                    if let Event::Malformed { reason, .. } = &event.event {
+                        tracing::warn!(event = %event.id, %reason, "malformed integration event delivered as such");
+                        report.malformed.push((event.id.clone(), reason.clone()));
+                    }
+                }
+                Err(error) if Permanent::is(&*error) => {
+                    // Given up: the checkpoint moves past it in the site's one write.
+                    let reason = error.to_string();
+                    self.site
+                        .skip(&event, &next, &reason)
+                        .await
+                        .map_err(Error::site)?;
+                    tracing::warn!(event = %event.id, %reason, "integration event failed permanently; skipped");
+                    report.skipped_events.push((event.id.clone(), reason));
+                }
+                // Transient: the tick stops, the checkpoint stays, the next tick retries.
+                Err(error) => return Err(Error::site(error)),
             }
             checkpoint = next;
         }
         Ok(checkpoint)
     }
+}
+
+/// Events the tick has moved past: applied or given up.
+fn progress(report: &TickReport) -> usize {
+    usize::try_from(report.applied).unwrap_or(usize::MAX) + report.skipped_events.len()
 }
 
 fn stuck(checkpoint: &Checkpoint) -> Error {

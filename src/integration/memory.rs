@@ -7,10 +7,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 use chrono::{DateTime, Utc};
 
 use super::checkpoint::Checkpoint;
+use super::download::DownloadSite;
 use super::error::BoxError;
 use super::event::{Event, EventComment, EventVote, LogEvent};
 use super::site::Site;
-use super::wire::UploadComment;
+use super::wire::{IdMapping, UploadComment};
 
 /// A comment of a [`MemorySite`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +55,15 @@ pub struct MemoryData {
     pub effects: BTreeMap<String, u32>,
     /// Events the site did not act on (unknown or malformed), by `_id`.
     pub ignored: Vec<String>,
+    /// Events given up through [`Site::skip`]: `(_id, reason)`.
+    pub skipped_events: Vec<(String, String)>,
+    /// Local comments given up through [`Site::skip_upload`]: `(local id, reason)`. They
+    /// keep no FastComments id.
+    pub skipped_uploads: Vec<(String, String)>,
+    /// The download cursor: comments of the initial download received so far.
+    pub download_cursor: u64,
+    /// Id mappings of downloaded comments not yet sent to FastComments, oldest first.
+    pub unsent_ids: Vec<IdMapping>,
     next_id: u64,
     /// FastComments id → local id.
     by_fastcomments: BTreeMap<String, String>,
@@ -131,7 +141,9 @@ impl MemoryData {
         self.by_fastcomments.get(fastcomments_id?).cloned()
     }
 
-    fn upsert(&mut self, comment: &EventComment) {
+    /// Stores `comment`; returns its local id when it was added (not held before).
+    fn upsert(&mut self, comment: &EventComment) -> Option<String> {
+        let mut added = None;
         let local_id = match self.find(comment.external_id.as_deref(), Some(&comment.id)) {
             Some(id) => id,
             None => {
@@ -155,12 +167,13 @@ impl MemoryData {
                         from_fastcomments: true,
                     },
                 );
+                added = Some(id.clone());
                 id
             }
         };
         self.link(&local_id, &comment.id);
         let Some(local) = self.comments.get_mut(&local_id) else {
-            return;
+            return added;
         };
         if let Some(name) = &comment.commenter_name {
             local.author.clone_from(name);
@@ -171,6 +184,7 @@ impl MemoryData {
         if let Some(date) = comment.date.and_then(DateTime::from_timestamp_millis) {
             local.date = date;
         }
+        added
     }
 
     /// Records that local comment `local_id` is `fastcomments_id` on FastComments.
@@ -238,13 +252,29 @@ impl Site for MemorySite {
     async fn apply(&self, event: &LogEvent, checkpoint: &Checkpoint) -> Result<(), BoxError> {
         self.with(|data| {
             match &event.event {
-                Event::NewComment(c) | Event::UpdatedComment(c) => data.upsert(c),
+                Event::NewComment(c) | Event::UpdatedComment(c) => {
+                    data.upsert(c);
+                }
                 Event::DeletedComment(c) => data.delete(c),
                 Event::NewVote(v) => data.vote(v, true),
                 Event::DeletedVote(v) => data.vote(v, false),
                 _ => data.ignored.push(event.id.clone()),
             }
             *data.effects.entry(event.id.clone()).or_default() += 1;
+            data.checkpoint = checkpoint.clone();
+        });
+        Ok(())
+    }
+
+    async fn skip(
+        &self,
+        event: &LogEvent,
+        checkpoint: &Checkpoint,
+        reason: &str,
+    ) -> Result<(), BoxError> {
+        self.with(|data| {
+            data.skipped_events
+                .push((event.id.clone(), reason.to_owned()));
             data.checkpoint = checkpoint.clone();
         });
         Ok(())
@@ -287,6 +317,48 @@ impl Site for MemorySite {
             }
             data.upload_cursor = cursor.map(str::to_owned);
         });
+        Ok(())
+    }
+
+    async fn skip_upload(
+        &self,
+        comment: &UploadComment,
+        reason: &str,
+        cursor: &str,
+    ) -> Result<(), BoxError> {
+        self.with(|data| {
+            data.skipped_uploads
+                .push((comment.external_id.clone(), reason.to_owned()));
+            data.upload_cursor = Some(cursor.to_owned());
+        });
+        Ok(())
+    }
+}
+
+impl DownloadSite for MemorySite {
+    async fn download_cursor(&self) -> Result<u64, BoxError> {
+        Ok(self.with(|data| data.download_cursor))
+    }
+
+    async fn store_download(&self, comments: &[EventComment], cursor: u64) -> Result<(), BoxError> {
+        self.with(|data| {
+            for comment in comments {
+                if let Some(local_id) = data.upsert(comment) {
+                    data.unsent_ids
+                        .push(IdMapping::new(comment.id.clone(), local_id));
+                }
+            }
+            data.download_cursor = cursor;
+        });
+        Ok(())
+    }
+
+    async fn unsent_ids(&self, limit: usize) -> Result<Vec<IdMapping>, BoxError> {
+        Ok(self.with(|data| data.unsent_ids.iter().take(limit).cloned().collect()))
+    }
+
+    async fn ids_sent(&self, mappings: &[IdMapping]) -> Result<(), BoxError> {
+        self.with(|data| data.unsent_ids.retain(|m| !mappings.contains(m)));
         Ok(())
     }
 }

@@ -3,9 +3,12 @@
 //! exactly-once effect on the site's store across crashes, retries and restarts.
 //!
 //! - [`IntegrationApi`] (from [`Client::integration`](crate::Client::integration)): the
-//!   endpoints, one call each: token, commands, events, the older `/stream`, upload, API
-//!   secret. They go through the client's one request path, so retries, the fallback
+//!   endpoints, one call each: token, commands, events, the older `/stream`, upload, the
+//!   download of FastComments' comments and the `comment-ids` mappings, API secret. They go through the client's one request path, so retries, the fallback
 //!   host, body limits, `tracing` spans and [`crate::Error`] are those of every call.
+//! - [`Integration::download`] (for a [`DownloadSite`]): FastComments' comments into a
+//!   site that starts without them, page by page, exactly once, and the site's ids sent
+//!   back (`PATCH /comment-ids`, 500 a call).
 //! - [`Integration`]: the protocol. Setup (announce the token until an admin confirms
 //!   it), the command stream, the event log applied one event at a time with its
 //!   [`Checkpoint`], the upstream sync of the site's comments, driven by
@@ -18,9 +21,15 @@
 //! Every durable write is one atomic step, and each step's effect and its progress
 //! marker are written together:
 //!
-//! 1. an event's effect and the checkpoint after it ([`Site::apply`]);
-//! 2. an accepted upload batch's ids and the upload cursor ([`Site::record_upload`]);
-//! 3. the token, its validation and the setup flags ([`StateStore::save`]).
+//! 1. an event's effect and the checkpoint after it ([`Site::apply`]), or, for an event
+//!    the site can never apply, the checkpoint after it and the site's record of the
+//!    skip ([`Site::skip`]);
+//! 2. an accepted upload batch's ids and the upload cursor ([`Site::record_upload`]), or
+//!    the cursor past a comment FastComments refuses even alone ([`Site::skip_upload`]);
+//! 3. the token, its validation and the setup flags ([`StateStore::save`]);
+//! 4. a downloaded page, the download cursor and the id mappings to send
+//!    ([`DownloadSite::store_download`]); the mappings are sent after it and marked
+//!    sent after FastComments took them (sending one again is harmless).
 //!
 //! A crash before a write repeats the step (an event fetched again is applied; a batch
 //! sent again is de-duplicated by the server); a crash after it finds the step done (the
@@ -29,7 +38,22 @@
 //! millisecond before, so events sharing a millisecond, even across pages, are neither
 //! lost nor applied twice. One runner at a time: a tick holds a lease in the state store
 //! (owner and expiry, renewed before every upload batch), and a second runner gets
-//! [`Error::LeaseHeld`].
+//! [`Error::LeaseHeld`]; a runner whose lease was taken over (it expired while the
+//! runner stalled) gets the same error at its next renewal (before every page of
+//! events and every upload batch) and stops writing.
+//!
+//! # One item refused forever never blocks the rest
+//!
+//! A failure is **transient** unless it is known to be **permanent**. A transient one
+//! (a call that failed after its retries, a site error not marked [`Permanent`], a state
+//! store error) stops the tick; the next tick tries the same item again, and nothing is
+//! skipped. A permanent one concerns one item, which is given up, reported in the
+//! [`TickReport`], and passed: an event whose [`Site::apply`] fails with a [`Permanent`]
+//! error ([`TickReport::skipped_events`], the checkpoint moves past it through
+//! [`Site::skip`]), a comment FastComments answers HTTP 413 even alone
+//! ([`TickReport::skipped_uploads`], the cursor moves past it through
+//! [`Site::skip_upload`]; its replies stay hidden on FastComments until it exists there),
+//! a command whose work fails permanently ([`TickReport::skipped_commands`]).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -51,6 +75,7 @@
 
 mod api;
 mod checkpoint;
+mod download;
 mod error;
 mod event;
 mod event_log;
@@ -62,13 +87,14 @@ mod token;
 mod upload;
 mod wire;
 
-pub use api::{ApiSecret, EventsPage, IntegrationApi, StreamPage};
+pub use api::{ApiSecret, CommentsPage, EventsPage, IntegrationApi, StreamPage};
 pub use checkpoint::Checkpoint;
-pub use error::{BoxError, Error};
+pub use download::{DownloadReport, DownloadSite, MAX_ID_MAPPINGS};
+pub use error::{BoxError, Error, Permanent};
 pub use event::{Event, EventComment, EventVote, LogEvent};
 pub use memory::{LocalComment, MemoryData, MemorySite};
 pub use runner::{Flavour, Integration, IntegrationBuilder, MAX_INTERVAL, TickReport};
 pub use site::Site;
 pub use store::{FileStore, IntegrationState, Lease, MemoryStore, StateStore};
 pub use token::Token;
-pub use wire::{Command, TokenStatus, UploadComment};
+pub use wire::{Command, IdMapping, TokenStatus, UploadComment};

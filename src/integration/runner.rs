@@ -43,8 +43,21 @@ pub struct TickReport {
     pub commands: Vec<String>,
     /// Events applied to the site (each exactly once).
     pub applied: u64,
-    /// Events received again and recognised as applied already.
+    /// Events received again and recognised as applied already (not to be confused with
+    /// [`skipped_events`](TickReport::skipped_events), given up).
     pub skipped: u64,
+    /// Events given up: the site's [`apply`](super::Site::apply) failed with a
+    /// [`Permanent`](super::Permanent) error, and [`skip`](super::Site::skip) stored the
+    /// checkpoint past them: `(_id, the site's error)`.
+    pub skipped_events: Vec<(String, String)>,
+    /// Local comments given up: FastComments refused each even alone (HTTP 413, over
+    /// its body size limit), and [`skip_upload`](super::Site::skip_upload) stored the
+    /// cursor past it: `(externalId, reason)`.
+    pub skipped_uploads: Vec<(String, String)>,
+    /// Commands left for this tick because their work failed permanently (a
+    /// [`Permanent`](super::Permanent) site error outside one event): `(name, error)`.
+    /// The other commands of the tick ran; the server asks again.
+    pub skipped_commands: Vec<(String, String)>,
     /// Events delivered as [`Event::Malformed`](super::Event::Malformed): `(_id, reason)`.
     pub malformed: Vec<(String, String)>,
     /// Events that could not be placed in the log (no `createdAt`), not delivered:
@@ -306,12 +319,16 @@ impl<S: Site, St: StateStore> Integration<S, St> {
             )
         });
         for command in commands {
-            report.commands.push(command.name().to_owned());
-            self.run_command(command, state, &mut checkpoint, report, deadline)
-                .await?;
+            let name = command.name().to_owned();
+            report.commands.push(name.clone());
+            let outcome = self
+                .run_command(command, state, &mut checkpoint, report, deadline)
+                .await;
+            passed(outcome, name, report)?;
         }
         if state.upload_in_progress && !asked_upload {
-            self.upload(state, None, report, deadline).await?;
+            let outcome = self.upload(state, None, report, deadline).await;
+            passed(outcome, "SendComments".to_owned(), report)?;
         }
         if let Some(page) = events {
             self.stream_events(page, checkpoint, report, deadline)
@@ -338,11 +355,11 @@ impl<S: Site, St: StateStore> Integration<S, St> {
                 state.sync_done = true;
                 self.store.save(state).await.map_err(Error::store)
             }
-            Command::SetSetupCompleted if !state.setup_completed => {
+            Command::SetSetupCompleted { .. } if !state.setup_completed => {
                 state.setup_completed = true;
                 self.store.save(state).await.map_err(Error::store)
             }
-            Command::SetSyncDone { .. } | Command::SetSetupCompleted => Ok(()),
+            Command::SetSyncDone { .. } | Command::SetSetupCompleted { .. } => Ok(()),
             Command::Unknown { name, .. } => {
                 tracing::warn!(command = %name, "unknown integration command skipped");
                 report.unknown_commands.push(name);
@@ -461,6 +478,19 @@ impl<S: Site, St: StateStore> IntegrationBuilder<S, St> {
             store: self.store,
             config: self.config,
         })
+    }
+}
+
+/// A command's outcome: a permanent failure is reported and passed (the other commands
+/// run), any other is the tick's.
+fn passed(outcome: Result<(), Error>, name: String, report: &mut TickReport) -> Result<(), Error> {
+    match outcome {
+        Err(error) if error.is_permanent() => {
+            tracing::warn!(command = %name, %error, "integration command failed permanently; skipped");
+            report.skipped_commands.push((name, error.to_string()));
+            Ok(())
+        }
+        other => other,
     }
 }
 

@@ -5,7 +5,7 @@ use std::future::Future;
 
 use super::checkpoint::Checkpoint;
 use super::error::BoxError;
-use super::event::LogEvent;
+use super::event::{Event, LogEvent};
 use super::wire::UploadComment;
 
 /// The site's comment store, as the integration reads and writes it.
@@ -19,6 +19,27 @@ use super::wire::UploadComment;
 ///
 /// The integration calls one method at a time, in order: an implementation needs no
 /// locking of its own beyond what its store needs.
+///
+/// # Failures: transient or permanent
+///
+/// An error a method returns is **transient** (the database restarting, a lock timeout):
+/// the tick stops, nothing moves, and the next tick tries the same item again, as often
+/// as it takes. Nothing is ever skipped on a transient error. An error wrapped in
+/// [`Permanent`](super::Permanent) says the item can never succeed (a row the schema
+/// refuses): the integration gives that one item up and goes on with the rest:
+///
+/// - an event whose [`apply`](Site::apply) fails permanently is handed to
+///   [`skip`](Site::skip), which stores the checkpoint past it (with a record of why, if
+///   the site keeps one) in one write, as `apply` would have; the tick's
+///   [`TickReport::skipped_events`](super::TickReport::skipped_events) lists it;
+/// - a command whose work fails permanently is left for this tick and listed in
+///   [`TickReport::skipped_commands`](super::TickReport::skipped_commands); the other
+///   commands of the tick run.
+///
+/// The upload gives up a comment on FastComments' side too: one that FastComments refuses
+/// even alone (HTTP 413, a body over its size limit) is handed to
+/// [`skip_upload`](Site::skip_upload) and listed in
+/// [`TickReport::skipped_uploads`](super::TickReport::skipped_uploads).
 ///
 /// ```
 /// use std::collections::BTreeMap;
@@ -69,6 +90,33 @@ pub trait Site: Send + Sync {
         checkpoint: &Checkpoint,
     ) -> impl Future<Output = Result<(), BoxError>> + Send;
 
+    /// Stores `checkpoint` for an event the site could not apply (its
+    /// [`apply`](Site::apply) failed with a [`Permanent`](super::Permanent) error),
+    /// atomically with whatever record of it the site keeps: the event is given up, and
+    /// the log goes on after it. `reason` is the error's text.
+    ///
+    /// Exactly once: the checkpoint moves in this one write, as it does in `apply`, so a
+    /// crash before it applies (or skips) the event again and a crash after it finds it
+    /// covered. The default calls [`apply`](Site::apply) with the same envelope and
+    /// [`Event::Skipped`] in place of the event: a site whose `apply` ignores variants it
+    /// does not act on (`_ => {}`) stores the checkpoint and nothing else. Override it to
+    /// keep a table of skipped events for a person to look at.
+    fn skip(
+        &self,
+        event: &LogEvent,
+        checkpoint: &Checkpoint,
+        reason: &str,
+    ) -> impl Future<Output = Result<(), BoxError>> + Send {
+        let marker = LogEvent {
+            event: Event::Skipped {
+                reason: reason.to_owned(),
+                event: Box::new(event.event.clone()),
+            },
+            ..event.clone()
+        };
+        async move { self.apply(&marker, checkpoint).await }
+    }
+
     /// The upload cursor stored by the last [`record_upload`](Site::record_upload): the
     /// `externalId` of the last comment FastComments accepted (`None` before any).
     fn upload_cursor(&self) -> impl Future<Output = Result<Option<String>, BoxError>> + Send;
@@ -94,4 +142,25 @@ pub trait Site: Send + Sync {
         ids: &BTreeMap<String, String>,
         cursor: Option<&str>,
     ) -> impl Future<Output = Result<(), BoxError>> + Send;
+
+    /// Stores the upload cursor past `comment`, which FastComments refuses even alone
+    /// (`reason` says why: HTTP 413 for a body over its size limit), with no
+    /// FastComments id for it, atomically with whatever record of it the site keeps.
+    /// The upload then goes on with the next comment.
+    ///
+    /// Its replies are uploaded as usual, with `externalParentId` naming it:
+    /// FastComments keeps them but does not show a reply whose parent it does not have,
+    /// so they stay hidden until the parent reaches FastComments (a shortened copy
+    /// uploaded by a re-sync) or the site re-parents them. The default stores the cursor
+    /// through [`record_upload`](Site::record_upload) with no ids; override it to keep
+    /// the list for the site's admin.
+    fn skip_upload(
+        &self,
+        comment: &UploadComment,
+        reason: &str,
+        cursor: &str,
+    ) -> impl Future<Output = Result<(), BoxError>> + Send {
+        let _ = (comment, reason);
+        async move { self.record_upload(&BTreeMap::new(), Some(cursor)).await }
+    }
 }

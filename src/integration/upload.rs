@@ -63,7 +63,30 @@ impl<S: Site, St: StateStore> Integration<S, St> {
                 .await
                 .map_err(Error::site)?;
             batch.truncate(limit.max(1));
-            let (accepted, ids) = self.send(&batch, remaining, &mut size).await?;
+            let (accepted, ids) = match self.send(&batch, remaining, &mut size).await? {
+                Sent::Accepted(accepted, ids) => (accepted, ids),
+                Sent::Refused(reason) => {
+                    // Refused even alone: give it up, store the cursor past it, go on.
+                    let comment = &batch[0];
+                    if cursor.as_deref() == Some(comment.external_id.as_str()) {
+                        return Err(Error::site(
+                            "comments_after returned the comment at the cursor again".into(),
+                        ));
+                    }
+                    self.site
+                        .skip_upload(comment, &reason, &comment.external_id)
+                        .await
+                        .map_err(Error::site)?;
+                    tracing::warn!(comment = %comment.external_id, %reason, "local comment refused by FastComments even alone; skipped");
+                    report
+                        .skipped_uploads
+                        .push((comment.external_id.clone(), reason));
+                    cursor = Some(comment.external_id.clone());
+                    // The split was for this comment: the ones after it go as before.
+                    size = self.config.batch_size;
+                    continue;
+                }
+            };
             let batch = &batch[..accepted];
             let next = batch
                 .last()
@@ -97,20 +120,25 @@ impl<S: Site, St: StateStore> Integration<S, St> {
     }
 
     /// Sends the longest prefix of `batch` the server takes, splitting by ten on each
-    /// 413; returns how many were sent and the ids given. `size` keeps the smaller batch
-    /// size for the rest of the upload.
+    /// 413. `size` keeps the smaller batch size for the rest of the upload. A 413 for
+    /// the first comment alone is [`Sent::Refused`]: no split can help it.
     async fn send(
         &self,
         batch: &[UploadComment],
         remaining: u64,
         size: &mut usize,
-    ) -> Result<(usize, BTreeMap<String, String>), Error> {
+    ) -> Result<Sent, Error> {
         let mut splits = 0;
         loop {
             let part = &batch[..batch.len().min(*size)];
             match self.api.upload(part, left_after(remaining, part)).await {
-                Ok(ids) => return Ok((part.len(), ids)),
-                Err(error) if error.status() == Some(413) && *size > 1 && splits < MAX_SPLITS => {
+                Ok(ids) => return Ok(Sent::Accepted(part.len(), ids)),
+                Err(error) if error.status() == Some(413) && part.len() == 1 => {
+                    return Ok(Sent::Refused(format!(
+                        "FastComments refused the comment even alone: {error}"
+                    )));
+                }
+                Err(error) if error.status() == Some(413) && splits < MAX_SPLITS => {
                     splits += 1;
                     *size = (part.len() / 10).max(1);
                     tracing::debug!(size = *size, "upload batch too large, split");
@@ -119,6 +147,14 @@ impl<S: Site, St: StateStore> Integration<S, St> {
             }
         }
     }
+}
+
+/// What one [`send`](Integration::send) achieved.
+enum Sent {
+    /// The first `n` comments were accepted, with these ids.
+    Accepted(usize, BTreeMap<String, String>),
+    /// The first comment is refused even alone (HTTP 413): why.
+    Refused(String),
 }
 
 /// `countRemaining` after `batch`: what the site counted from the cursor, less the

@@ -7,12 +7,13 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::response::integer_value;
 
-/// The reply to `PUT /integrations/v1/token`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+/// The reply to `PUT /integrations/v1/token`; the fields it does not model (`status`,
+/// `code`, `reason`, ...) are in [`extra`](TokenStatus::extra), as sent.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct TokenStatus {
@@ -22,9 +23,13 @@ pub struct TokenStatus {
     /// The tenant the token belongs to, once validated.
     #[serde(default)]
     pub tenant_id: Option<String>,
+    /// Every other field, as sent.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
 }
 
-/// One command of the command stream.
+/// One command of the command stream. Each keeps the fields it does not model in
+/// `extra`, as sent ([`Command::Unknown`] keeps the whole command).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Command {
@@ -34,25 +39,36 @@ pub enum Command {
         id: Option<String>,
         /// How many events wait, when the server says.
         event_count: Option<u64>,
+        /// The other fields, as sent.
+        extra: Map<String, Value>,
     },
     /// Upload the site's comments (the initial sync, or a re-sync an admin asked for).
     SendComments {
         /// The command's id.
         id: Option<String>,
+        /// The other fields, as sent.
+        extra: Map<String, Value>,
     },
     /// The server considers the initial sync finished.
     SetSyncDone {
         /// The command's id.
         id: Option<String>,
+        /// The other fields, as sent.
+        extra: Map<String, Value>,
     },
     /// The older protocol's "setup is complete, stop showing the setup screen".
-    SetSetupCompleted,
+    SetSetupCompleted {
+        /// The other fields, as sent.
+        extra: Map<String, Value>,
+    },
     /// The older protocol's "send the next batch of comments".
     SendNextCommentsPayload {
         /// The offset the server expects next.
         start: u64,
         /// How many comments it wants in the batch.
         count: u64,
+        /// The other fields, as sent.
+        extra: Map<String, Value>,
     },
     /// A command this crate does not know: logged and skipped.
     Unknown {
@@ -70,16 +86,39 @@ impl Command {
         let number = |key: &str| raw.get(key).and_then(lenient_u64);
         let name = text("command").or_else(|| text("name")).unwrap_or_default();
         let id = text("id");
+        // The fields not in `modelled`, as sent.
+        let extra = |modelled: &[&str]| match &raw {
+            Value::Object(fields) => fields
+                .iter()
+                .filter(|(k, _)| !modelled.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            _ => Map::new(),
+        };
+        const NAMED: [&str; 3] = ["command", "name", "id"];
         match name.as_str() {
             "FetchEvents" => Command::FetchEvents {
                 id,
                 event_count: number("eventCount"),
+                extra: extra(&[&NAMED[..], &["eventCount"]].concat()),
             },
-            "SendComments" => Command::SendComments { id },
-            "SetSyncDone" => Command::SetSyncDone { id },
-            "SetSetupCompleted" => Command::SetSetupCompleted,
+            "SendComments" => Command::SendComments {
+                id,
+                extra: extra(&NAMED),
+            },
+            "SetSyncDone" => Command::SetSyncDone {
+                id,
+                extra: extra(&NAMED),
+            },
+            "SetSetupCompleted" => Command::SetSetupCompleted {
+                extra: extra(&["command", "name"]),
+            },
             "SendNextCommentsPayload" => match (number("start"), number("count")) {
-                (Some(start), Some(count)) => Command::SendNextCommentsPayload { start, count },
+                (Some(start), Some(count)) => Command::SendNextCommentsPayload {
+                    start,
+                    count,
+                    extra: extra(&["command", "name", "start", "count"]),
+                },
                 _ => Command::Unknown { name, raw },
             },
             _ => Command::Unknown { name, raw },
@@ -92,7 +131,7 @@ impl Command {
             Command::FetchEvents { .. } => "FetchEvents",
             Command::SendComments { .. } => "SendComments",
             Command::SetSyncDone { .. } => "SetSyncDone",
-            Command::SetSetupCompleted => "SetSetupCompleted",
+            Command::SetSetupCompleted { .. } => "SetSetupCompleted",
             Command::SendNextCommentsPayload { .. } => "SendNextCommentsPayload",
             Command::Unknown { name, .. } => name,
         }
@@ -114,6 +153,8 @@ pub(crate) struct EventsReply {
     pub(crate) events: Option<Vec<Value>>,
     #[serde(default, deserialize_with = "lenient_bool")]
     pub(crate) has_more: bool,
+    #[serde(flatten)]
+    pub(crate) extra: Map<String, Value>,
 }
 
 /// The reply to the older `GET /integrations/v1/stream`: commands and events at once.
@@ -126,6 +167,63 @@ pub(crate) struct StreamReply {
     pub(crate) events: Option<Vec<Value>>,
     #[serde(default, deserialize_with = "lenient_bool")]
     pub(crate) has_more: bool,
+    #[serde(flatten)]
+    pub(crate) extra: Map<String, Value>,
+}
+
+/// The reply to `GET /integrations/v1/comments`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CommentsReply {
+    #[serde(default)]
+    pub(crate) comments: Option<Vec<Value>>,
+    #[serde(default, deserialize_with = "lenient_bool")]
+    pub(crate) has_more: bool,
+    #[serde(default)]
+    pub(crate) total_count: Option<Value>,
+    #[serde(flatten)]
+    pub(crate) extra: Map<String, Value>,
+}
+
+/// The body of `PATCH /integrations/v1/comment-ids`.
+#[derive(Serialize)]
+pub(crate) struct IdMappings<'a> {
+    pub(crate) mappings: &'a [IdMapping],
+}
+
+/// One mapping of `PATCH /integrations/v1/comment-ids`: a comment FastComments holds
+/// and the id the site gave it, sent as `{"fcId": …, "wpId": …}` (the field names of
+/// FastComments' WordPress plugin, whatever the platform). FastComments keeps it as the
+/// comment's `meta.wpId`, which comes back in the event log and in the download
+/// ([`EventComment::meta`](super::EventComment::meta)).
+///
+/// ```
+/// use fastcomments::integration::IdMapping;
+/// let m = IdMapping::new("64f0c2a1e4b0a1b2c3d4e5f6", "17");
+/// assert_eq!(
+///     serde_json::to_string(&m).unwrap(),
+///     r#"{"fcId":"64f0c2a1e4b0a1b2c3d4e5f6","wpId":"17"}"#
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct IdMapping {
+    /// FastComments' id of the comment (`fcId`).
+    #[serde(rename = "fcId")]
+    pub fastcomments_id: String,
+    /// The site's id for it (`wpId`).
+    #[serde(rename = "wpId")]
+    pub local_id: String,
+}
+
+impl IdMapping {
+    /// FastComments' comment `fastcomments_id` is the site's `local_id`.
+    pub fn new(fastcomments_id: impl Into<String>, local_id: impl Into<String>) -> IdMapping {
+        IdMapping {
+            fastcomments_id: fastcomments_id.into(),
+            local_id: local_id.into(),
+        }
+    }
 }
 
 /// The reply to `GET /integrations/v1/api-secret`.
@@ -251,6 +349,10 @@ pub struct UploadComment {
     /// Whether it is approved.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub approved: Option<bool>,
+    /// Fields this type does not model, sent as given (e.g. `meta`, which FastComments
+    /// keeps on the comment and sends back in the event log), and read back as sent.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
 }
 
 impl UploadComment {
@@ -288,6 +390,7 @@ impl UploadComment {
             has_images: None,
             has_links: None,
             approved: None,
+            extra: Map::new(),
         }
     }
 }
@@ -303,7 +406,7 @@ fn lenient_bool<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::E
 }
 
 /// A non-negative integer sent as a number or a string.
-fn lenient_u64(value: &Value) -> Option<u64> {
+pub(crate) fn lenient_u64(value: &Value) -> Option<u64> {
     integer_value(value).and_then(|n| u64::try_from(n).ok())
 }
 
@@ -343,26 +446,35 @@ mod tests {
             read(json!({"id": "c1", "command": "FetchEvents", "eventCount": 3})),
             Command::FetchEvents {
                 id: Some("c1".into()),
-                event_count: Some(3)
+                event_count: Some(3),
+                extra: Map::new(),
             }
         );
         assert_eq!(
             read(json!({"id": null, "command": "SendComments"})),
-            Command::SendComments { id: None }
+            Command::SendComments {
+                id: None,
+                extra: Map::new()
+            }
         );
         assert_eq!(
-            read(json!({"command": "SetSyncDone"})),
-            Command::SetSyncDone { id: None }
+            read(json!({"command": "SetSyncDone", "at": 5})),
+            Command::SetSyncDone {
+                id: None,
+                extra: Map::from_iter([("at".to_owned(), json!(5))]),
+            },
+            "a field not modelled is kept"
         );
-        assert_eq!(
+        assert!(matches!(
             read(json!({"command": "SetSetupCompleted"})),
-            Command::SetSetupCompleted
-        );
+            Command::SetSetupCompleted { extra } if extra.is_empty()
+        ));
         assert_eq!(
             read(json!({"command": "SendNextCommentsPayload", "start": "100", "count": 50})),
             Command::SendNextCommentsPayload {
                 start: 100,
-                count: 50
+                count: 50,
+                extra: Map::new(),
             }
         );
         let odd = json!({"command": "Reindex", "scope": "all"});

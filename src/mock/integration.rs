@@ -2,8 +2,10 @@
 //! tokens an admin confirms, a per-tenant event log paged by `fromDateTime` with
 //! `hasMore` (several events may share a millisecond), commands derived from the state
 //! (`SendComments` until an upload says `countRemaining: 0`, `FetchEvents` while events
-//! wait, `SetSyncDone` after), uploads de-duplicated by `externalId` with HTTP 413 above
-//! the batch limit, the older `/stream`, and the API secret.
+//! wait, `SetSyncDone` after), uploads de-duplicated by `externalId` with HTTP 413 for a
+//! body over the size limit in bytes (2 MB unless set otherwise, as FastComments'
+//! request limit: a single comment of 2 MiB of HTML is refused even alone), the older
+//! `/stream`, and the API secret.
 //!
 //! The admin calls are at the real service's paths, so tools written for FastComments
 //! work unchanged: `GET /auth/my-account/integrations/v1/setup?token=…` and
@@ -13,6 +15,11 @@
 //! and deleted votes into the token's log, as FastComments' own test harness does.
 //!
 //! The event log's `fromDateTime` is inclusive (`createdAt >= fromDateTime`).
+//!
+//! `GET /integrations/v1/comments` pages through the tenant's comment store (the one
+//! the REST API serves and `MockServer::seed_comments` fills) by `skip`, in pages of the
+//! log's size; `PATCH /integrations/v1/comment-ids` stores each `{fcId, wpId}` as that
+//! comment's `meta.wpId` (400 above 500 mappings).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -20,10 +27,11 @@ use std::sync::Arc;
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{Path, Query, State as AxumState};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, post, put};
+use axum::routing::{get, patch, post, put};
 use serde_json::{Value, json};
 
 use super::respond::{Answer, Failure, int_param};
@@ -31,8 +39,14 @@ use super::state::{State, lock, new_id, now_ms};
 
 /// Events per page of `/events` unless set otherwise.
 pub(crate) const DEFAULT_PAGE_SIZE: usize = 100;
-/// The largest upload batch accepted unless set otherwise; larger ones get HTTP 413.
-pub(crate) const DEFAULT_BATCH_LIMIT: usize = 500;
+/// The largest upload body accepted unless set otherwise, in bytes; a larger one gets
+/// HTTP 413 whatever the number of comments in it.
+pub(crate) const DEFAULT_BODY_LIMIT: usize = 2_000_000;
+/// The most the upload handler reads of a body, whatever the limit set (which is
+/// checked against what it read): bounds the mock's memory.
+const UPLOAD_READ_LIMIT: usize = 64 * 1024 * 1024;
+/// The most comments the older `SendNextCommentsPayload` asks for at once.
+const PAYLOAD_COUNT: usize = 100;
 
 /// The mock's integration data.
 #[derive(Debug)]
@@ -40,7 +54,8 @@ pub(crate) struct Integrations {
     tokens: HashMap<String, TokenRecord>,
     tenants: HashMap<String, Log>,
     pub(crate) page_size: usize,
-    pub(crate) batch_limit: usize,
+    /// The largest upload body accepted, in bytes.
+    pub(crate) body_limit: usize,
 }
 
 impl Default for Integrations {
@@ -49,7 +64,7 @@ impl Default for Integrations {
             tokens: HashMap::new(),
             tenants: HashMap::new(),
             page_size: DEFAULT_PAGE_SIZE,
-            batch_limit: DEFAULT_BATCH_LIMIT,
+            body_limit: DEFAULT_BODY_LIMIT,
         }
     }
 }
@@ -110,7 +125,14 @@ pub(crate) fn routes() -> Router<Arc<State>> {
         .route("/integrations/v1/commands", get(commands))
         .route("/integrations/v1/events", get(events))
         .route("/integrations/v1/stream", get(stream))
-        .route("/integrations/v1/comments", post(upload))
+        // The handler enforces the mock's own limit (in bytes, with FastComments' error
+        // body); axum's default of 2 MiB would answer first, in plain text.
+        .route(
+            "/integrations/v1/comments",
+            post(upload).layer(DefaultBodyLimit::max(UPLOAD_READ_LIMIT)),
+        )
+        .route("/integrations/v1/comments", get(download))
+        .route("/integrations/v1/comment-ids", patch(comment_ids))
         .route("/integrations/v1/api-secret", get(api_secret))
         .route(&format!("{ADMIN}/setup"), get(confirm))
         .route(&format!("{ADMIN}/confirm"), get(confirm))
@@ -198,14 +220,14 @@ impl State {
     pub(crate) fn set_integration_limits(
         &self,
         page_size: Option<usize>,
-        batch_limit: Option<usize>,
+        body_limit: Option<usize>,
     ) {
         self.with_integrations(|i| {
             if let Some(n) = page_size {
                 i.page_size = n.max(1);
             }
-            if let Some(n) = batch_limit {
-                i.batch_limit = n.max(1);
+            if let Some(n) = body_limit {
+                i.body_limit = n.max(1);
             }
         });
     }
@@ -310,7 +332,7 @@ async fn stream(AxumState(state): AxumState<Arc<State>>, Query(q): Params) -> An
     let mut commands = vec![json!({ "command": "SetSetupCompleted" })];
     state.with_integrations(|i| {
         let skip = i.tokens.get(token).is_some_and(|t| t.skip_initial_sync);
-        let limit = i.batch_limit.min(100);
+        let limit = PAYLOAD_COUNT;
         let log = i.tenants.entry(tenant.clone()).or_default();
         if !skip && !log.upload_done {
             commands.push(json!({ "command": "SendNextCommentsPayload", "start": log.uploads.len(), "count": limit }));
@@ -347,6 +369,17 @@ fn check_comment(comment: &Value) -> Result<String, Failure> {
 
 async fn upload(AxumState(state): AxumState<Arc<State>>, Query(q): Params, body: Bytes) -> Answer {
     let tenant = state.tenant_of(token_param(&q)?)?;
+    let limit = state.with_integrations(|i| i.body_limit);
+    if body.len() > limit {
+        return Err(Failure::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload-too-large",
+            format!(
+                "The request body is {} bytes; at most {limit} are accepted.",
+                body.len()
+            ),
+        ));
+    }
     let body: Value = serde_json::from_slice(&body)
         .map_err(|e| Failure::bad_request("invalid-body", format!("invalid request body: {e}")))?;
     let remaining = body
@@ -362,14 +395,6 @@ async fn upload(AxumState(state): AxumState<Arc<State>>, Query(q): Params, body:
         .get("comments")
         .and_then(Value::as_array)
         .ok_or_else(|| Failure::bad_request("invalid-body", "comments must be an array."))?;
-    let limit = state.with_integrations(|i| i.batch_limit);
-    if comments.len() > limit {
-        return Err(Failure::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload-too-large",
-            format!("At most {limit} comments per batch."),
-        ));
-    }
     let externals = comments
         .iter()
         .map(check_comment)
@@ -392,6 +417,101 @@ async fn upload(AxumState(state): AxumState<Arc<State>>, Query(q): Params, body:
         ids
     });
     Ok(Json(json!({ "status": "success", "commentIds": ids })).into_response())
+}
+
+/// The most mappings one `PATCH /integrations/v1/comment-ids` takes.
+const MAX_ID_MAPPINGS: usize = 500;
+
+/// `GET /integrations/v1/comments?skip=&includeCount=`: the tenant's comments (the mock's
+/// comment store, the one the REST API serves), in stored order, a page at a time, each
+/// with its id as `_id` like the event log's payload.
+async fn download(AxumState(state): AxumState<Arc<State>>, Query(q): Params) -> Answer {
+    let tenant = state.tenant_of(token_param(&q)?)?;
+    let skip = usize::try_from(int_param(&q, "skip", "invalid-skip")?.unwrap_or(0).max(0))
+        .unwrap_or(usize::MAX);
+    let include_count = q.get("includeCount").is_some_and(|v| v == "true");
+    let size = state.with_integrations(|i| i.page_size);
+    let (comments, total) = state
+        .with_tenant(&tenant, |t| {
+            let page: Vec<Value> = t
+                .comments
+                .iter()
+                .skip(skip)
+                .take(size)
+                .map(|c| {
+                    let mut c = c.clone();
+                    if let Some(id) = c.remove("id") {
+                        c.insert("_id".into(), id);
+                    }
+                    Value::Object(c)
+                })
+                .collect();
+            (page, t.comments.len())
+        })
+        .unwrap_or_default();
+    let mut body = json!({
+        "status": "success",
+        "comments": comments,
+        "hasMore": skip.saturating_add(size) < total,
+    });
+    if include_count {
+        body["totalCount"] = total.into();
+    }
+    Ok(Json(body).into_response())
+}
+
+/// `PATCH /integrations/v1/comment-ids` with `{mappings: [{fcId, wpId}]}` (at most 500):
+/// each comment of the tenant's store named by `fcId` gets `meta.wpId` = `wpId`, as sent
+/// (a string or a number). An `fcId` the store does not hold changes nothing.
+async fn comment_ids(
+    AxumState(state): AxumState<Arc<State>>,
+    Query(q): Params,
+    body: Bytes,
+) -> Answer {
+    let tenant = state.tenant_of(token_param(&q)?)?;
+    let invalid = |reason: &str| Failure::bad_request("invalid-body", reason.to_owned());
+    let body: Value = serde_json::from_slice(&body)
+        .map_err(|e| Failure::bad_request("invalid-body", format!("invalid request body: {e}")))?;
+    let mappings = body
+        .get("mappings")
+        .and_then(Value::as_array)
+        .ok_or_else(|| invalid("mappings must be an array."))?;
+    if mappings.len() > MAX_ID_MAPPINGS {
+        return Err(Failure::bad_request(
+            "too-many-mappings",
+            format!(
+                "At most {MAX_ID_MAPPINGS} mappings per call; got {}.",
+                mappings.len()
+            ),
+        ));
+    }
+    let pairs = mappings
+        .iter()
+        .map(|m| {
+            let fc_id = m.get("fcId").and_then(Value::as_str);
+            let wp_id = m.get("wpId").filter(|v| v.is_string() || v.is_number());
+            match (fc_id, wp_id) {
+                (Some(fc), Some(wp)) => Ok((fc.to_owned(), wp.clone())),
+                _ => Err(invalid(
+                    "every mapping needs fcId (a string) and wpId (a string or a number).",
+                )),
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    state.with_tenant(&tenant, |t| {
+        for (fc_id, wp_id) in pairs {
+            if let Some(comment) = super::state::find(&mut t.comments, &fc_id) {
+                let meta = comment
+                    .entry("meta")
+                    .or_insert_with(|| Value::Object(serde_json::Map::new()));
+                if !meta.is_object() {
+                    *meta = Value::Object(serde_json::Map::new());
+                }
+                meta["wpId"] = wp_id;
+            }
+        }
+    });
+    Ok(Json(json!({ "status": "success" })).into_response())
 }
 
 async fn api_secret(AxumState(state): AxumState<Arc<State>>, Query(q): Params) -> Answer {

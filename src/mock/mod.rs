@@ -265,10 +265,12 @@ impl MockServer {
         self.state.set_integration_limits(Some(events), None);
     }
 
-    /// The largest upload batch accepted; larger ones get HTTP 413 (default 500, at
-    /// least 1).
-    pub fn set_integration_batch_limit(&self, comments: usize) {
-        self.state.set_integration_limits(None, Some(comments));
+    /// The largest body `POST /integrations/v1/comments` accepts, in bytes; a larger one
+    /// gets HTTP 413 `payload-too-large`, whatever the number of comments in it, as a
+    /// server's request limit does (default 2,000,000, FastComments' 2 MB; at least 1).
+    /// A body over 64 MiB is refused by the mock whatever this limit.
+    pub fn set_integration_body_limit(&self, bytes: usize) {
+        self.state.set_integration_limits(None, Some(bytes));
     }
 
     /// Sends `tenant_id`'s webhooks of every event type to `url`, signed with `secret`

@@ -6,8 +6,9 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{TimeZone, Utc};
 use fastcomments::integration::{
-    BoxError, Checkpoint, Error, Flavour, Integration, IntegrationState, Lease, LogEvent,
-    MemoryData, MemorySite, MemoryStore, Site, StateStore, TickReport, Token, UploadComment,
+    BoxError, Checkpoint, Error, Event, Flavour, Integration, IntegrationState, Lease, LogEvent,
+    MemoryData, MemorySite, MemoryStore, Permanent, Site, StateStore, TickReport, Token,
+    UploadComment,
 };
 use fastcomments::mock::{Fault, FaultRule, MockServer};
 use fastcomments::{Client, RetryPolicy};
@@ -400,8 +401,13 @@ async fn failure_bodies_saying_failure_are_errors_and_a_refused_token_is_named()
 async fn a_batch_too_large_is_split_until_it_passes() {
     let server = server().await;
     server.confirm_integration(TOKEN, TENANT);
-    server.set_integration_batch_limit(7);
     let site = site_with(25);
+    // A limit in bytes a batch of 7 of these comments just fits.
+    let seven = site.comments_after(None, 7).await.unwrap();
+    let limit = serde_json::to_vec(&json!({"countRemaining": 18, "comments": seven}))
+        .unwrap()
+        .len();
+    server.set_integration_body_limit(limit);
     let integration = start(server.base_url(), site.clone(), MemoryStore::new()).await;
     let report = integration.tick().await.unwrap();
     assert_eq!(report.uploaded, 25);
@@ -424,6 +430,7 @@ async fn a_batch_too_large_is_split_until_it_passes() {
         .count();
     assert_eq!(posts, batches.len() + 1, "one 413, then batches of 2");
     assert_eq!(site.data().upload_cursor.as_deref(), Some("000000000025"));
+    assert!(report.skipped_uploads.is_empty());
 }
 
 #[tokio::test]
@@ -509,6 +516,10 @@ async fn the_api_secret_and_setup_calls_need_no_api_key() {
     let status = api.register("rust", "example.com", true).await.unwrap();
     assert!(status.is_token_validated);
     assert_eq!(status.tenant_id.as_deref(), Some(TENANT));
+    assert_eq!(
+        status.extra["status"], "success",
+        "fields not modelled are kept"
+    );
     let unknown = client(server.base_url()).integration(Token::new("nope"));
     let error = unknown.commands(0).await.unwrap_err();
     assert_eq!(
@@ -1004,4 +1015,489 @@ async fn a_tick_out_of_budget_stops_early_and_the_next_one_goes_on() {
     assert_eq!((report.applied, report.uploaded), (0, 0));
     let patient = start(server.base_url(), site.clone(), store).await;
     assert_eq!(patient.tick().await.unwrap().applied, 5);
+}
+
+/// A site whose `apply` fails for the events of chosen comments: `times` times (then it
+/// works), permanently or not. It keeps the default `Site::skip`, which hands the site
+/// an `Event::Skipped` marker through `apply`.
+#[derive(Clone, Default)]
+struct Failing {
+    site: MemorySite,
+    /// Comment `_id` → (failures left, permanent).
+    plan: Arc<Mutex<BTreeMap<String, (u32, bool)>>>,
+    /// The `_id`s of the events applied, in order.
+    order: Arc<Mutex<Vec<String>>>,
+    /// The events applied, as the site received them.
+    seen: Arc<Mutex<Vec<LogEvent>>>,
+    /// Called after every successful apply (to play another runner, say).
+    after_apply: Option<Arc<dyn Fn() + Send + Sync>>,
+}
+
+impl Failing {
+    fn on(comment_id: &str, times: u32, permanent: bool) -> Failing {
+        let f = Failing::default();
+        f.plan
+            .lock()
+            .unwrap()
+            .insert(comment_id.to_owned(), (times, permanent));
+        f
+    }
+}
+
+impl Site for Failing {
+    async fn checkpoint(&self) -> Result<Checkpoint, BoxError> {
+        self.site.checkpoint().await
+    }
+    async fn apply(&self, event: &LogEvent, checkpoint: &Checkpoint) -> Result<(), BoxError> {
+        if let Event::NewComment(c) = &event.event {
+            let mut plan = self.plan.lock().unwrap();
+            if let Some((left, permanent)) = plan.get_mut(&c.id).filter(|(n, _)| *n > 0) {
+                *left -= 1;
+                let error = format!("the row for {} is refused", c.id);
+                return Err(if *permanent {
+                    Permanent::new(error).into()
+                } else {
+                    error.into()
+                });
+            }
+        }
+        self.site.apply(event, checkpoint).await?;
+        self.order.lock().unwrap().push(event.id.clone());
+        self.seen.lock().unwrap().push(event.clone());
+        if let Some(f) = &self.after_apply {
+            f();
+        }
+        Ok(())
+    }
+    async fn upload_cursor(&self) -> Result<Option<String>, BoxError> {
+        self.site.upload_cursor().await
+    }
+    async fn comments_after(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<UploadComment>, BoxError> {
+        self.site.comments_after(cursor, limit).await
+    }
+    async fn count_after(&self, cursor: Option<&str>) -> Result<u64, BoxError> {
+        if self.plan.lock().unwrap().contains_key("count_after") {
+            return Err(Permanent::new("the comments table is gone").into());
+        }
+        self.site.count_after(cursor).await
+    }
+    async fn record_upload(
+        &self,
+        ids: &BTreeMap<String, String>,
+        cursor: Option<&str>,
+    ) -> Result<(), BoxError> {
+        self.site.record_upload(ids, cursor).await
+    }
+}
+
+/// Three comment events at 1, 2 and 3 ms; returns their `_id`s.
+fn three_events(server: &MockServer) -> Vec<String> {
+    [(1, "c1"), (2, "c2"), (3, "c3")]
+        .into_iter()
+        .map(|(ms, id)| {
+            server.push_integration_event(TENANT, ms, event_data("new-comment", comment(id, id)))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_comment_refused_even_alone_is_skipped_reported_and_the_upload_completes() {
+    let server = server().await;
+    server.confirm_integration(TOKEN, TENANT); // the default limit: 2 MB of body
+    let site = MemorySite::new();
+    let first = site.add_local("post-1", "Ada", "<p>one</p>", day(1), None);
+    let second = site.add_local("post-1", "Bob", "<p>two</p>", day(2), None);
+    let huge = format!("<p>{}</p>", "x".repeat(2 * 1024 * 1024));
+    let big = site.add_local("post-1", "Cy", &huge, day(3), None);
+    let reply = site.add_local("post-1", "Di", "<p>re</p>", day(4), Some(&big));
+    let last = site.add_local("post-1", "Ed", "<p>five</p>", day(5), None);
+    let store = MemoryStore::new();
+    let integration = start(server.base_url(), site.clone(), store.clone()).await;
+    let report = integration.tick().await.unwrap();
+
+    assert_eq!(report.uploaded, 4);
+    assert_eq!(report.skipped_uploads.len(), 1, "{report:#?}");
+    let (skipped, reason) = &report.skipped_uploads[0];
+    assert_eq!(skipped, &big);
+    assert!(reason.contains("413"), "{reason}");
+    assert!(!reason.contains(TOKEN), "the token never shows: {reason}");
+    let uploaded: Vec<_> = server
+        .integration_uploads(TENANT)
+        .iter()
+        .map(|c| c["externalId"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        uploaded,
+        [first.clone(), second.clone(), reply.clone(), last.clone()]
+    );
+    let reply_up = server
+        .integration_uploads(TENANT)
+        .into_iter()
+        .find(|c| c["externalId"] == reply.as_str())
+        .unwrap();
+    assert_eq!(
+        reply_up["externalParentId"],
+        big.as_str(),
+        "its reply still names it"
+    );
+    assert_eq!(
+        server.integration_batches(TENANT).last(),
+        Some(&(2, 0)),
+        "after the skip, the rest in one batch, countRemaining 0"
+    );
+    let data = site.data();
+    assert_eq!(data.skipped_uploads, report.skipped_uploads);
+    assert_eq!(data.comments[&big].fastcomments_id, None);
+    assert_eq!(data.upload_cursor.as_deref(), Some(last.as_str()));
+    assert!(store.load().await.unwrap().upload_complete);
+    let posts = server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST")
+        .count();
+    // 5 (413), 1, 1, the huge one alone (413), then the last two.
+    assert_eq!(posts, 5);
+    // The upload is over: the next ticks neither upload nor report it again.
+    let reports = settle(&integration, 3).await;
+    assert!(
+        reports
+            .iter()
+            .all(|r| r.skipped_uploads.is_empty() && r.uploaded == 0)
+    );
+}
+
+#[tokio::test]
+async fn an_event_whose_apply_fails_permanently_is_skipped_reported_and_the_next_applied() {
+    let server = server().await;
+    server.confirm_integration(TOKEN, TENANT);
+    let ids = three_events(&server);
+    let site = Failing::on("c2", u32::MAX, true);
+    let integration = start(server.base_url(), site.clone(), MemoryStore::new()).await;
+    let report = integration.tick().await.unwrap();
+    assert_eq!(report.applied, 2);
+    assert_eq!(report.skipped_events.len(), 1, "{report:#?}");
+    assert_eq!(report.skipped_events[0].0, ids[1]);
+    assert!(report.skipped_events[0].1.contains("refused"));
+    assert_eq!(
+        *site.order.lock().unwrap(),
+        [ids[0].clone(), ids[1].clone(), ids[2].clone()],
+        "c1, then the skip marker for c2 (through apply, the default skip), then c3"
+    );
+    let data = site.site.data();
+    assert_eq!(
+        data.ignored,
+        [ids[1].clone()],
+        "the default skip hands over a marker"
+    );
+    assert!(
+        data.comments
+            .values()
+            .all(|c| c.fastcomments_id.as_deref() != Some("c2"))
+    );
+    assert_eq!(data.comments.len(), 2);
+    assert_eq!(data.checkpoint.at_ms, 3);
+    // Nothing is tried again: the checkpoint is past it.
+    let again = integration.tick().await.unwrap();
+    assert_eq!((again.applied, again.skipped_events.len()), (0, 0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_transient_failure_is_retried_at_the_next_tick_and_never_skipped() {
+    use std::time::Duration;
+    let server = server().await;
+    server.confirm_integration(TOKEN, TENANT);
+    let ids = three_events(&server);
+    let site = Failing::on("c2", 3, false);
+    let integration = start(server.base_url(), site.clone(), MemoryStore::new()).await;
+    let first = integration.tick().await.unwrap_err();
+    assert!(
+        matches!(first, Error::Site(_)) && !first.is_permanent(),
+        "{first:?}"
+    );
+    assert_eq!(site.site.data().checkpoint.at_ms, 1, "stopped before c2");
+    // `run` tries again a minute after each failed tick: c2 fails twice more, then passes.
+    integration
+        .run(tokio::time::sleep(Duration::from_secs(10 * 60)))
+        .await
+        .unwrap();
+    assert_eq!(*site.order.lock().unwrap(), ids, "in order, each once");
+    let data = site.site.data();
+    assert!(data.skipped_events.is_empty() && data.ignored.is_empty());
+    assert!(data.effects.values().all(|&n| n == 1));
+    assert_eq!(data.comments.len(), 3);
+    let polls = server
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/integrations/v1/events")
+        .count();
+    assert!(polls >= 4, "one page per try: {polls}");
+}
+
+#[tokio::test]
+async fn a_command_failing_permanently_is_skipped_and_the_others_run() {
+    let server = server().await;
+    server.confirm_integration(TOKEN, TENANT);
+    let ids = three_events(&server);
+    let site = Failing::on("count_after", 0, true);
+    let integration = start(server.base_url(), site.clone(), MemoryStore::new()).await;
+    let report = integration.tick().await.unwrap();
+    assert_eq!(report.commands, ["SendComments", "FetchEvents"]);
+    assert_eq!(report.skipped_commands.len(), 1, "{report:#?}");
+    assert_eq!(report.skipped_commands[0].0, "SendComments");
+    assert!(report.skipped_commands[0].1.contains("table is gone"));
+    assert_eq!(*site.order.lock().unwrap(), ids, "the event log still ran");
+}
+
+#[tokio::test]
+async fn a_runner_whose_lease_was_taken_over_stops_before_the_next_page() {
+    let server = server().await;
+    server.confirm_integration(TOKEN, TENANT);
+    server.set_integration_page_size(1);
+    let ids = three_events(&server);
+    let store = MemoryStore::new();
+    let mut site = Failing::default();
+    let thief = store.clone();
+    // While the first event is applied, this runner's lease "expires" and another
+    // runner takes it.
+    site.after_apply = Some(Arc::new(move || {
+        let thief = thief.clone();
+        let now = Utc::now().timestamp_millis();
+        futures::executor::block_on(async move {
+            thief.release_lease("runner-1").await.unwrap();
+            assert_eq!(
+                thief
+                    .acquire_lease("runner-2", now, now + 60_000)
+                    .await
+                    .unwrap(),
+                None
+            );
+        });
+    }));
+    let integration = start(server.base_url(), site.clone(), store).await;
+    let error = integration.tick().await.unwrap_err();
+    assert!(
+        matches!(&error, Error::LeaseHeld { owner, .. } if owner == "runner-2"),
+        "{error:?}"
+    );
+    assert!(!error.is_permanent());
+    assert_eq!(
+        *site.order.lock().unwrap(),
+        ids[..1],
+        "nothing written after the takeover"
+    );
+}
+
+#[tokio::test]
+async fn meta_and_every_field_not_modelled_reach_the_site_as_sent() {
+    let server = server().await;
+    server.confirm_integration(TOKEN, TENANT);
+    let mut payload = comment("c1", "hi");
+    payload["comment"]["meta"] = json!({"wpId": "17", "wpPostId": 5, "wpUserId": 3});
+    payload["comment"]["flagCount"] = json!(2);
+    server.push_integration_event(TENANT, 1, event_data("new-comment", payload));
+    let mut up = vote("v1", "c1", 1);
+    up["vote"]["voteKind"] = json!("star");
+    server.push_integration_event(TENANT, 2, event_data("new-vote", up));
+    let site = Failing::default();
+    let integration = start(server.base_url(), site.clone(), MemoryStore::new()).await;
+    assert_eq!(integration.tick().await.unwrap().applied, 2);
+    let seen = site.seen.lock().unwrap().clone();
+    let Event::NewComment(c) = &seen[0].event else {
+        panic!("{seen:?}")
+    };
+    assert_eq!(
+        c.meta,
+        Some(json!({"wpId": "17", "wpPostId": 5, "wpUserId": 3}))
+    );
+    assert_eq!(c.extra["flagCount"], 2);
+    assert_eq!(seen[0].data_extra["timestamp"], 0, "data's own fields too");
+    let Event::NewVote(v) = &seen[1].event else {
+        panic!("{seen:?}")
+    };
+    assert_eq!(v.extra["voteKind"], "star");
+}
+
+#[tokio::test]
+async fn the_initial_download_pages_by_skip_stores_each_comment_once_and_sends_ids_back() {
+    use fastcomments::integration::{DownloadSite, IdMapping};
+    let server = server().await;
+    server.confirm_integration(TOKEN, TENANT);
+    server.set_integration_page_size(4);
+    let ids = server.seed_comments(TENANT, "post-1", 10);
+    let site = MemorySite::new();
+    let store = MemoryStore::new();
+    let integration = start(server.base_url(), site.clone(), store.clone()).await;
+    integration.tick().await.unwrap(); // validated
+    let report = integration.download().await.unwrap();
+    assert!(report.done, "{report:#?}");
+    assert_eq!(
+        (report.downloaded, report.total_count, report.ids_sent),
+        (10, Some(10), 10)
+    );
+    let skips: Vec<_> = server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path == "/integrations/v1/comments")
+        .map(|r| {
+            (
+                r.query_param("skip").unwrap(),
+                r.query_param("includeCount"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        skips,
+        [
+            ("0".to_owned(), Some("true".to_owned())),
+            ("4".to_owned(), None),
+            ("8".to_owned(), None)
+        ]
+    );
+    let data = site.data();
+    assert_eq!(data.comments.len(), 10);
+    assert_eq!(data.download_cursor, 10);
+    assert!(data.unsent_ids.is_empty());
+    // FastComments now knows each comment's local id, as its meta.wpId.
+    let api = client(server.base_url()).integration(Token::new(TOKEN));
+    let page = api.comments(0, false).await.unwrap();
+    for c in &page.comments {
+        let local = data
+            .comments
+            .values()
+            .find(|l| l.fastcomments_id.as_deref() == Some(c.id.as_str()))
+            .unwrap();
+        assert_eq!(c.meta.as_ref().unwrap()["wpId"], local.local_id.as_str());
+    }
+    assert_eq!(
+        page.comments
+            .iter()
+            .map(|c| c.id.clone())
+            .collect::<Vec<_>>(),
+        ids[..4]
+    );
+    // Again: nothing new is stored, nothing sent.
+    let again = integration.download().await.unwrap();
+    assert_eq!((again.downloaded, again.ids_sent, again.done), (0, 0, true));
+    assert_eq!(site.data().comments.len(), 10);
+    // More than 500 mappings in one call is a 400, as documented.
+    let many: Vec<_> = (0..501)
+        .map(|i| IdMapping::new(format!("fc{i}"), i.to_string()))
+        .collect();
+    let error = api.comment_ids(&many).await.unwrap_err();
+    assert_eq!(
+        (error.status(), error.code()),
+        (Some(400), Some("too-many-mappings"))
+    );
+    assert_eq!(site.unsent_ids(10).await.unwrap(), []);
+}
+
+#[tokio::test]
+async fn a_crash_at_every_point_of_the_download_neither_loses_nor_doubles_a_comment() {
+    use fastcomments::integration::{DownloadSite, IdMapping};
+    #[derive(Clone)]
+    struct Crashing(MemorySite, Crash);
+    impl Site for Crashing {
+        async fn checkpoint(&self) -> Result<Checkpoint, BoxError> {
+            self.0.checkpoint().await
+        }
+        async fn apply(&self, e: &LogEvent, c: &Checkpoint) -> Result<(), BoxError> {
+            self.0.apply(e, c).await
+        }
+        async fn upload_cursor(&self) -> Result<Option<String>, BoxError> {
+            self.0.upload_cursor().await
+        }
+        async fn comments_after(
+            &self,
+            c: Option<&str>,
+            n: usize,
+        ) -> Result<Vec<UploadComment>, BoxError> {
+            self.0.comments_after(c, n).await
+        }
+        async fn count_after(&self, c: Option<&str>) -> Result<u64, BoxError> {
+            self.0.count_after(c).await
+        }
+        async fn record_upload(
+            &self,
+            i: &BTreeMap<String, String>,
+            c: Option<&str>,
+        ) -> Result<(), BoxError> {
+            self.0.record_upload(i, c).await
+        }
+    }
+    impl DownloadSite for Crashing {
+        async fn download_cursor(&self) -> Result<u64, BoxError> {
+            self.1.step(self.0.download_cursor()).await
+        }
+        async fn store_download(
+            &self,
+            c: &[fastcomments::integration::EventComment],
+            n: u64,
+        ) -> Result<(), BoxError> {
+            self.1.step(self.0.store_download(c, n)).await
+        }
+        async fn unsent_ids(&self, n: usize) -> Result<Vec<IdMapping>, BoxError> {
+            self.1.step(self.0.unsent_ids(n)).await
+        }
+        async fn ids_sent(&self, m: &[IdMapping]) -> Result<(), BoxError> {
+            self.1.step(self.0.ids_sent(m)).await
+        }
+    }
+    let mut points = 0;
+    for n in 1.. {
+        let mut fired = false;
+        for after in [false, true] {
+            let server = server().await;
+            server.confirm_integration(TOKEN, TENANT);
+            server.set_integration_page_size(3);
+            server.seed_comments(TENANT, "post-1", 7);
+            let site = MemorySite::new();
+            let store = MemoryStore::new();
+            let crash = Crash::at(n, after);
+            let mut done = false;
+            for _ in 0..20 {
+                let integration = start(
+                    server.base_url(),
+                    Crashing(site.clone(), crash.clone()),
+                    store.clone(),
+                )
+                .await;
+                integration.tick().await.unwrap();
+                if integration.download().await.is_ok_and(|r| r.done) {
+                    done = true;
+                    break;
+                }
+            }
+            fired |= crash.fired();
+            let at = format!("crash at call {n}, after: {after}");
+            assert!(done, "{at}");
+            let data = site.data();
+            assert_eq!(data.comments.len(), 7, "{at}");
+            assert!(data.unsent_ids.is_empty(), "{at}");
+            let api = client(server.base_url()).integration(Token::new(TOKEN));
+            let all = api.comments(0, false).await.unwrap().comments;
+            let rest = api.comments(3, false).await.unwrap().comments;
+            let last = api.comments(6, false).await.unwrap().comments;
+            for c in all.iter().chain(&rest).chain(&last) {
+                let local = data
+                    .comments
+                    .values()
+                    .find(|l| l.fastcomments_id.as_deref() == Some(c.id.as_str()))
+                    .unwrap_or_else(|| panic!("{at}: {} missing", c.id));
+                assert_eq!(
+                    c.meta.as_ref().unwrap()["wpId"],
+                    local.local_id.as_str(),
+                    "{at}"
+                );
+            }
+        }
+        if !fired {
+            break;
+        }
+        points += 1;
+    }
+    assert!(points >= 8, "only {points} crash points");
 }
