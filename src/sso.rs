@@ -536,13 +536,14 @@ mod tests {
         full.is_admin = Some(true);
         full.is_moderator = Some(true);
         full.is_profile_activity_private = Some(true);
-        let keys: Vec<String> = serde_json::to_value(&full)
+        let mut keys: Vec<String> = serde_json::to_value(&full)
             .unwrap()
             .as_object()
             .unwrap()
             .keys()
             .cloned()
             .collect();
+        keys.sort();
         let mut listed: Vec<String> = SSO_USER_KEYS.iter().map(|k| k.to_string()).collect();
         listed.sort();
         assert_eq!(keys, listed, "SSO_USER_KEYS lists every field");
@@ -550,13 +551,14 @@ mod tests {
         simple.email = Some("e".into());
         simple.avatar = Some("a".into());
         simple.website_url = Some("w".into());
-        let keys: Vec<String> = serde_json::to_value(&simple)
+        let mut keys: Vec<String> = serde_json::to_value(&simple)
             .unwrap()
             .as_object()
             .unwrap()
             .keys()
             .cloned()
             .collect();
+        keys.sort();
         let mut listed: Vec<String> = SIMPLE_SSO_KEYS.iter().map(|k| k.to_string()).collect();
         listed.sort();
         assert_eq!(keys, listed, "SIMPLE_SSO_KEYS lists every field");
