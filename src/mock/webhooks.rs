@@ -80,6 +80,17 @@ struct Pending {
     due: Instant,
 }
 
+/// A delivery due now, as it is sent.
+struct Due {
+    /// When it came due, then the queue order.
+    order: (Instant, u64),
+    id: String,
+    tenant_id: String,
+    secret: String,
+    endpoint: Endpoint,
+    body: Vec<u8>,
+}
+
 /// The webhook side of the mock's state.
 #[derive(Default)]
 pub(crate) struct Webhooks {
@@ -222,7 +233,7 @@ impl State {
     /// returns when the next one is.
     async fn deliver_due(&self, http: &reqwest::Client) -> Option<Instant> {
         let now = Instant::now();
-        let mut due: Vec<(Instant, u64, String, String, String, Endpoint, Vec<u8>)> = {
+        let mut due: Vec<Due> = {
             let hooks = lock(&self.webhooks);
             hooks
                 .pending
@@ -230,21 +241,27 @@ impl State {
                 .filter(|(_, p)| p.due <= now)
                 .filter_map(|(id, p)| {
                     let receiver = hooks.receivers.get(&p.tenant_id)?;
-                    let endpoint = receiver.endpoints.get(&p.event_type)?.clone();
-                    Some((
-                        p.due,
-                        p.sequence,
-                        id.clone(),
-                        p.tenant_id.clone(),
-                        receiver.secret.clone(),
-                        endpoint,
-                        p.body.clone(),
-                    ))
+                    Some(Due {
+                        order: (p.due, p.sequence),
+                        id: id.clone(),
+                        tenant_id: p.tenant_id.clone(),
+                        secret: receiver.secret.clone(),
+                        endpoint: receiver.endpoints.get(&p.event_type)?.clone(),
+                        body: p.body.clone(),
+                    })
                 })
                 .collect()
         };
-        due.sort_by_key(|d| (d.0, d.1));
-        for (_, _, id, tenant_id, secret, endpoint, body) in due {
+        due.sort_by_key(|d| d.order);
+        for Due {
+            id,
+            tenant_id,
+            secret,
+            endpoint,
+            body,
+            ..
+        } in due
+        {
             let delivery = WebhookSigner::new(&secret).sign(endpoint.method.as_str(), body);
             let outcome = match delivery.request(http, &endpoint.url).send().await {
                 Ok(answer) if answer.status().is_success() => Ok(()),
