@@ -39,6 +39,8 @@ pub mod error;
 mod generated;
 #[cfg(feature = "integration")]
 pub mod integration;
+#[cfg(any(feature = "integration", feature = "webhook"))]
+mod lenient;
 #[cfg(feature = "mock")]
 pub mod mock;
 pub mod operations;

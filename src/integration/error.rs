@@ -51,7 +51,14 @@ impl Permanent {
             if error.is::<Permanent>() {
                 return true;
             }
-            next = error.source();
+            // `std::io::Error::source()` skips the error it wraps: look inside it too.
+            next = match error
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+            {
+                Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+                None => error.source(),
+            };
         }
         false
     }
@@ -96,9 +103,21 @@ pub enum Error {
     /// The site's store failed. Transient unless the site marked its error
     /// [`Permanent`] (see [`Error::is_permanent`]); a permanent failure of one item is
     /// skipped and reported rather than returned, so this variant reaches the caller
-    /// when the failure is transient or when even skipping the item failed.
+    /// when the failure is transient.
     #[error("the site's store failed: {0}")]
     Site(#[source] BoxError),
+    /// Giving up an item failed too ([`Site::skip`](super::Site::skip) or
+    /// [`Site::skip_upload`](super::Site::skip_upload) returned an error): nothing moved,
+    /// and the same item comes again at the next tick. Never permanent, whatever its
+    /// source says, so it always reaches the caller instead of being skipped in turn.
+    #[error("giving up {item} failed: {source}")]
+    SkipFailed {
+        /// The event's `_id` or the comment's `externalId`.
+        item: String,
+        /// The site's error.
+        #[source]
+        source: BoxError,
+    },
     /// The integration's state store failed.
     #[error("the integration state store failed: {0}")]
     Store(#[source] BoxError),
@@ -141,5 +160,21 @@ impl Error {
 
     pub(crate) fn store(error: BoxError) -> Error {
         Error::Store(error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `std::io::Error` hides the error it wraps from `source()`: a `Permanent` inside one
+    /// is found all the same, and a transient one stays transient.
+    #[test]
+    fn a_permanent_error_is_found_inside_an_io_error() {
+        let wrapped: BoxError = Box::new(std::io::Error::other(Permanent::new("refused")));
+        assert!(Permanent::is(&*wrapped));
+        assert!(Error::Site(wrapped).is_permanent());
+        let transient: BoxError = Box::new(std::io::Error::other("permanent-sounding, but not"));
+        assert!(!Permanent::is(&*transient));
     }
 }

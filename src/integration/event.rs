@@ -98,6 +98,8 @@ impl Event {
 }
 
 /// A comment as the event log carries it. Its id is `_id` here (`id` is read too).
+/// Every field is read leniently (booleans and numbers as strings, a numeric id, a float
+/// vote count): a field of another shape is dropped, never the comment.
 ///
 /// Nothing sent is dropped: `meta` (what a site stored on the comment, e.g. the
 /// WordPress plugin's `{"wpId": "17", "wpPostId": 5, "wpUserId": 3}`) is kept as sent,
@@ -118,41 +120,72 @@ impl Event {
 #[allow(missing_docs)]
 pub struct EventComment {
     /// The FastComments id.
-    #[serde(rename = "_id", alias = "id")]
+    #[serde(deserialize_with = "crate::lenient::id", rename = "_id", alias = "id")]
     pub id: String,
     /// The site's id, for a comment the site uploaded.
+    #[serde(default, deserialize_with = "crate::lenient::string")]
     pub external_id: Option<String>,
+    #[serde(default, deserialize_with = "crate::lenient::string")]
     pub tenant_id: Option<String>,
+    #[serde(default, deserialize_with = "crate::lenient::string")]
     pub url_id: Option<String>,
+    #[serde(default, deserialize_with = "crate::lenient::string")]
     pub url_id_raw: Option<String>,
+    #[serde(default, deserialize_with = "crate::lenient::string")]
     pub url: Option<String>,
+    #[serde(default, deserialize_with = "crate::lenient::string")]
     pub page_title: Option<String>,
+    #[serde(default, deserialize_with = "crate::lenient::string")]
     pub user_id: Option<String>,
+    #[serde(default, deserialize_with = "crate::lenient::string")]
     pub commenter_name: Option<String>,
+    #[serde(default, deserialize_with = "crate::lenient::string")]
     pub commenter_email: Option<String>,
+    #[serde(default, deserialize_with = "crate::lenient::string")]
     pub comment: Option<String>,
-    #[serde(rename = "commentHTML")]
+    #[serde(
+        default,
+        deserialize_with = "crate::lenient::string",
+        rename = "commentHTML"
+    )]
     pub comment_html: Option<String>,
     /// The parent's FastComments id.
+    #[serde(default, deserialize_with = "crate::lenient::string")]
     pub parent_id: Option<String>,
     /// When it was written, in epoch milliseconds.
     #[serde(default, deserialize_with = "optional_epoch_ms")]
     pub date: Option<i64>,
+    #[serde(default, deserialize_with = "crate::lenient::integer")]
     pub votes: Option<i64>,
+    #[serde(default, deserialize_with = "crate::lenient::integer")]
     pub votes_up: Option<i64>,
+    #[serde(default, deserialize_with = "crate::lenient::integer")]
     pub votes_down: Option<i64>,
+    #[serde(default, deserialize_with = "crate::lenient::boolean")]
     pub verified: Option<bool>,
+    #[serde(default, deserialize_with = "crate::lenient::boolean")]
     pub notification_sent_for_parent: Option<bool>,
+    #[serde(default, deserialize_with = "crate::lenient::boolean")]
     pub notification_sent_for_parent_tenant: Option<bool>,
+    #[serde(default, deserialize_with = "crate::lenient::boolean")]
     pub reviewed: Option<bool>,
+    #[serde(default, deserialize_with = "crate::lenient::string")]
     pub avatar_src: Option<String>,
+    #[serde(default, deserialize_with = "crate::lenient::boolean")]
     pub is_spam: Option<bool>,
+    #[serde(default, deserialize_with = "crate::lenient::boolean")]
     pub ai_determined_spam: Option<bool>,
+    #[serde(default, deserialize_with = "crate::lenient::boolean")]
     pub has_images: Option<bool>,
+    #[serde(default, deserialize_with = "crate::lenient::boolean")]
     pub has_links: Option<bool>,
+    #[serde(default, deserialize_with = "crate::lenient::boolean")]
     pub approved: Option<bool>,
+    #[serde(default, deserialize_with = "crate::lenient::string")]
     pub locale: Option<String>,
+    #[serde(default, deserialize_with = "crate::lenient::boolean")]
     pub is_by_admin: Option<bool>,
+    #[serde(default, deserialize_with = "crate::lenient::boolean")]
     pub is_by_moderator: Option<bool>,
     /// What a site stored on the comment (the WordPress plugin: `wpId`, `wpPostId`,
     /// `wpUserId`; FastComments sets `wpId` from `PATCH /comment-ids`), as sent.
@@ -170,17 +203,24 @@ pub struct EventComment {
 #[allow(missing_docs)]
 pub struct EventVote {
     /// The vote's FastComments id.
-    #[serde(rename = "_id", alias = "id")]
+    #[serde(deserialize_with = "crate::lenient::id", rename = "_id", alias = "id")]
     pub id: String,
     /// The site's id of the comment voted on, for a comment the site uploaded.
+    #[serde(default, deserialize_with = "crate::lenient::string")]
     pub comment_external_id: Option<String>,
+    #[serde(default, deserialize_with = "crate::lenient::string")]
     pub tenant_id: Option<String>,
+    #[serde(default, deserialize_with = "crate::lenient::string")]
     pub url_id: Option<String>,
+    #[serde(default, deserialize_with = "crate::lenient::string")]
     pub url_id_raw: Option<String>,
     /// The FastComments id of the comment voted on.
+    #[serde(default, deserialize_with = "crate::lenient::string")]
     pub comment_id: Option<String>,
+    #[serde(default, deserialize_with = "crate::lenient::string")]
     pub user_id: Option<String>,
     /// `1` up, `-1` down.
+    #[serde(deserialize_with = "crate::lenient::required_integer")]
     pub direction: i64,
     /// When it was cast, in epoch milliseconds.
     #[serde(default, deserialize_with = "optional_epoch_ms")]
@@ -372,6 +412,29 @@ fn payload<T: for<'de> Deserialize<'de>>(raw: Option<&RawValue>, field: &str) ->
 
 #[cfg(test)]
 mod tests {
+    /// A comment whose fields come in other shapes than the spec's (as PHP-made payloads
+    /// send them) is read, each field as well as it can be, never lost as malformed.
+    #[test]
+    fn a_comment_with_fields_of_other_shapes_is_read_not_lost() {
+        let c: EventComment = serde_json::from_str(
+            r#"{"_id": 17, "approved": "true", "isSpam": 0, "votes": 2.0, "votesUp": "3",
+                "urlId": 42, "reviewed": "maybe", "commenterName": {"x": 1}}"#,
+        )
+        .unwrap();
+        assert_eq!((c.id.as_str(), c.url_id.as_deref()), ("17", Some("42")));
+        assert_eq!(
+            (c.approved, c.is_spam, c.reviewed),
+            (Some(true), Some(false), None)
+        );
+        assert_eq!(
+            (c.votes, c.votes_up, c.commenter_name),
+            (Some(2), Some(3), None)
+        );
+        let v: EventVote =
+            serde_json::from_str(r#"{"_id": "v1", "direction": "-1", "commentId": 5}"#).unwrap();
+        assert_eq!((v.direction, v.comment_id.as_deref()), (-1, Some("5")));
+    }
+
     use super::*;
     use serde_json::json;
 

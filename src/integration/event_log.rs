@@ -103,7 +103,10 @@ impl<S: Site, St: StateStore> Integration<S, St> {
                     self.site
                         .skip(&event, &next, &reason)
                         .await
-                        .map_err(Error::site)?;
+                        .map_err(|source| Error::SkipFailed {
+                            item: event.id.clone(),
+                            source,
+                        })?;
                     tracing::warn!(event = %event.id, %reason, "integration event failed permanently; skipped");
                     report.skipped_events.push((event.id.clone(), reason));
                 }

@@ -76,7 +76,10 @@ impl<S: Site, St: StateStore> Integration<S, St> {
                     self.site
                         .skip_upload(comment, &reason, &comment.external_id)
                         .await
-                        .map_err(Error::site)?;
+                        .map_err(|source| Error::SkipFailed {
+                            item: comment.external_id.clone(),
+                            source,
+                        })?;
                     tracing::warn!(comment = %comment.external_id, %reason, "local comment refused by FastComments even alone; skipped");
                     report
                         .skipped_uploads

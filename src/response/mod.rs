@@ -235,7 +235,7 @@ fn integer(raw: &[u8]) -> Option<i64> {
 /// An integer from a JSON value: a number (a float is truncated) or a string holding one;
 /// `None` for anything else or out of range. Shared by every lenient reader of numbers
 /// the network sends.
-#[cfg(any(feature = "integration", feature = "webhook"))]
+#[cfg(feature = "integration")]
 pub(crate) fn integer_value(value: &Value) -> Option<i64> {
     match value {
         Value::Number(n) => n.as_i64().or_else(|| n.as_f64().and_then(float_integer)),
@@ -250,7 +250,7 @@ pub(crate) fn integer_value(value: &Value) -> Option<i64> {
 }
 
 /// A float's integer part, when it is finite and within `i64`.
-fn float_integer(float: f64) -> Option<i64> {
+pub(crate) fn float_integer(float: f64) -> Option<i64> {
     // In range, so the cast cannot saturate (i64::MAX as f64 rounds up to 2^63).
     (-9.223_372_036_854_775e18..9.223_372_036_854_775e18)
         .contains(&float)

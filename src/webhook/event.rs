@@ -25,69 +25,81 @@ use serde_json::{Map, Value};
 #[allow(missing_docs)]
 pub struct WebhookComment {
     /// The comment's FastComments id (a number is read as its text).
-    #[serde(deserialize_with = "id_string")]
+    #[serde(deserialize_with = "crate::lenient::id")]
     pub id: String,
-    #[serde(default, deserialize_with = "lenient_string")]
+    #[serde(default, deserialize_with = "crate::lenient::string")]
     pub url_id: Option<String>,
-    #[serde(default, deserialize_with = "lenient_string")]
+    #[serde(default, deserialize_with = "crate::lenient::string")]
     pub url: Option<String>,
-    #[serde(default, deserialize_with = "lenient_string")]
+    #[serde(default, deserialize_with = "crate::lenient::string")]
     pub user_id: Option<String>,
-    #[serde(default, deserialize_with = "lenient_string")]
+    #[serde(default, deserialize_with = "crate::lenient::string")]
     pub commenter_email: Option<String>,
-    #[serde(default, deserialize_with = "lenient_string")]
+    #[serde(default, deserialize_with = "crate::lenient::string")]
     pub commenter_name: Option<String>,
-    #[serde(default, deserialize_with = "lenient_string")]
+    #[serde(default, deserialize_with = "crate::lenient::string")]
     pub comment: Option<String>,
-    #[serde(default, deserialize_with = "lenient_string", rename = "commentHTML")]
+    #[serde(
+        default,
+        deserialize_with = "crate::lenient::string",
+        rename = "commentHTML"
+    )]
     pub comment_html: Option<String>,
     /// The id the comment has in the site it was imported from (integration uploads).
-    #[serde(default, deserialize_with = "lenient_string")]
+    #[serde(default, deserialize_with = "crate::lenient::string")]
     pub external_id: Option<String>,
-    #[serde(default, deserialize_with = "lenient_string")]
+    #[serde(default, deserialize_with = "crate::lenient::string")]
     pub parent_id: Option<String>,
     /// When it was written, as an ISO-8601 date string (epoch milliseconds are
     /// converted to one).
     #[serde(default, deserialize_with = "lenient_date")]
     pub date: Option<String>,
-    #[serde(default, deserialize_with = "lenient_i64")]
+    #[serde(default, deserialize_with = "crate::lenient::integer")]
     pub votes: Option<i64>,
-    #[serde(default, deserialize_with = "lenient_i64")]
+    #[serde(default, deserialize_with = "crate::lenient::integer")]
     pub votes_up: Option<i64>,
-    #[serde(default, deserialize_with = "lenient_i64")]
+    #[serde(default, deserialize_with = "crate::lenient::integer")]
     pub votes_down: Option<i64>,
-    #[serde(default, deserialize_with = "lenient_bool")]
+    #[serde(default, deserialize_with = "crate::lenient::boolean")]
     pub verified: Option<bool>,
     /// When the commenter was verified, in epoch milliseconds.
-    #[serde(default, deserialize_with = "lenient_i64")]
+    #[serde(default, deserialize_with = "crate::lenient::integer")]
     pub verified_date: Option<i64>,
-    #[serde(default, deserialize_with = "lenient_bool")]
+    #[serde(default, deserialize_with = "crate::lenient::boolean")]
     pub reviewed: Option<bool>,
-    #[serde(default, deserialize_with = "lenient_string")]
+    #[serde(default, deserialize_with = "crate::lenient::string")]
     pub avatar_src: Option<String>,
-    #[serde(default, deserialize_with = "lenient_bool")]
+    #[serde(default, deserialize_with = "crate::lenient::boolean")]
     pub is_spam: Option<bool>,
-    #[serde(default, deserialize_with = "lenient_bool")]
+    #[serde(default, deserialize_with = "crate::lenient::boolean")]
     pub ai_determined_spam: Option<bool>,
-    #[serde(default, deserialize_with = "lenient_bool")]
+    #[serde(default, deserialize_with = "crate::lenient::boolean")]
     pub has_images: Option<bool>,
-    #[serde(default, deserialize_with = "lenient_i64")]
+    #[serde(default, deserialize_with = "crate::lenient::integer")]
     pub page_number: Option<i64>,
     /// The page the comment is on when sorted oldest first.
-    #[serde(default, rename = "pageNumberOF", deserialize_with = "lenient_i64")]
+    #[serde(
+        default,
+        rename = "pageNumberOF",
+        deserialize_with = "crate::lenient::integer"
+    )]
     pub page_number_of: Option<i64>,
     /// The page the comment is on when sorted newest first.
-    #[serde(default, rename = "pageNumberNF", deserialize_with = "lenient_i64")]
+    #[serde(
+        default,
+        rename = "pageNumberNF",
+        deserialize_with = "crate::lenient::integer"
+    )]
     pub page_number_nf: Option<i64>,
-    #[serde(default, deserialize_with = "lenient_bool")]
+    #[serde(default, deserialize_with = "crate::lenient::boolean")]
     pub approved: Option<bool>,
-    #[serde(default, deserialize_with = "lenient_string")]
+    #[serde(default, deserialize_with = "crate::lenient::string")]
     pub locale: Option<String>,
     /// The users and groups the comment mentions.
     #[serde(default, deserialize_with = "lenient_list")]
     pub mentions: Option<Vec<WebhookMention>>,
     /// The domain of the page.
-    #[serde(default, deserialize_with = "lenient_string")]
+    #[serde(default, deserialize_with = "crate::lenient::string")]
     pub domain: Option<String>,
     /// The moderation groups the comment belongs to.
     #[serde(default, deserialize_with = "lenient_list")]
@@ -113,19 +125,19 @@ pub(crate) fn carries_only_id(body: &[u8]) -> bool {
 #[non_exhaustive]
 pub struct WebhookMention {
     /// The id of the user mentioned (for an SSO user, prefixed with the tenant id).
-    #[serde(default, deserialize_with = "lenient_string")]
+    #[serde(default, deserialize_with = "crate::lenient::string")]
     pub id: Option<String>,
     /// The tag as shown, with its `@`.
-    #[serde(default, deserialize_with = "lenient_string")]
+    #[serde(default, deserialize_with = "crate::lenient::string")]
     pub tag: Option<String>,
     /// The tag as typed.
-    #[serde(default, deserialize_with = "lenient_string")]
+    #[serde(default, deserialize_with = "crate::lenient::string")]
     pub raw_tag: Option<String>,
     /// `user` (a FastComments account) or `sso` (an SSO user).
-    #[serde(default, deserialize_with = "lenient_string", rename = "type")]
+    #[serde(default, deserialize_with = "crate::lenient::string", rename = "type")]
     pub kind: Option<String>,
     /// Whether the mentioned user was notified.
-    #[serde(default, deserialize_with = "lenient_bool")]
+    #[serde(default, deserialize_with = "crate::lenient::boolean")]
     pub sent: Option<bool>,
     /// Every field not modelled above, as it came.
     #[serde(flatten)]
@@ -166,12 +178,6 @@ impl WebhookEvent {
     }
 }
 
-/// An integer sent as a number or a string holding one; anything else is dropped.
-fn lenient_i64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
-    let value = Option::<Value>::deserialize(deserializer)?;
-    Ok(value.as_ref().and_then(crate::response::integer_value))
-}
-
 /// A date string as sent, or epoch milliseconds turned into one; anything else is
 /// dropped.
 fn lenient_date<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
@@ -181,43 +187,6 @@ fn lenient_date<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Str
             .as_i64()
             .and_then(chrono::DateTime::from_timestamp_millis)
             .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
-        _ => None,
-    })
-}
-
-/// The id: a string, or the text of a number; anything else is not a comment.
-fn id_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
-    match Value::deserialize(deserializer)? {
-        Value::String(s) => Ok(s),
-        Value::Number(n) => Ok(n.to_string()),
-        other => Err(serde::de::Error::custom(format!(
-            "the id is {other}, not a string"
-        ))),
-    }
-}
-
-/// A string, or the text of a number or boolean; anything else is dropped.
-fn lenient_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
-    Ok(match Option::<Value>::deserialize(deserializer)? {
-        Some(Value::String(s)) => Some(s),
-        Some(Value::Number(n)) => Some(n.to_string()),
-        Some(Value::Bool(b)) => Some(b.to_string()),
-        _ => None,
-    })
-}
-
-/// A boolean, or `"true"`/`"false"` (any case), or `1`/`0` (as numbers or strings), as
-/// PHP-made payloads send them; anything else is dropped.
-fn lenient_bool<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<bool>, D::Error> {
-    let truth = |s: &str| match s.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" => Some(true),
-        "false" | "0" => Some(false),
-        _ => None,
-    };
-    Ok(match Option::<Value>::deserialize(deserializer)? {
-        Some(Value::Bool(b)) => Some(b),
-        Some(Value::String(s)) => truth(&s),
-        Some(Value::Number(n)) => truth(&n.to_string()),
         _ => None,
     })
 }

@@ -1031,6 +1031,8 @@ struct Failing {
     seen: Arc<Mutex<Vec<LogEvent>>>,
     /// Called after every successful apply (to play another runner, say).
     after_apply: Option<Arc<dyn Fn() + Send + Sync>>,
+    /// Refuses every event permanently, the default skip's marker included.
+    refuse_all: bool,
 }
 
 impl Failing {
@@ -1049,6 +1051,9 @@ impl Site for Failing {
         self.site.checkpoint().await
     }
     async fn apply(&self, event: &LogEvent, checkpoint: &Checkpoint) -> Result<(), BoxError> {
+        if self.refuse_all {
+            return Err(Permanent::new("this site refuses everything").into());
+        }
         if let Event::NewComment(c) = &event.event {
             let mut plan = self.plan.lock().unwrap();
             if let Some((left, permanent)) = plan.get_mut(&c.id).filter(|(n, _)| *n > 0) {
@@ -1203,6 +1208,30 @@ async fn an_event_whose_apply_fails_permanently_is_skipped_reported_and_the_next
     // Nothing is tried again: the checkpoint is past it.
     let again = integration.tick().await.unwrap();
     assert_eq!((again.applied, again.skipped_events.len()), (0, 0));
+}
+
+/// When even giving an event up fails (the default skip hands the site a marker its
+/// `apply` refuses too), the tick fails with `SkipFailed`, never permanent: nothing
+/// moves, nothing is skipped in silence, and the next tick meets the same event.
+#[tokio::test]
+async fn a_skip_that_fails_stops_the_tick_and_moves_nothing() {
+    let server = server().await;
+    server.confirm_integration(TOKEN, TENANT);
+    let ids = three_events(&server);
+    let site = Failing {
+        refuse_all: true,
+        ..Failing::default()
+    };
+    let integration = start(server.base_url(), site.clone(), MemoryStore::new()).await;
+    for _ in 0..2 {
+        let error = integration.tick().await.unwrap_err();
+        assert!(
+            matches!(&error, Error::SkipFailed { item, .. } if *item == ids[0]),
+            "{error:?}"
+        );
+        assert!(!error.is_permanent());
+        assert_eq!(site.site.data().checkpoint.at_ms, 0);
+    }
 }
 
 #[tokio::test(start_paused = true)]
