@@ -13,6 +13,7 @@ use std::fmt;
 
 use serde::Deserializer;
 use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
 
 /// A scalar as it came, or something else (an object, a list, `null`).
 enum Scalar {
@@ -140,6 +141,24 @@ fn integer_of(value: Scalar) -> Option<i64> {
         }
         Scalar::Bool(_) | Scalar::Other => None,
     }
+}
+
+/// Serializes a wire type's `extra` map without the keys its own fields are sent as, so
+/// a caller's `extra` can neither duplicate nor override a modelled field on the wire
+/// (`#[serde(flatten, serialize_with = ..)]`).
+pub(crate) fn unmodelled<S: serde::Serializer>(
+    extra: &Map<String, Value>,
+    modelled: &[&str],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = s.serialize_map(None)?;
+    for (key, value) in extra {
+        if !modelled.contains(&key.as_str()) {
+            map.serialize_entry(key, value)?;
+        }
+    }
+    map.end()
 }
 
 #[cfg(test)]

@@ -39,7 +39,7 @@ pub mod error;
 mod generated;
 #[cfg(feature = "integration")]
 pub mod integration;
-#[cfg(any(feature = "integration", feature = "webhook"))]
+#[cfg(any(feature = "integration", feature = "webhook", feature = "sso"))]
 mod lenient;
 #[cfg(feature = "mock")]
 pub mod mock;

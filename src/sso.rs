@@ -113,30 +113,14 @@ fn sso_user_extra<S: serde::Serializer>(
     extra: &Map<String, Value>,
     s: S,
 ) -> Result<S::Ok, S::Error> {
-    unmodelled(extra, SSO_USER_KEYS, s)
+    crate::lenient::unmodelled(extra, SSO_USER_KEYS, s)
 }
 
 fn simple_sso_extra<S: serde::Serializer>(
     extra: &Map<String, Value>,
     s: S,
 ) -> Result<S::Ok, S::Error> {
-    unmodelled(extra, SIMPLE_SSO_KEYS, s)
-}
-
-/// `extra` without the keys a struct's own fields are sent as.
-fn unmodelled<S: serde::Serializer>(
-    extra: &Map<String, Value>,
-    modelled: &[&str],
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    use serde::ser::SerializeMap;
-    let mut map = s.serialize_map(None)?;
-    for (key, value) in extra {
-        if !modelled.contains(&key.as_str()) {
-            map.serialize_entry(key, value)?;
-        }
-    }
-    map.end()
+    crate::lenient::unmodelled(extra, SIMPLE_SSO_KEYS, s)
 }
 
 impl SsoUser {

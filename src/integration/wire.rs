@@ -351,8 +351,42 @@ pub struct UploadComment {
     pub approved: Option<bool>,
     /// Fields this type does not model, sent as given (e.g. `meta`, which FastComments
     /// keeps on the comment and sends back in the event log), and read back as sent.
-    #[serde(flatten)]
+    #[serde(flatten, serialize_with = "upload_extra")]
     pub extra: Map<String, Value>,
+}
+
+/// The keys [`UploadComment`]'s fields are sent as: `extra` never sends one of them (an
+/// `externalId` there would break the id mapping of the upload).
+const UPLOAD_COMMENT_KEYS: &[&str] = &[
+    "externalId",
+    "externalParentId",
+    "urlId",
+    "url",
+    "pageTitle",
+    "userId",
+    "commenterName",
+    "commenterEmail",
+    "comment",
+    "commentHTML",
+    "date",
+    "votes",
+    "votesUp",
+    "votesDown",
+    "verified",
+    "verifiedDate",
+    "notificationSentForParent",
+    "notificationSentForParentTenant",
+    "reviewed",
+    "imported",
+    "isSpam",
+    "avatarSrc",
+    "hasImages",
+    "hasLinks",
+    "approved",
+];
+
+fn upload_extra<S: serde::Serializer>(extra: &Map<String, Value>, s: S) -> Result<S::Ok, S::Error> {
+    crate::lenient::unmodelled(extra, UPLOAD_COMMENT_KEYS, s)
 }
 
 impl UploadComment {
@@ -436,6 +470,46 @@ pub(crate) fn optional_epoch_ms<'de, D: Deserializer<'de>>(
 
 #[cfg(test)]
 mod tests {
+
+    /// `extra` cannot duplicate or override a modelled field on the wire, and the key
+    /// list covers every field.
+    #[test]
+    fn upload_extra_never_sends_a_modelled_key() {
+        let mut c = UploadComment::new("e1", "p", "Ann", "<p>x</p>", DateTime::<Utc>::UNIX_EPOCH);
+        c.external_parent_id = Some(String::new());
+        c.url = Some(String::new());
+        c.page_title = Some(String::new());
+        c.user_id = Some(String::new());
+        c.commenter_email = Some(String::new());
+        c.comment = Some(String::new());
+        (c.votes, c.votes_up, c.votes_down) = (Some(0), Some(0), Some(0));
+        (c.verified, c.reviewed, c.is_spam) = (Some(true), Some(true), Some(false));
+        c.verified_date = Some(DateTime::<Utc>::UNIX_EPOCH);
+        c.avatar_src = Some(String::new());
+        (c.has_images, c.has_links, c.approved) = (Some(false), Some(false), Some(true));
+        let mut keys: Vec<String> = serde_json::to_value(&c)
+            .unwrap()
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        keys.sort();
+        let mut listed: Vec<String> = UPLOAD_COMMENT_KEYS.iter().map(|k| k.to_string()).collect();
+        listed.sort();
+        assert_eq!(keys, listed, "UPLOAD_COMMENT_KEYS lists every field");
+        c.extra.insert("externalId".into(), "hijack".into());
+        c.extra.insert("date".into(), "not a date".into());
+        c.extra.insert("meta".into(), json!({"wpId": "1"}));
+        let text = serde_json::to_string(&c).unwrap();
+        assert_eq!(text.matches("\"externalId\"").count(), 1, "{text}");
+        assert!(
+            !text.contains("hijack") && !text.contains("not a date"),
+            "{text}"
+        );
+        assert!(text.contains("\"meta\":{\"wpId\":\"1\"}"), "{text}");
+    }
+
     use super::*;
     use serde_json::json;
 
