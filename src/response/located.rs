@@ -11,6 +11,10 @@ use serde_path_to_error::{Path, Segment};
 /// The longest excerpt of the offending value in a message, in characters.
 const VALUE_CHARS: usize = 120;
 
+/// The longest decoder explanation in a message, in characters: serde repeats the
+/// offending value in it (`invalid type: string "…"`), which may be the whole body.
+const REASON_CHARS: usize = 300;
+
 /// `error`, the fast decode's error for `text` as a `T`, told with its JSON path and the
 /// value there: `notifications[0].type: "x" (invalid type: string "x", expected i64 at
 /// line 1 column 40)`. The path is `.` for the top level. `error` as it is when the second
@@ -25,8 +29,11 @@ pub(super) fn message<T: DeserializeOwned>(text: &str, error: serde_json::Error)
         .ok()
         .and_then(|body| value_at(&body, path).map(excerpt))
     {
-        Some(value) => format!("{path}: {value} ({})", located.inner()),
-        None => format!("{path}: {}", located.inner()),
+        Some(value) => format!(
+            "{path}: {value} ({})",
+            cut(located.inner().to_string(), REASON_CHARS)
+        ),
+        None => format!("{path}: {}", cut(located.inner().to_string(), REASON_CHARS)),
     }
 }
 
@@ -41,9 +48,13 @@ fn value_at<'v>(body: &'v Value, path: &Path) -> Option<&'v Value> {
 
 /// A value as compact JSON, cut to [`VALUE_CHARS`].
 fn excerpt(value: &Value) -> String {
-    let mut text = value.to_string();
-    if let Some((cut, _)) = text.char_indices().nth(VALUE_CHARS) {
-        text.truncate(cut);
+    cut(value.to_string(), VALUE_CHARS)
+}
+
+/// `text` cut to `chars` characters, with `…` where it was cut.
+fn cut(mut text: String, chars: usize) -> String {
+    if let Some((at, _)) = text.char_indices().nth(chars) {
+        text.truncate(at);
         text.push('…');
     }
     text
@@ -90,6 +101,16 @@ mod tests {
         );
         assert!(message.contains("…"), "{message}");
         assert!(message.contains("missing field `type`"), "{message}");
+    }
+
+    /// A 100 KB value where a number belongs: the message stays short, even the part
+    /// where serde repeats the value.
+    #[test]
+    fn a_huge_value_is_never_echoed_whole() {
+        let huge = "x".repeat(100_000);
+        let message = located(&format!(r#"{{"notifications": [{{"type": "{huge}"}}]}}"#));
+        assert!(message.starts_with("notifications[0].type: "), "{message}");
+        assert!(message.len() < 1_000, "{} characters", message.len());
     }
 
     #[test]
