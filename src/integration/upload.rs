@@ -63,6 +63,7 @@ impl<S: Site, St: StateStore> Integration<S, St> {
                 .await
                 .map_err(Error::site)?;
             batch.truncate(limit.max(1));
+            let remaining = trusted_count(remaining, batch.len(), limit.max(1));
             let (accepted, ids) = match self.send(&batch, remaining, &mut size).await? {
                 Sent::Accepted(accepted, ids) => (accepted, ids),
                 Sent::Refused(reason) => {
@@ -160,6 +161,27 @@ enum Sent {
     Refused(String),
 }
 
+/// What is left from the cursor, the batch included: the site's count, unless it
+/// contradicts the batch the site just gave (fewer counted than handed over). Then a full
+/// batch means there may be more (one more is assumed, so the upload goes on until a
+/// short batch), a short one that there is nothing after it. Without this a site that
+/// undercounts would have the upload marked complete with comments never sent.
+fn trusted_count(counted: u64, batch: usize, limit: usize) -> u64 {
+    let batch = batch as u64;
+    if counted >= batch {
+        counted
+    } else if batch == limit as u64 {
+        tracing::warn!(
+            counted,
+            batch,
+            "the site counted fewer comments than it gave; going on"
+        );
+        batch + 1
+    } else {
+        batch
+    }
+}
+
 /// `countRemaining` after `batch`: what the site counted from the cursor, less the
 /// batch. An empty batch means the site has nothing more to give, whatever it counted.
 fn left_after(remaining: u64, batch: &[UploadComment]) -> u64 {
@@ -167,5 +189,29 @@ fn left_after(remaining: u64, batch: &[UploadComment]) -> u64 {
         0
     } else {
         remaining.saturating_sub(batch.len() as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::trusted_count;
+
+    /// A site whose count contradicts its own batch: a full batch goes on, a short one
+    /// ends the upload; a consistent count is kept as it is.
+    #[test]
+    fn a_count_below_the_batch_is_not_trusted() {
+        assert_eq!(trusted_count(7, 3, 3), 7);
+        assert_eq!(
+            trusted_count(3, 3, 3),
+            3,
+            "an exact count: the last full batch ends it"
+        );
+        assert_eq!(
+            trusted_count(2, 3, 3),
+            4,
+            "full batch, undercounted: more may come"
+        );
+        assert_eq!(trusted_count(0, 1, 3), 1, "short batch: nothing after it");
+        assert_eq!(trusted_count(0, 0, 3), 0);
     }
 }
