@@ -82,6 +82,11 @@ pub struct DownloadReport {
     pub total_count: Option<u64>,
     /// Id mappings FastComments accepted in this call.
     pub ids_sent: u64,
+    /// Id mappings FastComments refused for good (a 4xx other than 401, 403, 408 and
+    /// 429): `(fcId, reason)`. They are given up, not sent again, so one refused batch
+    /// never blocks the rest of the download; the comments are stored all the same,
+    /// FastComments just does not learn their local ids (`meta.wpId`).
+    pub ids_refused: Vec<(String, String)>,
     /// Comments that could not be read: `(_id, reason)`. They count in the cursor (the
     /// server's `skip` counts them) and are not stored.
     pub undecodable: Vec<(String, String)>,
@@ -174,12 +179,30 @@ impl<S: DownloadSite, St: StateStore> Integration<S, St> {
                 return Ok(());
             }
             self.take_lease().await?;
-            self.api
-                .comment_ids(&batch)
-                .await
-                .map_err(Error::from_call)?;
+            match self.api.comment_ids(&batch).await {
+                Ok(_) => report.ids_sent += batch.len() as u64,
+                Err(error) if refused_for_good(&error) => {
+                    let reason = error.to_string();
+                    tracing::warn!(%reason, mappings = batch.len(), "id mappings refused by FastComments; given up");
+                    report.ids_refused.extend(
+                        batch
+                            .iter()
+                            .map(|m| (m.fastcomments_id.clone(), reason.clone())),
+                    );
+                }
+                Err(error) => return Err(Error::from_call(error)),
+            }
+            // Accepted or given up: either way not sent again.
             self.site.ids_sent(&batch).await.map_err(Error::site)?;
-            report.ids_sent += batch.len() as u64;
         }
     }
+}
+
+/// Whether FastComments refused a call in a way no retry changes: a 4xx answer, except
+/// a refused token (401, 403: the token must be fixed, never an item skipped), a
+/// timeout (408) and throttling (429).
+fn refused_for_good(error: &crate::Error) -> bool {
+    error
+        .status()
+        .is_some_and(|s| (400..500).contains(&s) && !matches!(s, 401 | 403 | 408 | 429))
 }

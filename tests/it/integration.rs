@@ -1530,3 +1530,30 @@ async fn a_crash_at_every_point_of_the_download_neither_loses_nor_doubles_a_comm
     }
     assert!(points >= 8, "only {points} crash points");
 }
+
+/// FastComments refusing the id mappings for good (a 400 on every `PATCH comment-ids`)
+/// never blocks the download: every comment is stored, the refused mappings are reported
+/// and given up, and the download is done.
+#[tokio::test]
+async fn refused_id_mappings_are_reported_and_never_block_the_download() {
+    let server = server().await;
+    server.confirm_integration(TOKEN, TENANT);
+    server.set_integration_page_size(4);
+    server.seed_comments(TENANT, "post-1", 10);
+    server.inject(
+        FaultRule::new(Fault::Status { status: 400 })
+            .method("PATCH")
+            .path("/integrations/v1/comment-ids")
+            .times(1000),
+    );
+    let site = MemorySite::new();
+    let integration = start(server.base_url(), site.clone(), MemoryStore::new()).await;
+    integration.tick().await.unwrap(); // validated
+    let report = integration.download().await.unwrap();
+    assert!(report.done, "{report:#?}");
+    assert_eq!((report.downloaded, report.ids_sent), (10, 0));
+    assert_eq!(report.ids_refused.len(), 10, "{report:#?}");
+    let data = site.data();
+    assert_eq!(data.comments.len(), 10);
+    assert!(data.unsent_ids.is_empty(), "given up, not sent again");
+}
