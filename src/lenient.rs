@@ -161,6 +161,26 @@ pub(crate) fn unmodelled<S: serde::Serializer>(
     map.end()
 }
 
+/// Asserts that `modelled` lists exactly the keys `value` (a wire type with every field
+/// set) is sent as: the list [`unmodelled`] filters by must follow its struct.
+#[cfg(test)]
+pub(crate) fn assert_lists_every_key(value: &impl serde::Serialize, modelled: &[&str]) {
+    let json = serde_json::to_value(value).expect("a wire type serializes");
+    let mut keys: Vec<&str> = json
+        .as_object()
+        .expect("an object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let mut listed = modelled.to_vec();
+    keys.sort_unstable();
+    listed.sort_unstable();
+    assert_eq!(
+        keys, listed,
+        "the modelled-key list and the struct's fields differ"
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use serde::Deserialize;
