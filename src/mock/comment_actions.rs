@@ -9,12 +9,12 @@
 use serde_json::{Value, json};
 
 use super::comments::render_html;
+use super::feed::{Change, Kind};
 use super::generic::Call;
 use super::resources::put;
 use super::respond::{Answer, Failure};
-use super::state::{Object, State, find};
+use super::state::{State, find};
 use super::votes;
-use super::webhooks::Change;
 use crate::operations::Operation;
 
 /// The comment collections of the API: their item operations act on comments.
@@ -83,17 +83,17 @@ pub(crate) fn answer(state: &State, call: &mut Call) -> Answer {
             let result = match change {
                 Effect::Remove => {
                     let removed = t.delete(|t| &mut t.comments, "Comment", &comment_id)?;
-                    return Some((Some(Change::Deleted), removed));
+                    return Some((Some(Kind::DeletedComment), removed, None));
                 }
                 Effect::Set(field, value) => {
                     find(&mut t.comments, &comment_id)?.insert(field.into(), value);
-                    Some(Change::Updated)
+                    Some(Kind::UpdatedComment)
                 }
                 Effect::Count(field, delta) => {
                     let c = find(&mut t.comments, &comment_id)?;
                     let now = c.get(field).and_then(Value::as_i64).unwrap_or(0);
                     c.insert(field.into(), now.saturating_add(delta).max(0).into());
-                    Some(Change::Updated)
+                    Some(Kind::UpdatedComment)
                 }
                 Effect::Text => {
                     let text = request
@@ -104,43 +104,39 @@ pub(crate) fn answer(state: &State, call: &mut Call) -> Answer {
                     let c = find(&mut t.comments, &comment_id)?;
                     c.insert("comment".into(), text.into());
                     c.insert("commentHTML".into(), render_html(text).into());
-                    Some(Change::Updated)
+                    Some(Kind::UpdatedComment)
                 }
                 Effect::Vote => {
                     let vote = votes::add(t, &comment_id, &direction, None, true)?;
                     put(&mut answer, "voteId", vote["id"].clone());
-                    None
+                    let comment = find(&mut t.comments, &comment_id)?.clone();
+                    return Some((Some(Kind::NewVote), comment, Some(vote)));
                 }
                 Effect::Unvote => {
-                    votes::remove(t, vote_id.as_deref().unwrap_or_default())?;
-                    None
+                    let vote = votes::remove(t, vote_id.as_deref().unwrap_or_default())?;
+                    let comment = find(&mut t.comments, &comment_id)?.clone();
+                    return Some((Some(Kind::DeletedVote), comment, Some(vote)));
                 }
                 Effect::Nothing => None,
             };
             let comment = find(&mut t.comments, &comment_id)
                 .cloned()
                 .unwrap_or(comment);
-            Some((result, comment))
+            Some((result, comment, None))
         })
         .flatten();
-    let Some((change, comment)) = outcome else {
+    let Some((change, comment, vote)) = outcome else {
         return Err(Failure::not_found("comment"));
     };
-    if let Some(change) = change {
-        state.enqueue_webhook(&tenant, change, &comment);
+    let broadcast_id = call.param("broadcastId").map(str::to_owned);
+    let broadcast_id = broadcast_id.as_deref();
+    match (change, &vote) {
+        (Some(kind), Some(vote)) => {
+            state.publish(&tenant, Change::vote(kind, vote, &comment, broadcast_id));
+        }
+        (Some(kind), None) => state.publish(&tenant, Change::comment(kind, &comment, broadcast_id)),
+        (None, _) => {}
     }
-    show(call, &mut answer, &comment);
+    let answer = call.grounded(answer, Some(&comment));
     (call.spec.respond)(answer)
-}
-
-/// Puts the comment into the answer's `comment` field when it fits there.
-fn show(call: &Call, answer: &mut Value, comment: &Object) {
-    if answer.get("comment").is_none() {
-        return;
-    }
-    let mut with = answer.clone();
-    put(&mut with, "comment", Value::Object(comment.clone()));
-    if (call.spec.fits)(&with) {
-        *answer = with;
-    }
 }

@@ -11,9 +11,9 @@ use axum::routing::get;
 use serde_json::{Value, json};
 
 use super::auth::Secured;
+use super::feed::{Change, Kind};
 use super::respond::{Answer, Failure, answer, body, index_param, int_param, skip_take};
 use super::state::{Object, State, Tenant, find, merge, new_id, now_ms};
-use super::webhooks::Change;
 use crate::types;
 
 /// Most comments one `skip`/`limit` request may ask for.
@@ -25,7 +25,6 @@ pub(crate) const ALL_PAGES_MAX: usize = 250;
 
 pub(crate) fn routes() -> Router<Arc<State>> {
     Router::new()
-        .route("/comments/{tenantId}", get(list_public))
         .route("/api/v1/comments", get(list).post(create))
         .route(
             "/api/v1/comments/{id}",
@@ -228,7 +227,7 @@ async fn get_one(
 
 async fn create(
     AxumState(state): AxumState<Arc<State>>,
-    Secured { tenant_id, .. }: Secured,
+    Secured { tenant_id, query }: Secured,
     bytes: Bytes,
 ) -> Answer {
     let params: types::CreateCommentParams = body(&bytes)?;
@@ -237,14 +236,18 @@ async fn create(
         t.audit("c", "Comment", comment["id"].as_str().unwrap_or_default());
         t.comments.push(comment.clone());
     });
-    state.enqueue_webhook(&tenant_id, Change::Created, &comment);
+    let broadcast_id = query.get("broadcastId").map(String::as_str);
+    state.publish(
+        &tenant_id,
+        Change::comment(Kind::NewComment, &comment, broadcast_id),
+    );
     answer(
         "SaveComment",
         json!({ "status": "success", "comment": comment, "user": null }),
     )
 }
 
-fn new_comment(tenant_id: &str, params: types::CreateCommentParams) -> Object {
+pub(crate) fn new_comment(tenant_id: &str, params: types::CreateCommentParams) -> Object {
     let date = params.date.unwrap_or_else(now_ms);
     let mut comment = Object::new();
     let mut set = |k: &str, v: Value| {
@@ -296,7 +299,7 @@ pub(crate) fn render_html(text: &str) -> String {
 async fn update(
     AxumState(state): AxumState<Arc<State>>,
     Path(id): Path<String>,
-    Secured { tenant_id, .. }: Secured,
+    Secured { tenant_id, query }: Secured,
     bytes: Bytes,
 ) -> Answer {
     let mut patch: types::UpdatableCommentParams = body(&bytes)?;
@@ -313,14 +316,18 @@ async fn update(
         })
         .flatten()
         .ok_or_else(|| Failure::not_found("comment"))?;
-    state.enqueue_webhook(&tenant_id, Change::Updated, &updated);
+    let broadcast_id = query.get("broadcastId").map(String::as_str);
+    state.publish(
+        &tenant_id,
+        Change::comment(Kind::UpdatedComment, &updated, broadcast_id),
+    );
     answer("UpdateComment", json!({ "status": "success" }))
 }
 
 async fn delete(
     AxumState(state): AxumState<Arc<State>>,
     Path(id): Path<String>,
-    Secured { tenant_id, .. }: Secured,
+    Secured { tenant_id, query }: Secured,
 ) -> Answer {
     let removed = state
         .with_tenant(&tenant_id, |t| {
@@ -328,7 +335,11 @@ async fn delete(
         })
         .flatten();
     if let Some(comment) = &removed {
-        state.enqueue_webhook(&tenant_id, Change::Deleted, comment);
+        let broadcast_id = query.get("broadcastId").map(String::as_str);
+        state.publish(
+            &tenant_id,
+            Change::comment(Kind::DeletedComment, comment, broadcast_id),
+        );
     }
     let removed = removed.is_some();
     let action = if removed {
@@ -375,62 +386,4 @@ pub(crate) fn seed(
             Some(id)
         })
         .collect()
-}
-
-/// `GetCommentsPublic`: the widget's view of a page's comments, the same comments the
-/// secured API stores, shaped as the spec's public comment.
-async fn list_public(
-    AxumState(state): AxumState<Arc<State>>,
-    Path(tenant_id): Path<String>,
-    axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
-) -> Answer {
-    super::auth::public(&state, &tenant_id)?;
-    let url_id = q
-        .get("urlId")
-        .ok_or_else(|| Failure::bad_request("missing-parameter", "urlId is required."))?;
-    let comments: Vec<Object> = state
-        .with_tenant(&tenant_id, |t| {
-            t.comments
-                .iter()
-                .filter(|c| c.get("urlId").and_then(Value::as_str) == Some(url_id))
-                .cloned()
-                .collect()
-        })
-        .unwrap_or_default();
-    let spec = super::table::find("GetCommentsPublic")
-        .ok_or_else(|| Failure::not_found("GetCommentsPublic"))?;
-    let root = spec.response_schema();
-    let mut fake = super::fake::Fake::seeded(state.seed(), &[url_id.as_bytes()]);
-    let mut body = super::generic::success(&mut fake, spec);
-    if let Some((field, item)) = super::resources::slots(root).list {
-        let properties = super::resources::resolve(&item, root)
-            .and_then(|s| s.object.as_ref())
-            .map(|o| o.properties.clone())
-            .unwrap_or_default();
-        let shown: Vec<Value> = comments
-            .iter()
-            .map(|comment| {
-                let mut shown = match fake.instance_in(&item, root) {
-                    Value::Object(o) => o,
-                    _ => Object::new(),
-                };
-                for (key, value) in comment {
-                    let key = if key == "id" && properties.contains_key("_id") {
-                        "_id"
-                    } else {
-                        key
-                    };
-                    if properties
-                        .get(key)
-                        .is_some_and(|p| super::resources::takes(p, root, value))
-                    {
-                        shown.insert(key.to_string(), value.clone());
-                    }
-                }
-                Value::Object(shown)
-            })
-            .collect();
-        super::resources::put(&mut body, &field, json!(shown));
-    }
-    (spec.respond)(body)
 }

@@ -7,6 +7,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::fake::Fake;
+use super::ground::Known;
 use super::resources::{ItemType, is_collection};
 use super::state::{State, Tenant};
 use super::table::{self, In, Kind, Param};
@@ -156,12 +157,22 @@ fn seed_for(
     }
     let item_type = ItemType::of(&collection);
     let mut fake = Fake::seeded(state.seed(), &[so_far.as_bytes(), name.as_bytes()]);
-    let item = item_type.build(&mut fake, &Value::Null);
-    let id = ["id", "_id", name]
+    let mut known = Known::default();
+    known.add("tenantId", tenant_id.into());
+    known.written_at(super::state::now_ms());
+    let mut item = item_type.build(&mut fake, &Value::Null, &known);
+    // An item named by a field of its own (`{tag}`, `{domain}`) gets a unique value there.
+    if item.get(name).is_some_and(Value::is_string) {
+        item.insert(name.into(), fake.id().into());
+    }
+    let id = [name, "id", "_id"]
         .iter()
         .find_map(|k| item.get(*k)?.as_str().map(str::to_owned))?;
     state.with_lists(Some(tenant_id), |lists| {
-        lists.entry(collection).or_default().push(item)
+        lists
+            .entry(super::resources::store_key(&collection))
+            .or_default()
+            .push(item)
     })?;
     Some(id)
 }

@@ -17,9 +17,10 @@ use super::auth;
 use super::check::Checked;
 use super::comment_actions;
 use super::fake::Fake;
+use super::ground::{Known, ground};
 use super::resources::{self, Action, Bound, ItemType, is_named, put, slots};
 use super::respond::{Answer, Failure, no_route};
-use super::state::{Object, State};
+use super::state::{Object, State, now_ms};
 use super::table::SpecOperation;
 use crate::operations::{Operation, TenantIdIn};
 
@@ -53,6 +54,59 @@ impl Call {
     /// The body as the operation's request type read it (`Null` without one).
     pub(crate) fn body(&self) -> &Value {
         &self.request.body
+    }
+
+    /// What the request names: the tenant, the path parameters, the query parameters
+    /// and the body's top-level fields, in that order of precedence.
+    pub(crate) fn known(&self) -> Known {
+        let mut known = Known::default();
+        if let Some(tenant) = &self.tenant {
+            known.add("tenantId", Value::from(tenant.as_str()));
+        }
+        for (key, value) in self.request.params.iter().chain(&self.request.query) {
+            known.add(key, Value::from(value.as_str()));
+        }
+        if let Value::Object(fields) = self.body() {
+            known.add_object(fields);
+        }
+        if let (Some(tenant), Some(url_id)) = (&self.tenant, self.param("urlId")) {
+            known.add("urlIdWS", super::public::url_id_ws(tenant, url_id).into());
+        }
+        known
+    }
+
+    /// An answer grounded in what the request and `item` (the object it addresses,
+    /// as stored) know: see [`super::ground`].
+    pub(crate) fn grounded(&self, mut answer: Value, item: Option<&Object>) -> Value {
+        let mut top = Known::default();
+        // Without a stored object, the one the answer holds is the one the path names.
+        let mut own = Known::default();
+        if let Some(tenant) = &self.tenant {
+            own.add("tenantId", Value::from(tenant.as_str()));
+        }
+        for (key, value) in &self.request.params {
+            own.add(key, Value::from(value.as_str()));
+        }
+        let mut inner = Some(own);
+        if let Some(item) = item {
+            top.add_object(item);
+            let mut own = Known::default();
+            own.add_object(item);
+            if let Some(tenant) = &self.tenant {
+                own.add("tenantId", Value::from(tenant.as_str()));
+            }
+            inner = Some(own);
+        }
+        let request = self.known();
+        top.extend(&request);
+        ground(
+            &mut answer,
+            self.spec.response_schema(),
+            &top,
+            inner.as_ref(),
+            self.spec.fits,
+        );
+        answer
     }
 }
 
@@ -109,7 +163,8 @@ pub(crate) async fn answer(
     if let Some(bound) = resources::classify(op) {
         return crud(&state, &mut call, bound);
     }
-    (spec.respond)(call.generated())
+    let answer = call.generated();
+    (spec.respond)(call.grounded(answer, None))
 }
 
 /// The tenant of a call, checked like the real service: the API key for a secured
@@ -143,9 +198,12 @@ fn crud(state: &State, call: &mut Call, bound: Bound) -> Answer {
     let name = bound
         .item_param
         .and_then(|p| Some((p, call.request.params.get(p)?.clone())));
+    let tenant = call.tenant.clone();
     let outcome = state
-        .with_lists(call.tenant.as_deref(), |lists| {
-            let items = lists.entry(bound.collection.to_string()).or_default();
+        .with_lists(tenant.as_deref(), |lists| {
+            let items = lists
+                .entry(resources::store_key(bound.collection))
+                .or_default();
             let index = name
                 .as_ref()
                 .and_then(|(p, v)| items.iter().position(|i| is_named(i, p, v)));
@@ -155,10 +213,12 @@ fn crud(state: &State, call: &mut Call, bound: Bound) -> Answer {
                     if let Some((field, _)) = slots.list.as_ref().or(slots.item.as_ref()) {
                         put(&mut answer, field, all);
                     }
-                    return Some(());
+                    return Some(None);
                 }
                 (Action::Create, _) => {
-                    let item = item_type.build(&mut call.fake, &call.request.body);
+                    let mut known = call.known();
+                    known.written_at(now_ms());
+                    let item = item_type.build(&mut call.fake, &call.request.body, &known);
                     items.push(item.clone());
                     Some(item)
                 }
@@ -178,14 +238,19 @@ fn crud(state: &State, call: &mut Call, bound: Bound) -> Answer {
             if bound.action != Action::Delete
                 && let Some((field, _)) = &slots.item
             {
-                put(&mut answer, field, Value::Object(item));
+                put(&mut answer, field, Value::Object(item.clone()));
             }
-            Some(())
+            Some(Some(item))
         })
         .ok_or_else(|| Failure::bad_request("invalid-tenant-id", "Unknown tenant."))?;
-    outcome.ok_or_else(|| {
-        let what = bound.collection.rsplit('/').next().unwrap_or("item");
+    let item = outcome.ok_or_else(|| {
+        let what = bound
+            .collection
+            .rsplit('/')
+            .find(|s| !s.starts_with('{'))
+            .unwrap_or("item");
         Failure::not_found(what)
     })?;
+    let answer = call.grounded(answer, item.as_ref());
     (call.spec.respond)(answer)
 }

@@ -197,6 +197,16 @@ impl State {
         })
     }
 
+    /// The integration event log's consumer of the change feed: a tenant with a
+    /// confirmed integration token logs every change, at the feed's time.
+    pub(crate) fn log_integration_event(&self, tenant_id: &str, entry: &super::feed::Entry) {
+        self.with_integrations(|i| {
+            if let Some(log) = i.tenants.get_mut(tenant_id) {
+                log.push(entry.at_ms, &entry.url_id, entry.data.clone());
+            }
+        });
+    }
+
     /// The comments uploaded to a tenant, by `externalId`.
     pub(crate) fn integration_uploads(&self, tenant_id: &str) -> Vec<Value> {
         self.with_integrations(|i| {

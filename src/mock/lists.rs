@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use super::check::Checked;
 use super::fake::Fake;
 use super::generic::{success, tenant};
+use super::resources::store_key;
 use super::respond::{Answer, Failure, index_param, int_param, skip_take};
 use super::state::{Object, State, new_id};
 use crate::operations::TenantIdIn;
@@ -92,7 +93,10 @@ async fn list(
     let size = size.unsigned_abs() as usize;
     let window = state
         .with_lists(tenant_id.as_deref(), |lists| {
-            let items = lists.get(op.path).map(Vec::as_slice).unwrap_or_default();
+            let items = lists
+                .get(&store_key(op.path))
+                .map(Vec::as_slice)
+                .unwrap_or_default();
             page(&op, items, q, size)
         })
         .unwrap_or_else(|| Ok(Window::default()))?;
@@ -167,7 +171,7 @@ pub(crate) fn seed(state: &State, tenant_id: &str, operation: &str, count: usize
     let schema = (op.item_schema)();
     let has_tenant = crate::operations::find(op.operation)?.tenant_id != TenantIdIn::None;
     state.with_lists(has_tenant.then_some(tenant_id), |lists| {
-        let list = lists.entry(op.path.to_string()).or_default();
+        let list = lists.entry(store_key(op.path)).or_default();
         let first = list.len();
         let mut fake = Fake::seeded(state.seed(), &[op.path.as_bytes(), &first.to_le_bytes()]);
         // Ids from the process-wide counter: seeded items sort in the order added.

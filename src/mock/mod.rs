@@ -35,13 +35,17 @@ mod check;
 mod comment_actions;
 mod comments;
 mod enums;
+mod event_log;
 mod example;
 mod fake;
 mod faults;
+mod feed;
 mod generic;
+mod ground;
 mod integration;
 mod lists;
 mod pages;
+mod public;
 mod resources;
 mod respond;
 mod serve;
@@ -377,6 +381,7 @@ fn router(state: Arc<State>) -> Router {
     Router::new()
         .merge(faults::control_routes())
         .merge(comments::routes())
+        .merge(public::routes())
         .merge(pages::routes())
         .merge(sso_users::routes())
         .merge(votes::routes())
@@ -385,6 +390,7 @@ fn router(state: Arc<State>) -> Router {
         .merge(webhooks::routes())
         .merge(lists::routes())
         .merge(integration::routes())
+        .merge(event_log::routes())
         .fallback(generic::answer)
         .method_not_allowed_fallback(generic::answer)
         .layer(middleware::from_fn(check::check))

@@ -15,6 +15,7 @@ use schemars::schema::{InstanceType, RootSchema, Schema, SchemaObject, SingleOrV
 use serde_json::{Map, Value};
 
 use super::fake::Fake;
+use super::ground::{Known, fill};
 use super::state::{Object, lock};
 use super::table::{self, SpecOperation};
 use crate::operations::{OPERATIONS, Operation};
@@ -92,6 +93,15 @@ pub(crate) fn classify(op: &Operation) -> Option<Bound> {
         action,
         item_param: None,
     })
+}
+
+/// The store of the collection at `path` (a path template): the public and the secured
+/// routes of one resource (`/feed-posts/{tenantId}`, `/api/v1/feed-posts`) share it, so
+/// what one API writes the other reads.
+pub(crate) fn store_key(path: &str) -> String {
+    path.strip_prefix("/api/v1")
+        .unwrap_or(path)
+        .replace("/{tenantId}", "")
 }
 
 /// Whether `path` is a collection: the spec lists (`GET`) or creates (`POST`) on it.
@@ -308,7 +318,7 @@ impl ItemType {
 
     /// A new item from a create or replace body: generated from the item's schema, the
     /// body's fields the item takes laid over it, a fresh id where the item has one.
-    pub(crate) fn build(&self, fake: &mut Fake, body: &Value) -> Object {
+    pub(crate) fn build(&self, fake: &mut Fake, body: &Value, known: &Known) -> Object {
         let mut item = match &self.schema {
             Some((schema, root)) => match fake.instance_in(schema, root) {
                 Value::Object(item) => item,
@@ -317,13 +327,20 @@ impl ItemType {
             None => Map::new(),
         };
         self.overlay(&mut item, body);
+        if let Some((schema, root)) = &self.schema {
+            let mut filled = Value::Object(item.clone());
+            fill(&mut filled, schema, root, known);
+            if let Value::Object(filled) = filled {
+                item = filled;
+            }
+        }
         let keys = self.key_fields();
         for key in keys {
             item.insert((*key).into(), fake.id().into());
         }
         if !self.fits(&item) {
             // The body's fields made an item the spec does not allow: keep the generated one.
-            let mut plain = self.build(fake, &Value::Null);
+            let mut plain = self.build(fake, &Value::Null, &Known::default());
             plain.extend(item.into_iter().filter(|(k, _)| keys.contains(&k.as_str())));
             return plain;
         }
@@ -395,6 +412,13 @@ mod tests {
 
     fn bound(id: &str) -> Option<Bound> {
         classify(OPERATIONS.iter().find(|o| o.id == id).unwrap())
+    }
+
+    #[test]
+    fn public_and_secured_routes_of_a_resource_share_a_store() {
+        assert_eq!(store_key("/feed-posts/{tenantId}"), "/feed-posts");
+        assert_eq!(store_key("/api/v1/feed-posts"), "/feed-posts");
+        assert_eq!(store_key("/api/v1/tenants"), "/tenants");
     }
 
     #[test]

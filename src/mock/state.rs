@@ -38,6 +38,8 @@ pub(crate) struct State {
     pub(crate) integrations: Mutex<super::integration::Integrations>,
     /// Webhook receivers and the delivery queue.
     pub(crate) webhooks: Mutex<super::webhooks::Webhooks>,
+    /// Every tenant's change feed.
+    pub(crate) feeds: Mutex<super::feed::Feeds>,
 }
 
 impl fmt::Debug for State {

@@ -10,6 +10,7 @@ use axum::routing::{delete as delete_route, get};
 use serde_json::{Value, json};
 
 use super::auth::Secured;
+use super::feed::{Change, Kind};
 use super::respond::{Answer, Failure, answer};
 use super::state::{Object, State, Tenant, find, new_id};
 
@@ -130,12 +131,18 @@ async fn create(
         ));
     }
     let (user, anonymous) = voter(&q);
-    let vote = state
+    let (vote, comment) = state
         .with_tenant(&tenant_id, |t| {
-            add(t, comment_id, direction, user, anonymous)
+            let vote = add(t, comment_id, direction, user, anonymous)?;
+            let comment = comment_of(t, &vote)?;
+            Some((vote, comment))
         })
         .flatten()
         .ok_or_else(|| Failure::not_found("comment"))?;
+    state.publish(
+        &tenant_id,
+        Change::vote(Kind::NewVote, &vote, &comment, None),
+    );
     answer(
         "VoteComment",
         json!({
@@ -152,10 +159,19 @@ async fn delete(
     Path(id): Path<String>,
     Secured { tenant_id, .. }: Secured,
 ) -> Answer {
-    state
-        .with_tenant(&tenant_id, |t| remove(t, &id))
+    let (vote, comment) = state
+        .with_tenant(&tenant_id, |t| {
+            let vote = remove(t, &id)?;
+            Some((vote.clone(), comment_of(t, &vote)))
+        })
         .flatten()
         .ok_or_else(|| Failure::not_found("vote"))?;
+    if let Some(comment) = comment {
+        state.publish(
+            &tenant_id,
+            Change::vote(Kind::DeletedVote, &vote, &comment, None),
+        );
+    }
     answer(
         "DeleteCommentVote",
         json!({ "status": "success", "wasPendingVote": false }),
@@ -189,8 +205,9 @@ pub(crate) fn add(
     Some(vote)
 }
 
-/// Removes a vote and its count on the comment; `None` when there is no such vote.
-pub(crate) fn remove(t: &mut Tenant, id: &str) -> Option<()> {
+/// Removes a vote and its count on the comment; returns the vote, `None` when there is
+/// no such vote.
+pub(crate) fn remove(t: &mut Tenant, id: &str) -> Option<Object> {
     let vote = t.delete(|t| &mut t.votes, "Vote", id)?;
     if let (Some(comment_id), Some(direction)) =
         (str_of(&vote, "commentId"), str_of(&vote, "direction"))
@@ -198,5 +215,10 @@ pub(crate) fn remove(t: &mut Tenant, id: &str) -> Option<()> {
     {
         count(comment, direction, -1);
     }
-    Some(())
+    Some(vote)
+}
+
+/// The comment a vote is on, as stored now.
+fn comment_of(t: &mut Tenant, vote: &Object) -> Option<Object> {
+    find(&mut t.comments, str_of(vote, "commentId")?).cloned()
 }

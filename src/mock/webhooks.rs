@@ -20,38 +20,33 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::auth::Secured;
+use super::feed::{Change, Kind};
 use super::respond::{Answer, Failure, answer};
 use super::state::{Object, State, lock, new_id};
 use crate::webhook::WebhookEventType;
 use crate::webhook::testing::WebhookSigner;
 
-/// The generic list collection the queue lives in.
-const QUEUE: &str = "/api/v1/pending-webhook-events";
+/// The generic list collection the queue lives in (the store of
+/// `/api/v1/pending-webhook-events`, see `resources::store_key`).
+const QUEUE: &str = "/pending-webhook-events";
 
-/// What changed.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Change {
-    Created,
-    Updated,
-    Deleted,
+/// The webhook event type of a change, `None` for a change FastComments sends no
+/// webhook for (a vote).
+fn event_type(kind: Kind) -> Option<WebhookEventType> {
+    match kind {
+        Kind::NewComment => Some(WebhookEventType::Create),
+        Kind::UpdatedComment => Some(WebhookEventType::Update),
+        Kind::DeletedComment => Some(WebhookEventType::Delete),
+        Kind::NewVote | Kind::DeletedVote => None,
+    }
 }
 
-impl Change {
-    fn event_type(self) -> WebhookEventType {
-        match self {
-            Change::Created => WebhookEventType::Create,
-            Change::Updated => WebhookEventType::Update,
-            Change::Deleted => WebhookEventType::Delete,
-        }
-    }
-
-    /// FastComments' `eventType`: 0 create, 1 delete, 2 update.
-    fn code(self) -> u8 {
-        match self {
-            Change::Created => 0,
-            Change::Deleted => 1,
-            Change::Updated => 2,
-        }
+/// FastComments' `eventType`: 0 create, 1 delete, 2 update.
+fn code(event_type: WebhookEventType) -> u8 {
+    match event_type {
+        WebhookEventType::Create => 0,
+        WebhookEventType::Delete => 1,
+        WebhookEventType::Update => 2,
     }
 }
 
@@ -184,13 +179,18 @@ impl State {
         );
     }
 
-    /// Queues the delivery of a change to `comment`, if the tenant has an endpoint for it.
-    pub(crate) fn enqueue_webhook(&self, tenant_id: &str, change: Change, comment: &Object) {
+    /// Queues the delivery of a change of the feed, if FastComments sends a webhook for
+    /// it and the tenant has an endpoint for its event type.
+    pub(crate) fn enqueue_webhook(&self, tenant_id: &str, change: &Change) {
+        let Some(event_type) = event_type(change.kind) else {
+            return;
+        };
+        let comment = &change.comment;
         let mut hooks = lock(&self.webhooks);
         let Some(endpoint) = hooks
             .receivers
             .get(tenant_id)
-            .and_then(|r| r.endpoints.get(&change.event_type()))
+            .and_then(|r| r.endpoints.get(&event_type))
             .cloned()
         else {
             return;
@@ -204,7 +204,7 @@ impl State {
         let listed = json!({
             "_id": id, "commentId": comment_id, "externalId": null, "createdAt": iso(wall(now)),
             "tenantId": tenant_id, "attemptCount": 0, "nextAttemptAt": iso(wall(now)),
-            "eventType": change.code(), "type": 1, "domain": domain(&endpoint.url), "lastError": {}
+            "eventType": code(event_type), "type": 1, "domain": domain(&endpoint.url), "lastError": {}
         });
         hooks.queued += 1;
         let sequence = hooks.queued;
@@ -213,7 +213,7 @@ impl State {
             Pending {
                 sequence,
                 tenant_id: tenant_id.to_owned(),
-                event_type: change.event_type(),
+                event_type,
                 body: webhook_body(comment),
                 attempts: 0,
                 due: now,

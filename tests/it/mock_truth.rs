@@ -1,0 +1,274 @@
+//! What one API of the mock writes, every other reads: the public and secured comment
+//! routes share one store, as do the public and secured feed-post routes, and every
+//! write reaches the change feed's consumers (the public event log, the integration
+//! event log) the same way.
+
+use fastcomments::mock::MockServer;
+use fastcomments::types;
+use serde_json::Value;
+
+const TENANT: &str = "demo";
+
+async fn mock() -> (MockServer, fastcomments::Client) {
+    let server = MockServer::start().await.unwrap();
+    server.add_tenant(TENANT, "demo-key");
+    let client = server
+        .client(TENANT, "demo-key")
+        .unwrap()
+        .with_retry(fastcomments::RetryPolicy::none());
+    (server, client)
+}
+
+fn comment_data(text: &str) -> types::CommentData {
+    types::CommentData::builder()
+        .comment(text)
+        .commenter_name("Ada")
+        .url("https://example.com/post")
+        .url_id("post")
+        .try_into()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_public_comment_is_stored_and_listed_by_both_apis() {
+    let (_server, client) = mock().await;
+    let before = chrono::Utc::now();
+    let created = client
+        .create_comment_public()
+        .url_id("post")
+        .broadcast_id("b-1")
+        .body(comment_data("Hello <b>world</b>"))
+        .send()
+        .await
+        .unwrap();
+    let comment = &created.comment;
+    assert_eq!(
+        comment.comment_html,
+        "<p>Hello &lt;b&gt;world&lt;/b&gt;</p>"
+    );
+    assert_eq!(comment.commenter_name, "Ada");
+    let date = comment.date.expect("a stored comment has a date");
+    assert!(date >= before - chrono::Duration::seconds(1), "{date}");
+    assert!(created.user_id_ws.as_deref().is_some_and(|s| !s.is_empty()));
+
+    let public = client
+        .get_comments_public()
+        .url_id("post")
+        .send()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = public.comments.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, [comment.id.as_str()]);
+    assert_eq!(public.comments[0].comment_html, comment.comment_html);
+    assert_eq!(public.comments[0].date, comment.date);
+    assert_eq!(
+        public.url_id_ws.as_ref().map(|s| s.as_str()),
+        Some("demo%3Apost")
+    );
+
+    let secured = client.get_comments().url_id("post").send().await.unwrap();
+    assert_eq!(secured.comments.len(), 1);
+    assert_eq!(secured.comments[0].id, comment.id);
+    assert_eq!(secured.comments[0].comment, "Hello <b>world</b>");
+}
+
+#[tokio::test]
+async fn the_operations_on_a_comment_answer_it_as_stored() {
+    let (server, client) = mock().await;
+    let id = server.seed_comments(TENANT, "post", 1).remove(0);
+    let text = client
+        .get_comment_text()
+        .comment_id(&id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(text.comment_text, "Comment 0 on post");
+    let moderated = client
+        .get_moderation_comment()
+        .comment_id(&id)
+        .send()
+        .await
+        .unwrap();
+    let moderated = serde_json::to_value(moderated).unwrap();
+    assert_eq!(moderated["comment"]["_id"], Value::from(id.as_str()));
+    assert_eq!(
+        moderated["comment"]["commentHTML"],
+        "<p>Comment 0 on post</p>"
+    );
+    assert_eq!(moderated["comment"]["urlId"], "post");
+    let set = client
+        .post_set_comment_text()
+        .comment_id(&id)
+        .broadcast_id("b")
+        .body_map(|b| b.comment("Edited"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.new_comment_text_html, "<p>Edited</p>");
+    let read = client
+        .get_moderation_comment_text()
+        .comment_id(&id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.comment.as_deref(), Some("Edited"));
+}
+
+#[tokio::test]
+async fn created_resources_carry_the_tenant_and_what_the_request_named() {
+    let (_server, client) = mock().await;
+    let ticket = client
+        .create_ticket()
+        .user_id("u-7")
+        .body_map(|b| b.subject("Broken"))
+        .send()
+        .await
+        .unwrap();
+    let ticket = serde_json::to_value(ticket.ticket).unwrap();
+    assert_eq!(ticket["userId"], "u-7");
+    assert_eq!(ticket["subject"], "Broken");
+    let created_at = ticket["createdAt"].as_str().unwrap();
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(created_at).is_ok(),
+        "{created_at}"
+    );
+    let tag = client
+        .add_hash_tag()
+        .body_map(|b| b.tag("rust"))
+        .send()
+        .await
+        .unwrap();
+    let tag = serde_json::to_value(tag).unwrap();
+    assert_eq!(tag["hashTag"]["tenantId"], TENANT, "{tag}");
+}
+
+#[tokio::test]
+async fn feed_posts_are_one_store_for_the_public_and_secured_routes() {
+    let (_server, client) = mock().await;
+    let created = client
+        .create_feed_post()
+        .body_map(|b| {
+            b.title("Launch".to_string())
+                .content_html("<p>We launched</p>".to_string())
+        })
+        .send()
+        .await
+        .unwrap();
+    let created = serde_json::to_value(created).unwrap();
+    let id = created["feedPost"]["_id"].as_str().unwrap().to_owned();
+    assert_eq!(created["feedPost"]["tenantId"], TENANT);
+
+    let public = client.get_feed_posts_public().send().await.unwrap();
+    let public = serde_json::to_value(public).unwrap();
+    let titles: Vec<&Value> = public["feedPosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| &p["title"])
+        .collect();
+    assert_eq!(titles, [&Value::from("Launch")]);
+
+    let updated = client
+        .update_feed_post_public()
+        .post_id(&id)
+        .body_map(|b| b.title("Launched".to_string()))
+        .send()
+        .await
+        .unwrap();
+    let updated = serde_json::to_value(updated).unwrap();
+    assert_eq!(updated["feedPost"]["title"], "Launched");
+    client
+        .delete_feed_post_public()
+        .post_id(&id)
+        .send()
+        .await
+        .unwrap();
+    let secured = client.get_feed_posts().send().await.unwrap();
+    let secured = serde_json::to_value(secured).unwrap();
+    assert_eq!(secured["feedPosts"], serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn every_write_reaches_the_public_and_integration_event_logs_in_order() {
+    let (server, client) = mock().await;
+    server.confirm_integration("tok", TENANT);
+    let start = chrono::Utc::now().timestamp_millis() - 1;
+    let created = client
+        .create_comment_public()
+        .url_id("post")
+        .broadcast_id("b-public")
+        .body(comment_data("First"))
+        .send()
+        .await
+        .unwrap();
+    let id = created.comment.id.clone();
+    client
+        .pin_comment()
+        .comment_id(&id)
+        .broadcast_id("b-pin")
+        .send()
+        .await
+        .unwrap();
+    client
+        .vote_comment()
+        .comment_id(&id)
+        .url_id("post")
+        .broadcast_id("b-vote")
+        .body_map(|b| {
+            b.commenter_name(Some("Bo".to_string()))
+                .commenter_email(None)
+                .url(Some("https://example.com/post".to_string()))
+                .vote_dir(types::VoteBodyParamsVoteDir::Up)
+        })
+        .send()
+        .await
+        .unwrap();
+    client.delete_comment().id(&id).send().await.unwrap();
+
+    let log = client
+        .get_event_log()
+        .url_id("post")
+        .user_id_ws("me")
+        .start_time(start)
+        .send()
+        .await
+        .unwrap();
+    let events: Vec<Value> = log
+        .events
+        .iter()
+        .map(|e| serde_json::from_str(&e.data).unwrap())
+        .collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "new-comment",
+            "updated-comment",
+            "new-vote",
+            "deleted-comment"
+        ]
+    );
+    assert_eq!(events[0]["broadcastId"], "b-public");
+    assert_eq!(events[0]["comment"]["_id"], Value::from(id.as_str()));
+    assert_eq!(events[2]["vote"]["direction"], 1);
+    assert_eq!(events[2]["comment"]["_id"], Value::from(id.as_str()));
+    assert!(
+        log.events
+            .windows(2)
+            .all(|w| w[0].created_at <= w[1].created_at)
+    );
+
+    let url = format!(
+        "{}/integrations/v1/events?token=tok&fromDateTime=0",
+        server.base_url()
+    );
+    let integration: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+    let logged: Vec<String> = integration["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["data"].as_str().unwrap().to_owned())
+        .collect();
+    let public: Vec<&String> = log.events.iter().map(|e| &e.data).collect();
+    assert_eq!(logged.iter().collect::<Vec<_>>(), public);
+}
