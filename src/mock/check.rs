@@ -2,19 +2,21 @@
 //! missing, a value outside a parameter's enum, a body the operation's request type
 //! cannot read (a required field missing, a wrong type) or holding a value outside one of
 //! the spec's enums ([`super::enums`]) are answered `400` with FastComments' error shape
-//! before any handler runs.
+//! before any handler runs. An `sso` parameter is checked here too ([`super::sso`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Query, Request};
+use axum::extract::{Query, Request, State as AxumState};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use super::respond::{Failure, operation_of};
+use super::sso::Identity;
+use super::state::State;
 use super::table::{self, In, Kind, SpecOperation};
 use crate::operations::Operation;
 
@@ -30,17 +32,23 @@ pub(crate) struct Checked {
     pub(crate) query: HashMap<String, String>,
     /// The body as the operation's request type read it (`Null` without one).
     pub(crate) body: Value,
+    /// Who the call acts as, from its `sso` parameter ([`super::sso`]).
+    pub(crate) identity: Identity,
 }
 
 /// The middleware: checks a request of a generated operation and hands the handlers
 /// what it read as an `Arc<Checked>` extension.
-pub(crate) async fn check(request: Request, next: Next) -> Response {
+pub(crate) async fn check(
+    AxumState(state): AxumState<Arc<State>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let Some((op, spec)) = operation_of(request.method().as_str(), request.uri().path())
         .and_then(|op| Some((op, table::find(op.id)?)))
     else {
         return next.run(request).await;
     };
-    match read(op, spec, request).await {
+    match read(&state, op, spec, request).await {
         Ok(request) => next.run(request).await,
         Err(failure) => failure.into_response(),
     }
@@ -48,6 +56,7 @@ pub(crate) async fn check(request: Request, next: Next) -> Response {
 
 /// Checks the request and attaches what was read to it.
 async fn read(
+    state: &State,
     op: &'static Operation,
     spec: &'static SpecOperation,
     request: Request,
@@ -57,6 +66,7 @@ async fn read(
         .map_err(|e| Failure::bad_request("invalid-query", e.body_text()))?;
     let params = path_params(op.path, request.uri().path());
     parameters(spec, &params, &query)?;
+    let identity = identity(state, spec, &params, &query)?;
     let (mut parts, body) = request.into_parts();
     let bytes = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
         Failure::new(
@@ -93,8 +103,27 @@ async fn read(
         params,
         query,
         body,
+        identity,
     }));
     Ok(Request::from_parts(parts, Body::from(bytes)))
+}
+
+/// Who a call acts as: its `sso`, checked for its tenant when the operation takes one
+/// (an unknown tenant is left to the operation to refuse).
+fn identity(
+    state: &State,
+    spec: &SpecOperation,
+    params: &HashMap<String, String>,
+    query: &HashMap<String, String>,
+) -> Result<Identity, Failure> {
+    let takes_sso = spec.params.iter().any(|p| p.name == "sso");
+    let tenant = params.get("tenantId").or_else(|| query.get("tenantId"));
+    match (takes_sso, query.get("sso"), tenant) {
+        (true, Some(sso), Some(tenant)) if state.api_secret(tenant).is_some() => {
+            super::sso::verify(state, tenant, sso)
+        }
+        _ => Ok(Identity::Anonymous),
+    }
 }
 
 /// The values of a path's parameters, percent-decoded, by name.

@@ -526,10 +526,10 @@ async fn comment_ids(
 
 async fn api_secret(AxumState(state): AxumState<Arc<State>>, Query(q): Params) -> Answer {
     let tenant = state.tenant_of(token_param(&q)?)?;
-    Ok(
-        Json(json!({ "status": "success", "secret": format!("mock-secret-{tenant}") }))
-            .into_response(),
-    )
+    let secret = state.api_secret(&tenant).ok_or_else(|| {
+        Failure::bad_request("invalid-tenant-id", "The token's tenant is not registered.")
+    })?;
+    Ok(Json(json!({ "status": "success", "secret": secret })).into_response())
 }
 
 async fn testing_events(AxumState(state): AxumState<Arc<State>>, Query(q): Params) -> Answer {

@@ -49,6 +49,7 @@ mod public;
 mod resources;
 mod respond;
 mod serve;
+mod sso;
 mod sso_users;
 mod state;
 mod table;
@@ -117,6 +118,10 @@ impl MockServer {
 
     /// Registers a tenant and the API key that authorizes it. Registering it again
     /// replaces the key and keeps the data.
+    ///
+    /// As FastComments' other SDKs use it, the API key is also the tenant's API secret:
+    /// the mock checks secure SSO signed with it, signs the tenant's webhooks (signature
+    /// and `token` header) with it, and gives it as `/integrations/v1/api-secret`.
     pub fn add_tenant(&self, tenant_id: &str, api_key: &str) {
         self.state.add_tenant(tenant_id, api_key);
     }
@@ -277,39 +282,32 @@ impl MockServer {
         self.state.set_integration_limits(None, Some(bytes));
     }
 
-    /// Sends `tenant_id`'s webhooks of every event type to `url`, signed with `secret`
-    /// (its API secret), with FastComments' default methods (PUT, PUT, DELETE): from now
-    /// on every comment created, updated or deleted through the mock's API is delivered
-    /// there, retried 1 minute × the attempts so far after a failure, and listed by
-    /// `GetPendingWebhookEvents` until delivered.
-    pub fn set_webhook_receiver(&self, tenant_id: &str, url: &str, secret: &str) {
+    /// Sends `tenant_id`'s webhooks of every event type to `url`, with FastComments'
+    /// default methods (PUT, PUT, DELETE), signed with the tenant's API secret (its API
+    /// key: in the mock a tenant has one secret, see [`MockServer::add_tenant`]): from
+    /// now on every comment created, updated or deleted through any of the mock's APIs
+    /// is delivered there, retried 1 minute × the attempts so far after a failure, and
+    /// listed by `GetPendingWebhookEvents` until delivered.
+    pub fn set_webhook_receiver(&self, tenant_id: &str, url: &str) {
         for event_type in WebhookEventType::ALL {
-            self.state.set_webhook(
-                tenant_id,
-                event_type,
-                url,
-                event_type.default_method(),
-                secret,
-            );
+            self.state
+                .set_webhook(tenant_id, event_type, url, event_type.default_method());
         }
     }
 
     /// Sends `tenant_id`'s webhooks of one event type to `url` with `method`, as
     /// FastComments' admin configures each event type (its own URL and method), signed
-    /// with `secret` (the tenant's API secret, for all its endpoints). Fails, changing
-    /// nothing, for a method the admin does not offer for that type
-    /// ([`WebhookEventType::offered_methods`]).
+    /// with the tenant's API secret. Fails, changing nothing, for a method the admin
+    /// does not offer for that type ([`WebhookEventType::offered_methods`]).
     pub fn set_webhook_endpoint(
         &self,
         tenant_id: &str,
         event_type: WebhookEventType,
         url: &str,
         method: reqwest::Method,
-        secret: &str,
     ) -> Result<(), crate::webhook::WebhookConfigError> {
         event_type.check_offered(&method)?;
-        self.state
-            .set_webhook(tenant_id, event_type, url, method, secret);
+        self.state.set_webhook(tenant_id, event_type, url, method);
         Ok(())
     }
 
@@ -393,7 +391,7 @@ fn router(state: Arc<State>) -> Router {
         .merge(event_log::routes())
         .fallback(generic::answer)
         .method_not_allowed_fallback(generic::answer)
-        .layer(middleware::from_fn(check::check))
+        .layer(middleware::from_fn_with_state(state.clone(), check::check))
         .layer(middleware::from_fn(respond::shape))
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -6,19 +6,21 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State as AxumState};
 use axum::routing::get;
+use axum::{Extension, Router};
 use schemars::schema::{RootSchema, Schema};
 use serde_json::{Value, json};
 
+use super::check::Checked;
 use super::comments::new_comment;
 use super::fake::Fake;
 use super::feed::{Change, Kind};
 use super::ground::{Known, view};
 use super::resources::{put, slots};
 use super::respond::{Answer, Failure, body};
+use super::sso::Identity;
 use super::state::{Object, State, new_id};
 use super::table::{self, SpecOperation};
 use crate::types;
@@ -44,7 +46,9 @@ async fn list(
     AxumState(state): AxumState<Arc<State>>,
     Path(tenant_id): Path<String>,
     Query(q): Params,
+    checked: Option<Extension<Arc<Checked>>>,
 ) -> Answer {
+    let identity = identity(checked.as_ref());
     super::auth::public(&state, &tenant_id)?;
     let url_id = url_id(&q)?;
     let comments: Vec<Object> = state
@@ -74,7 +78,8 @@ async fn list(
         .and_then(|p| p.parse::<i64>().ok())
         .unwrap_or(0);
     put(&mut answer, "pageNumber", json!(page.max(0)));
-    presence(&mut answer, &tenant_id, url_id, &q);
+    put(&mut answer, "user", identity.session());
+    presence(&mut answer, &tenant_id, url_id, &q, &identity);
     (spec.respond)(answer)
 }
 
@@ -84,12 +89,15 @@ async fn create(
     AxumState(state): AxumState<Arc<State>>,
     Path(tenant_id): Path<String>,
     Query(q): Params,
+    checked: Option<Extension<Arc<Checked>>>,
     bytes: Bytes,
 ) -> Answer {
     super::auth::public(&state, &tenant_id)?;
+    let identity = identity(checked.as_ref());
     let url_id = url_id(&q)?.to_owned();
     let data: types::CommentData = body(&bytes)?;
-    let comment = stored_comment(&tenant_id, &url_id, data)?;
+    let mut comment = stored_comment(&tenant_id, &url_id, data)?;
+    identity.author(&mut comment);
     let id = comment["id"].as_str().unwrap_or_default().to_owned();
     state.with_tenant(&tenant_id, |t| {
         t.audit("c", "Comment", &id);
@@ -110,8 +118,8 @@ async fn create(
         "comment",
         public_view(&comment, &item, root, &mut fake),
     );
-    put(&mut answer, "user", Value::Null);
-    answer["userIdWS"] = json!(user_id_ws(&q));
+    put(&mut answer, "user", identity.session());
+    answer["userIdWS"] = json!(user_id_ws(&q, &identity));
     (spec.respond)(answer)
 }
 
@@ -164,10 +172,16 @@ pub(crate) fn public_view(
 
 /// The subscription ids of `LIVE.md`: `urlIdWS` is `tenantId:urlId` percent-encoded as
 /// FastComments sends it, `tenantIdWS` the tenant, `userIdWS` the caller's session.
-fn presence(answer: &mut Value, tenant_id: &str, url_id: &str, q: &HashMap<String, String>) {
+fn presence(
+    answer: &mut Value,
+    tenant_id: &str,
+    url_id: &str,
+    q: &HashMap<String, String>,
+    identity: &Identity,
+) {
     answer["urlIdWS"] = json!(url_id_ws(tenant_id, url_id));
     answer["tenantIdWS"] = json!(tenant_id);
-    answer["userIdWS"] = json!(user_id_ws(q));
+    answer["userIdWS"] = json!(user_id_ws(q, identity));
 }
 
 /// A page's live room, as FastComments names it: `tenantId:urlId`, percent-encoded.
@@ -188,7 +202,20 @@ const URI_COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHAN
     .remove(b'(')
     .remove(b')');
 
-/// The caller's live session: its `sessionId` when it sent one, else a new one.
-fn user_id_ws(q: &HashMap<String, String>) -> String {
-    q.get("sessionId").cloned().unwrap_or_else(new_id)
+/// The caller's live session: its `sessionId` when it sent one, else its SSO user's
+/// id, else a new one.
+fn user_id_ws(q: &HashMap<String, String>, identity: &Identity) -> String {
+    let user_id = match identity {
+        Identity::User { user, .. } => user.get("id").and_then(Value::as_str),
+        Identity::Anonymous => None,
+    };
+    q.get("sessionId")
+        .cloned()
+        .or_else(|| user_id.map(str::to_owned))
+        .unwrap_or_else(new_id)
+}
+
+/// Who the call acts as, as the checks read its `sso`.
+fn identity(checked: Option<&Extension<Arc<Checked>>>) -> Identity {
+    checked.map_or(Identity::Anonymous, |c| c.identity.clone())
 }

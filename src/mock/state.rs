@@ -142,6 +142,12 @@ impl State {
             .api_key = api_key.to_string();
     }
 
+    /// The tenant's one secret: its API key, which is also the API secret that signs
+    /// its SSO, its webhooks, and what `/integrations/v1/api-secret` gives.
+    pub(crate) fn api_secret(&self, tenant_id: &str) -> Option<String> {
+        self.with_tenant(tenant_id, |t| t.api_key.clone())
+    }
+
     /// The ids of the registered tenants.
     pub(crate) fn tenant_ids(&self) -> Vec<String> {
         lock(&self.tenants).keys().cloned().collect()

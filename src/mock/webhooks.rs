@@ -50,10 +50,10 @@ fn code(event_type: WebhookEventType) -> u8 {
     }
 }
 
-/// A tenant's receiver: its API secret, and each event type's URL and method.
+/// A tenant's receiver: each event type's URL and method. Every delivery is signed with
+/// the tenant's one secret, its API key, as it is when sent.
 #[derive(Clone, Default)]
 struct Receiver {
-    secret: String,
     endpoints: BTreeMap<WebhookEventType, Endpoint>,
 }
 
@@ -157,19 +157,16 @@ fn wall(at: Instant) -> chrono::DateTime<chrono::Utc> {
 }
 
 impl State {
-    /// Points a tenant's webhooks of `event_type` at `url` with `method`, all its
-    /// endpoints signed with `secret`.
+    /// Points a tenant's webhooks of `event_type` at `url` with `method`.
     pub(crate) fn set_webhook(
         &self,
         tenant_id: &str,
         event_type: WebhookEventType,
         url: &str,
         method: Method,
-        secret: &str,
     ) {
         let mut hooks = lock(&self.webhooks);
         let receiver = hooks.receivers.entry(tenant_id.to_owned()).or_default();
-        receiver.secret = secret.to_owned();
         receiver.endpoints.insert(
             event_type,
             Endpoint {
@@ -245,7 +242,7 @@ impl State {
                         order: (p.due, p.sequence),
                         id: id.clone(),
                         tenant_id: p.tenant_id.clone(),
-                        secret: receiver.secret.clone(),
+                        secret: String::new(),
                         endpoint: receiver.endpoints.get(&p.event_type)?.clone(),
                         body: p.body.clone(),
                     })
@@ -253,6 +250,9 @@ impl State {
                 .collect()
         };
         due.sort_by_key(|d| d.order);
+        for d in &mut due {
+            d.secret = self.api_secret(&d.tenant_id).unwrap_or_default();
+        }
         for Due {
             id,
             tenant_id,
@@ -313,6 +313,7 @@ impl State {
     /// body of its event type with the right secret, then with a wrong one.
     pub(crate) async fn test_webhook(&self, tenant_id: &str) -> Option<WebhookTestVerdict> {
         let receiver = lock(&self.webhooks).receivers.get(tenant_id).cloned()?;
+        let secret = self.api_secret(tenant_id)?;
         let http = client();
         let status = |delivery: crate::webhook::testing::Delivery, url: &str| {
             let request = delivery.request(&http, url);
@@ -322,9 +323,8 @@ impl State {
         for (event_type, endpoint) in &receiver.endpoints {
             let body = test_payload_body(*event_type).to_string();
             let method = endpoint.method.as_str();
-            let right = WebhookSigner::new(&receiver.secret).sign(method, body.clone().into());
-            let wrong =
-                WebhookSigner::new(format!("{}-wrong", receiver.secret)).sign(method, body.into());
+            let right = WebhookSigner::new(&secret).sign(method, body.clone().into());
+            let wrong = WebhookSigner::new(format!("{secret}-wrong")).sign(method, body.into());
             endpoints.push(EndpointVerdict {
                 event_type: *event_type,
                 right_secret: status(right, &endpoint.url).await,
@@ -403,7 +403,7 @@ pub(crate) async fn deliver(state: Weak<State>, wake: Arc<Notify>) {
 }
 
 /// The pending-event routes, and the admin calls of a standalone mock:
-/// `POST /__mock/webhooks` (`{"tenantId", "url", "secret"}`, and optionally
+/// `POST /__mock/webhooks` (`{"tenantId", "url"}`, signed with the tenant's API key, and optionally
 /// `"eventType": "create"|"update"|"delete"` with `"method"`) sets a receiver for every
 /// event type with the default methods, or one event type's endpoint,
 /// `POST /__mock/webhooks/{tenantId}/test` runs the test-payload check.
@@ -420,7 +420,6 @@ pub(crate) fn routes() -> Router<Arc<State>> {
 struct ReceiverConfig {
     tenant_id: String,
     url: String,
-    secret: String,
     event_type: Option<String>,
     method: Option<String>,
 }
@@ -461,13 +460,7 @@ async fn set_receiver(AxumState(state): AxumState<Arc<State>>, body: axum::body:
         .map(|t| Ok((t, method(t)?)))
         .collect::<Result<Vec<_>, Failure>>()?;
     for (event_type, method) in endpoints {
-        state.set_webhook(
-            &config.tenant_id,
-            event_type,
-            &config.url,
-            method,
-            &config.secret,
-        );
+        state.set_webhook(&config.tenant_id, event_type, &config.url, method);
     }
     Ok(axum::Json(json!({ "status": "success" })).into_response())
 }

@@ -47,3 +47,171 @@ async fn a_public_operation_receives_an_sso_parameter_the_server_can_verify() {
     assert_eq!(user["id"], "user-42");
     assert_eq!(user["username"], "ada");
 }
+
+/// A secure SSO token made here, independently of the crate's `sso` module: base64 of
+/// the user's JSON, the hex HMAC-SHA256 of `"<timestamp><data>"` keyed with `secret`.
+fn token(secret: &str, user: Value, timestamp: i64) -> String {
+    let data = base64::engine::general_purpose::STANDARD.encode(user.to_string());
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{timestamp}{data}").as_bytes());
+    let hash = hex::encode(mac.finalize().into_bytes());
+    serde_json::json!({"userDataJSONBase64": data, "verificationHash": hash, "timestamp": timestamp})
+        .to_string()
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn ada() -> Value {
+    serde_json::json!({"id": "user-42", "email": "ada@example.com", "username": "ada",
+                       "avatar": "https://example.com/ada.png"})
+}
+
+async fn comment_as(
+    client: &fastcomments::Client,
+    sso: Option<String>,
+) -> Result<fastcomments::types::SaveCommentsResponseWithPresence, fastcomments::Error> {
+    let mut request = client
+        .create_comment_public()
+        .url_id("post")
+        .broadcast_id("b")
+        .body_map(|b| {
+            b.comment("Signed in")
+                .commenter_name("Whoever")
+                .url("https://example.com/post")
+                .url_id("post")
+        });
+    if let Some(sso) = sso {
+        request = request.sso(sso);
+    }
+    request.send().await
+}
+
+#[tokio::test]
+async fn the_mock_shows_a_verified_sso_user_as_the_reader_and_the_author() {
+    let (_server, client) = mock().await;
+    let client = client.with_retry(fastcomments::RetryPolicy::none());
+    // In the mock, as in FastComments' other SDKs' tests, the API key is the API secret.
+    let sso = token(crate::common::API_KEY, ada(), now_ms());
+    let created = comment_as(&client, Some(sso.clone())).await.unwrap();
+    assert_eq!(created.comment.commenter_name, "ada");
+    assert!(created.comment.verified);
+    let user = serde_json::to_value(&created.user).unwrap();
+    assert_eq!(user["id"], "user-42");
+    assert_eq!(user["email"], "ada@example.com");
+
+    let page = client
+        .get_comments_public()
+        .url_id("post")
+        .sso(sso)
+        .send()
+        .await
+        .unwrap();
+    let page = serde_json::to_value(&page).unwrap();
+    assert_eq!(page["user"]["username"], "ada");
+    assert_eq!(page["comments"][0]["userId"], "user-42");
+    assert_eq!(
+        page["comments"][0]["avatarSrc"],
+        "https://example.com/ada.png"
+    );
+
+    let secured = client.get_comments().url_id("post").send().await.unwrap();
+    let secured = serde_json::to_value(&secured.comments[0]).unwrap();
+    assert_eq!(secured["userId"], "user-42");
+    let users = client.get_sso_users().send().await.unwrap();
+    let users = serde_json::to_value(users).unwrap();
+    let ids: Vec<&Value> = users["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| &u["id"])
+        .collect();
+    assert_eq!(ids, [&Value::from("user-42")]);
+}
+
+#[tokio::test]
+async fn the_mock_refuses_a_malformed_forged_foreign_or_stale_sso_token() {
+    let (server, client) = mock().await;
+    let client = client.with_retry(fastcomments::RetryPolicy::none());
+    let now = now_ms();
+    let mut forged: Value =
+        serde_json::from_str(&token(crate::common::API_KEY, ada(), now)).unwrap();
+    forged["verificationHash"] = Value::from("00".repeat(32));
+    let mut altered: Value =
+        serde_json::from_str(&token(crate::common::API_KEY, ada(), now)).unwrap();
+    altered["userDataJSONBase64"] = Value::from(
+        base64::engine::general_purpose::STANDARD
+            .encode(serde_json::json!({"id": "admin", "username": "root"}).to_string()),
+    );
+    let two_days_ms = 2 * 24 * 60 * 60 * 1000;
+    let bad = [
+        ("not JSON", "invalid-sso-data".to_owned()),
+        ("forged hash", forged.to_string()),
+        ("altered user", altered.to_string()),
+        ("another key", token("someone-elses-secret", ada(), now)),
+        (
+            "too old",
+            token(crate::common::API_KEY, ada(), now - two_days_ms - 60_000),
+        ),
+        (
+            "in the future",
+            token(crate::common::API_KEY, ada(), now + 10 * 60_000),
+        ),
+        (
+            "half a payload",
+            serde_json::json!({"userDataJSONBase64": "e30=", "timestamp": now}).to_string(),
+        ),
+        (
+            "no id",
+            token(
+                crate::common::API_KEY,
+                serde_json::json!({"username": "x"}),
+                now,
+            ),
+        ),
+    ];
+    for (what, sso) in bad {
+        let error = comment_as(&client, Some(sso.clone())).await.unwrap_err();
+        assert_eq!(error.status(), Some(401), "{what}: {error}");
+        assert_eq!(error.code(), Some("invalid-sso"), "{what}");
+        let read = client
+            .get_comments_public()
+            .url_id("post")
+            .sso(sso)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(read.status(), Some(401), "{what}");
+    }
+    // Nothing refused was stored, nobody was signed in.
+    let stored = client.get_comments().url_id("post").send().await.unwrap();
+    assert!(stored.comments.is_empty());
+    let users = serde_json::to_value(client.get_sso_users().send().await.unwrap()).unwrap();
+    assert_eq!(users["users"], serde_json::json!([]));
+    drop(server);
+}
+
+#[tokio::test]
+async fn logged_out_and_simple_sso_are_accepted_as_what_they_are() {
+    let (_server, client) = mock().await;
+    let client = client.with_retry(fastcomments::RetryPolicy::none());
+    let logged_out = SecureSso::new(crate::common::API_KEY)
+        .login_url("https://example.com/login")
+        .logged_out()
+        .to_query_param();
+    let anonymous = comment_as(&client, Some(logged_out)).await.unwrap();
+    assert!(anonymous.user.is_none());
+    assert_eq!(anonymous.comment.commenter_name, "Whoever");
+    assert!(!anonymous.comment.verified);
+
+    let simple = serde_json::json!({"username": "bo", "email": "bo@example.com"}).to_string();
+    let by_bo = comment_as(&client, Some(simple)).await.unwrap();
+    assert_eq!(by_bo.comment.commenter_name, "bo");
+    assert!(!by_bo.comment.verified, "simple SSO is not verified");
+    let widget = fastcomments::sso::SimpleSso::new("cy")
+        .widget_config()
+        .to_string();
+    let by_cy = comment_as(&client, Some(widget)).await.unwrap();
+    assert_eq!(by_cy.comment.commenter_name, "cy");
+}

@@ -351,6 +351,9 @@ async fn every_answer_holds_what_was_sent_and_stored_and_fits_the_spec() {
     let http = reqwest::Client::new();
 
     let (mut with_place, mut fully_derived) = (0, 0);
+    // Answers that still hold a generated string: what neither the request nor the
+    // store knew (a ticket's `subject` when it was not sent), reported, not refused.
+    let mut with_generated = Vec::new();
     let mut failures = Vec::new();
     for op in OPERATIONS {
         if matches!(op.implementation, Implementation::HandWritten(_)) {
@@ -377,16 +380,8 @@ async fn every_answer_holds_what_was_sent_and_stored_and_fits_the_spec() {
             failures.push(format!("{}: breaks the spec: {problems:?}", op.id));
         }
 
-        if std::env::var("SHOW_PLACEHOLDERS").is_ok() {
-            let text = answer.to_string();
-            if text.contains("\"value-") {
-                eprintln!(
-                    "PH {} {} {}",
-                    op.id,
-                    example.path,
-                    &text[..text.len().min(600)]
-                );
-            }
+        if answer.to_string().contains("\"value-") {
+            with_generated.push(op.id);
         }
         let mut verdict = Verdict::default();
         compare_named(&answer, &example, &mut verdict);
@@ -405,7 +400,9 @@ async fn every_answer_holds_what_was_sent_and_stored_and_fits_the_spec() {
     }
     eprintln!(
         "{fully_derived} of {with_place} operations whose answer has a place for a sent or \
-         stored value answer every such value equal"
+         stored value answer every such value equal; {} answers hold a generated string \
+         nobody sent: {with_generated:?}",
+        with_generated.len()
     );
     assert!(
         failures.is_empty(),

@@ -12,7 +12,8 @@ use fastcomments::webhook::{WebhookEvent, WebhookVerifier};
 
 use crate::common::serve;
 
-const SECRET: &str = "tenant-api-secret";
+/// The tenant's API secret: in the mock, its API key.
+const SECRET: &str = crate::common::API_KEY;
 
 #[derive(Clone)]
 struct App {
@@ -155,7 +156,7 @@ async fn the_mock_retries_a_failing_receiver_one_then_two_minutes_later() {
             .with_state(receiver.clone()),
     )
     .await;
-    server.set_webhook_receiver(crate::common::TENANT, &format!("{base}/hook"), SECRET);
+    server.set_webhook_receiver(crate::common::TENANT, &format!("{base}/hook"));
     let created = crate::common::save_comment(&client, "Hi", "p")
         .await
         .unwrap();
@@ -198,7 +199,7 @@ async fn the_test_payload_check_passes_for_a_verifying_receiver_only() {
             .with_state(verifying),
     )
     .await;
-    server.set_webhook_receiver(crate::common::TENANT, &format!("{good}/hook"), SECRET);
+    server.set_webhook_receiver(crate::common::TENANT, &format!("{good}/hook"));
     let verdict = server
         .send_webhook_test_payload(crate::common::TENANT)
         .await
@@ -215,7 +216,7 @@ async fn the_test_payload_check_passes_for_a_verifying_receiver_only() {
 
     let careless =
         serve(axum::Router::new().route("/hook", any(|| async { StatusCode::OK }))).await;
-    server.set_webhook_receiver(crate::common::TENANT, &format!("{careless}/hook"), SECRET);
+    server.set_webhook_receiver(crate::common::TENANT, &format!("{careless}/hook"));
     let verdict = server
         .send_webhook_test_payload(crate::common::TENANT)
         .await
@@ -401,7 +402,6 @@ async fn per_event_endpoints_with_one_method_deliver_each_change_as_its_event() 
                 event_type,
                 &format!("{base}/{path}"),
                 Method::POST,
-                SECRET,
             )
             .unwrap();
     }
@@ -411,8 +411,7 @@ async fn per_event_endpoints_with_one_method_deliver_each_change_as_its_event() 
                 crate::common::TENANT,
                 WebhookEventType::Create,
                 &base,
-                Method::DELETE,
-                SECRET
+                Method::DELETE
             )
             .is_err(),
         "FastComments offers no DELETE for a new comment"
@@ -510,7 +509,6 @@ async fn the_mock_delivers_each_comments_changes_in_order() {
                 event_type,
                 &format!("{base}/{path}"),
                 reqwest::Method::POST,
-                SECRET,
             )
             .unwrap();
     }
@@ -566,7 +564,7 @@ async fn a_tenant_cannot_drop_another_tenants_pending_webhook() {
             .with_state(receiver.clone()),
     )
     .await;
-    server.set_webhook_receiver(crate::common::TENANT, &format!("{base}/hook"), SECRET);
+    server.set_webhook_receiver(crate::common::TENANT, &format!("{base}/hook"));
     crate::common::save_comment(&client, "Hi", "p")
         .await
         .unwrap();
