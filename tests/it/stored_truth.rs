@@ -335,6 +335,67 @@ async fn stored_comment(
     answer.get("comment")?.as_object().cloned()
 }
 
+/// The object another operation addresses, as the operation that reads it (`GET` on its
+/// item path: `GetTicket` for `ChangeTicketState`) answers it: the stored object, read
+/// through the API. `None` when the spec has no such read, or the object is gone.
+async fn stored_item(
+    http: &reqwest::Client,
+    server: &MockServer,
+    op: &fastcomments::operations::Operation,
+    example: &ExampleRequest,
+) -> Option<Map<String, Value>> {
+    let template: Vec<&str> = op.path.split('/').collect();
+    let last_param = template
+        .iter()
+        .rposition(|s| s.starts_with('{') && *s != "{tenantId}")?;
+    let item_template = template[..=last_param].join("/");
+    let read = OPERATIONS
+        .iter()
+        .find(|o| o.method == "GET" && o.path == item_template)?;
+    if read.id == op.id || item_template.starts_with("/api/v1/comments/") {
+        return None;
+    }
+    let path: Vec<&str> = example.path.split('/').take(last_param + 1).collect();
+    let url = format!("{}{}", server.base_url(), path.join("/"));
+    let answer: Value = http
+        .get(url)
+        .query(&[("tenantId", TENANT)])
+        .header("x-api-key", KEY)
+        .send()
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()?;
+    answer
+        .as_object()?
+        .iter()
+        .find(|(k, v)| *k != "status" && v.is_object())
+        .and_then(|(_, v)| v.as_object().cloned())
+}
+
+/// Each field of the stored item that the answer holds, in an object of the answer
+/// that is the item (it has the item's id), must be equal.
+fn compare_item(answer: &Value, stored: &Map<String, Value>, verdict: &mut Verdict) {
+    let id_of = |o: &Map<String, Value>| o.get("id").or_else(|| o.get("_id")).cloned();
+    let Some(id) = id_of(stored) else { return };
+    for (place, object) in objects(answer) {
+        if id_of(object).as_ref() != Some(&id) {
+            continue;
+        }
+        for (key, value) in stored {
+            if let Some(answered) = object.get(key) {
+                verdict.places += 1;
+                if answered != value {
+                    verdict.mismatches.push(format!(
+                        "{place}.{key}: answered {answered}, stored {value}"
+                    ));
+                }
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn every_answer_holds_what_was_sent_and_stored_and_fits_the_spec() {
     let spec: Value = serde_json::from_str(include_str!(concat!(
@@ -364,9 +425,13 @@ async fn every_answer_holds_what_was_sent_and_stored_and_fits_the_spec() {
             distinctive(body, op.id, "");
         }
         let before = stored_comment(&http, &server, &example).await;
+        let item_before = stored_item(&http, &server, op, &example).await;
         let answer = send(&http, &server, &example).await;
-        // What the store holds now: after a write, the comment as written.
+        // What the store holds now: after a write, the object as written.
         let stored = stored_comment(&http, &server, &example).await.or(before);
+        let item = stored_item(&http, &server, op, &example)
+            .await
+            .or(item_before);
 
         let mut root = schemas[op.id].clone();
         root["components"] = components.clone();
@@ -387,6 +452,9 @@ async fn every_answer_holds_what_was_sent_and_stored_and_fits_the_spec() {
         compare_named(&answer, &example, &mut verdict);
         if let Some(stored) = &stored {
             compare_comment(&answer, stored, &mut verdict);
+        }
+        if let Some(item) = &item {
+            compare_item(&answer, item, &mut verdict);
         }
         if verdict.places > 0 {
             with_place += 1;
