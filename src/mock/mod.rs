@@ -7,14 +7,19 @@
 //! its operation before it is serialized, so the mock cannot drift from the spec's
 //! shapes without failing loudly (HTTP 500, code `mock-shape`).
 //!
-//! Every operation of the spec answers. Stateful: comments (create, get, update, delete,
-//! list by `skip`/`limit` or `page`), pages, SSO users, votes, audit logs (written by the
-//! mock on every change), image upload, FastComments' side of the integration protocol
-//! (`/integrations/v1/*`); the operations on one comment of the public and moderation
-//! APIs act on the same comments; the resources found in the spec's paths (a collection
-//! with items under it) keep one store per tenant. Every other operation answers a body
-//! generated from its response schema, the same for the same request and seed. Requests
-//! are checked against the spec first (required parameters, enum values, the body's type).
+//! Every operation of the spec answers, and an answer invents only what neither the
+//! request nor the store knows: comments (one store for the secured, public and
+//! moderation APIs), pages, SSO users, votes, audit logs (written by the mock on every
+//! change), image upload, FastComments' side of the integration protocol
+//! (`/integrations/v1/*`), and the resources found in the spec's paths (a collection with
+//! items under it, one store per tenant shared by its public and secured routes) are
+//! stored; every other answer is generated from its response schema, the same for the
+//! same request and seed, with each field the request named set to what it named
+//! (`ground`). Requests are checked against the spec first (required parameters, enum
+//! values, the body's type), and an `sso` parameter like FastComments checks it (`sso`).
+//!
+//! Every write is one change of the tenant's change feed (`feed`), which the webhook
+//! queue, the integration event log and the public event log read alike.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
