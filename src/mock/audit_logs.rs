@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::auth::Secured;
 use super::respond::{Answer, Failure, answer, index_param, int_param, skip_take};
-use super::state::{Object, State};
+use super::store::{Object, State};
 
 /// Most entries one request returns.
 pub(crate) const MAX_LIMIT: i64 = 1000;

@@ -9,7 +9,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 
 use super::respond::Failure;
-use super::state::State;
+use super::store::State;
 
 /// Checks a secured call: `tenantId` from the query, the key from the `x-api-key`
 /// header or the `API_KEY` query parameter. Returns the tenant id.

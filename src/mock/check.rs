@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use super::respond::{Failure, operation_of};
 use super::sso::Identity;
-use super::state::State;
+use super::store::State;
 use super::table::{self, In, Kind, SpecOperation};
 use crate::operations::Operation;
 

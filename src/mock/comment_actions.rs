@@ -9,11 +9,11 @@
 use serde_json::{Value, json};
 
 use super::comments::render_html;
-use super::feed::{Change, Kind};
+use super::store::feed::{Change, Kind};
 use super::generic::Call;
 use super::resources::put;
 use super::respond::{Answer, Failure};
-use super::state::{State, find};
+use super::store::{State, find};
 use super::votes;
 use crate::operations::Operation;
 

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::auth;
 use super::respond::{Answer, Failure, answer, int_param};
-use super::state::{State, lock, now_ms};
+use super::store::{State, lock, now_ms};
 
 pub(crate) fn routes() -> Router<Arc<State>> {
     Router::new()

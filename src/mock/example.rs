@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::fake::Fake;
 use super::ground::Known;
 use super::resources::{ItemType, is_collection};
-use super::state::{State, Tenant};
+use super::store::{State, Tenant};
 use super::table::{self, In, Kind, Param};
 
 /// A request for one operation, every required value filled (see
@@ -159,7 +159,7 @@ fn seed_for(
     let mut fake = Fake::seeded(state.seed(), &[so_far.as_bytes(), name.as_bytes()]);
     let mut known = Known::default();
     known.add("tenantId", tenant_id.into());
-    known.written_at(super::state::now_ms());
+    known.written_at(super::store::now_ms());
     let mut item = item_type.build(&mut fake, &Value::Null, &known);
     // An item named by a field of its own (`{tag}`, `{domain}`) gets a unique value there.
     if item.get(name).is_some_and(Value::is_string) {

@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
 use super::respond::{Failure, body};
-use super::state::{State, lock};
+use super::store::{State, lock};
 
 /// The longest latency `POST /__mock/latency` accepts.
 pub const MAX_LATENCY: Duration = Duration::from_secs(3600);

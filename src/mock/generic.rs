@@ -20,7 +20,7 @@ use super::fake::Fake;
 use super::ground::{Known, ground};
 use super::resources::{self, Action, Bound, ItemType, is_named, put, slots};
 use super::respond::{Answer, Failure, no_route};
-use super::state::{Object, State, now_ms};
+use super::store::{Object, State, now_ms};
 use super::table::SpecOperation;
 use crate::operations::{Operation, TenantIdIn};
 

@@ -35,7 +35,7 @@ use axum::routing::{get, patch, post, put};
 use serde_json::{Value, json};
 
 use super::respond::{Answer, Failure, int_param};
-use super::state::{State, lock, new_id, now_ms};
+use super::store::{State, lock, new_id, now_ms};
 
 /// Events per page of `/events` unless set otherwise.
 pub(crate) const DEFAULT_PAGE_SIZE: usize = 100;
@@ -199,7 +199,7 @@ impl State {
 
     /// The integration event log's consumer of the change feed: a tenant with a
     /// confirmed integration token logs every change, at the feed's time.
-    pub(crate) fn log_integration_event(&self, tenant_id: &str, entry: &super::feed::Entry) {
+    pub(crate) fn log_integration_event(&self, tenant_id: &str, entry: &super::store::feed::Entry) {
         self.with_integrations(|i| {
             if let Some(log) = i.tenants.get_mut(tenant_id) {
                 log.push(entry.at_ms, &entry.url_id, entry.data.clone());
@@ -510,7 +510,7 @@ async fn comment_ids(
         .collect::<Result<Vec<_>, _>>()?;
     state.with_tenant(&tenant, |t| {
         for (fc_id, wp_id) in pairs {
-            if let Some(comment) = super::state::find(&mut t.comments, &fc_id) {
+            if let Some(comment) = super::store::find(&mut t.comments, &fc_id) {
                 let meta = comment
                     .entry("meta")
                     .or_insert_with(|| Value::Object(serde_json::Map::new()));

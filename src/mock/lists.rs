@@ -19,7 +19,7 @@ use super::fake::Fake;
 use super::generic::{success, tenant};
 use super::resources::store_key;
 use super::respond::{Answer, Failure, index_param, int_param, skip_take};
-use super::state::{Object, State, new_id};
+use super::store::{Object, State, new_id};
 use crate::operations::TenantIdIn;
 use crate::pagination::PagingMode;
 

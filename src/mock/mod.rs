@@ -44,7 +44,6 @@ mod event_log;
 mod example;
 mod fake;
 mod faults;
-mod feed;
 mod generic;
 mod ground;
 mod integration;
@@ -56,7 +55,7 @@ mod respond;
 mod serve;
 mod sso;
 mod sso_users;
-mod state;
+mod store;
 mod table;
 mod upload;
 mod votes;
@@ -74,8 +73,8 @@ use tokio::sync::oneshot;
 use crate::webhook::WebhookEventType;
 pub use example::ExampleRequest;
 pub use faults::{Fault, FaultRule, MAX_LATENCY};
-pub use state::RecordedRequest;
-use state::State;
+pub use store::RecordedRequest;
+use store::State;
 pub use webhooks::{EndpointVerdict, WebhookTestVerdict};
 
 /// A running mock server. Dropping it stops it.
@@ -101,7 +100,7 @@ impl MockServer {
         let app = router(state.clone());
         let (shutdown, stopped) = oneshot::channel::<()>();
         tokio::spawn(serve::serve(listener, app, stopped));
-        let wake = state::lock(&state.webhooks).wake.clone();
+        let wake = store::lock(&state.webhooks).wake.clone();
         tokio::spawn(webhooks::deliver(Arc::downgrade(&state), wake));
         Ok(MockServer {
             addr,
@@ -368,7 +367,7 @@ impl MockServer {
 
 impl Drop for MockServer {
     fn drop(&mut self) {
-        let hooks = state::lock(&self.state.webhooks);
+        let hooks = store::lock(&self.state.webhooks);
         hooks
             .stopped
             .store(true, std::sync::atomic::Ordering::Relaxed);
@@ -406,8 +405,35 @@ fn router(state: Arc<State>) -> Router {
         .with_state(state)
 }
 
-/// Records every request before it is handled.
+/// Records every request but the mock's own control calls before it is handled.
 async fn record(AxumState(state): AxumState<Arc<State>>, request: Request, next: Next) -> Response {
-    state.record(&request);
+    if !request.uri().path().starts_with(faults::CONTROL_PREFIX) {
+        state.record(recorded(&request));
+    }
     next.run(request).await
+}
+
+/// A request as the log keeps it, with the spec's operation it is for.
+fn recorded(request: &Request) -> RecordedRequest {
+    let header = |name: &str| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    RecordedRequest {
+        method: request.method().to_string(),
+        path: request.uri().path().to_string(),
+        query: request.uri().query().map(str::to_owned),
+        api_key: header("x-api-key"),
+        user_agent: header("user-agent"),
+        body_size: match (header("content-length"), header("transfer-encoding")) {
+            (Some(n), _) => n.parse().ok(),
+            (None, Some(_)) => None,
+            (None, None) => Some(0),
+        },
+        operation_id: respond::operation_of(request.method().as_str(), request.uri().path())
+            .map(|op| op.id),
+    }
 }

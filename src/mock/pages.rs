@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::auth::Secured;
 use super::respond::{Answer, Failure, answer, body};
-use super::state::{Object, State, Tenant, find, merge, new_id};
+use super::store::{Object, State, Tenant, find, merge, new_id};
 use crate::types;
 
 pub(crate) fn routes() -> Router<Arc<State>> {

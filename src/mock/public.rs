@@ -16,12 +16,12 @@ use serde_json::{Value, json};
 use super::check::Checked;
 use super::comments::new_comment;
 use super::fake::Fake;
-use super::feed::{Change, Kind};
+use super::store::feed::{Change, Kind};
 use super::ground::{Known, view};
 use super::resources::{put, slots};
 use super::respond::{Answer, Failure, body};
 use super::sso::Identity;
-use super::state::{Object, State, new_id};
+use super::store::{Object, State, new_id};
 use super::table::{self, SpecOperation};
 use crate::types;
 

@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 use super::fake::Fake;
 use super::ground::{Known, fill};
-use super::state::{Object, lock};
+use super::store::{Object, lock};
 use super::table::{self, SpecOperation};
 use crate::operations::{OPERATIONS, Operation};
 

@@ -23,7 +23,7 @@ use serde_json::{Map, Value, json};
 use sha2::Sha256;
 
 use super::respond::Failure;
-use super::state::{Object, State, now_ms};
+use super::store::{Object, State, now_ms};
 
 /// The oldest a secure SSO timestamp may be: two days, as FastComments documents.
 pub(crate) const MAX_AGE_MS: i64 = 2 * 24 * 60 * 60 * 1000;

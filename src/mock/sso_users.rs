@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::auth::Secured;
 use super::respond::{Answer, Failure, answer, body, index_param, skip_take};
-use super::state::{Object, State, find, merge, now_ms};
+use super::store::{Object, State, find, merge, now_ms};
 use crate::types;
 
 /// SSO users per page.
@@ -105,7 +105,7 @@ fn new_user(id: &str, username: &str, email: &str) -> Object {
 }
 
 /// Adds `count` users without going through the API.
-pub(crate) fn seed(tenant: &mut super::state::Tenant, count: usize) {
+pub(crate) fn seed(tenant: &mut super::store::Tenant, count: usize) {
     let first = tenant.sso_users.len();
     for i in first..first + count {
         let user = new_user(

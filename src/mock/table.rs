@@ -10,7 +10,7 @@ use schemars::schema::RootSchema;
 use serde::de::DeserializeOwned;
 
 use super::respond::{Answer, typed};
-use super::state::lock;
+use super::store::lock;
 use crate::types;
 
 /// One operation of the spec.

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::auth;
 use super::respond::{Answer, Failure, typed};
-use super::state::{State, new_id};
+use super::store::{State, new_id};
 use crate::types;
 
 pub(crate) fn routes() -> Router<Arc<State>> {

@@ -10,9 +10,9 @@ use axum::routing::{delete as delete_route, get};
 use serde_json::{Value, json};
 
 use super::auth::Secured;
-use super::feed::{Change, Kind};
+use super::store::feed::{Change, Kind};
 use super::respond::{Answer, Failure, answer};
-use super::state::{Object, State, Tenant, find, new_id};
+use super::store::{Object, State, Tenant, find, new_id};
 
 pub(crate) fn routes() -> Router<Arc<State>> {
     Router::new()

@@ -14,7 +14,7 @@ use std::collections::{HashMap, VecDeque};
 
 use serde_json::{Value, json};
 
-use super::state::{Object, State, lock, new_id, now_ms};
+use super::{Object, State, lock, new_id, now_ms};
 
 /// The most entries a tenant's feed keeps; older ones are forgotten, as FastComments'
 /// event log expires (a catch-up from before the oldest kept entry has a gap).

@@ -1,4 +1,6 @@
-//! The mock's in-memory data: tenants, their collections, and the request log.
+//! The mock's stores: what it keeps, per area (tenants and their collections, the change
+//! feed, the request log, ...), below the handlers that decide what each route does
+//! with them. A store imports no handler.
 //!
 //! Every lock is taken through [`lock`], which recovers a lock poisoned by a panic: a
 //! request that panics cannot take the server down with it.
@@ -8,10 +10,12 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use axum::extract::Request;
+pub(crate) mod feed;
+pub(crate) mod webhooks;
+
 use serde_json::{Map, Value};
 
-use super::faults::{CONTROL_PREFIX, Faults};
+use super::faults::Faults;
 
 /// One stored object (comment, page, ...), as the JSON the API sends.
 pub(crate) type Object = Map<String, Value>;
@@ -37,9 +41,9 @@ pub(crate) struct State {
     /// The integration protocol's side (tokens, event logs, uploads).
     pub(crate) integrations: Mutex<super::integration::Integrations>,
     /// Webhook receivers and the delivery queue.
-    pub(crate) webhooks: Mutex<super::webhooks::Webhooks>,
+    pub(crate) webhooks: Mutex<webhooks::Webhooks>,
     /// Every tenant's change feed.
-    pub(crate) feeds: Mutex<super::feed::Feeds>,
+    pub(crate) feeds: Mutex<feed::Feeds>,
 }
 
 impl fmt::Debug for State {
@@ -175,34 +179,8 @@ impl State {
         }
     }
 
-    pub(crate) fn record(&self, request: &Request) {
-        if request.uri().path().starts_with(CONTROL_PREFIX) {
-            return;
-        }
-        let header = |name: &str| {
-            request
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        let recorded = RecordedRequest {
-            method: request.method().to_string(),
-            path: request.uri().path().to_string(),
-            query: request.uri().query().map(str::to_owned),
-            api_key: header("x-api-key"),
-            user_agent: header("user-agent"),
-            body_size: match (header("content-length"), header("transfer-encoding")) {
-                (Some(n), _) => n.parse().ok(),
-                (None, Some(_)) => None,
-                (None, None) => Some(0),
-            },
-            operation_id: super::respond::operation_of(
-                request.method().as_str(),
-                request.uri().path(),
-            )
-            .map(|op| op.id),
-        };
+    /// Keeps a request in the log, forgetting the oldest past [`MAX_RECORDED_REQUESTS`].
+    pub(crate) fn record(&self, recorded: RecordedRequest) {
         let mut requests = lock(&self.requests);
         if requests.len() == MAX_RECORDED_REQUESTS {
             requests.pop_front();
