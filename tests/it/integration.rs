@@ -1557,3 +1557,89 @@ async fn refused_id_mappings_are_reported_and_never_block_the_download() {
     assert_eq!(data.comments.len(), 10);
     assert!(data.unsent_ids.is_empty(), "given up, not sent again");
 }
+
+/// [`slow_retries_case`]'s scenario: 40 events in pages of 4 and 3 local comments
+/// uploaded one a batch, every `every`-th integration request failing with 503 (none
+/// when `None`), ticked until idle (at most `limit` ticks). Returns the site's data, the
+/// ticks and the requests for a page of events.
+async fn sync_under(every: Option<u32>, limit: usize) -> (MemoryData, usize, usize) {
+    let server = server().await;
+    server.confirm_integration(TOKEN, TENANT);
+    server.set_integration_page_size(4);
+    for (ms, data) in soak_events(40) {
+        server.push_integration_event(TENANT, ms, data);
+    }
+    if let Some(n) = every {
+        server.inject(
+            FaultRule::new(Fault::Status { status: 503 })
+                .path("/integrations/v1/*")
+                .every(n),
+        );
+    }
+    let site = site_with(3);
+    // The client's default retry policy: a failed call is tried again 60 s later.
+    let integration =
+        Integration::builder(client(server.base_url()), site.clone(), MemoryStore::new())
+            .token(Token::new(TOKEN))
+            .batch_size(1)
+            .build()
+            .await
+            .unwrap();
+    let mut reports = Vec::new();
+    for ticks in 1..=limit {
+        let report = integration.tick().await.unwrap();
+        let idle = report.applied == 0
+            && report.uploaded == 0
+            && !report.budget_exhausted
+            && !report.commands.iter().any(|c| c == "SendComments");
+        reports.push((report.applied, report.uploaded, report.budget_exhausted));
+        if idle {
+            let pages = server
+                .requests()
+                .iter()
+                .filter(|r| r.path == "/integrations/v1/events")
+                .count();
+            return (site.data(), ticks, pages);
+        }
+    }
+    panic!(
+        "every {every:?}: no idle tick after {limit}: (applied, uploaded, out of budget) {reports:?}"
+    );
+}
+
+/// Issue 18: a service failing every n-th request, with retries a minute later, well
+/// past the tick's 30 s budget. Each tick still applies what its calls brought, so the
+/// site reaches the state of a fault-free run within a bounded number of ticks.
+async fn slow_retries_case(n: u32) {
+    let (clean, clean_ticks, pages) = sync_under(None, 5).await;
+    assert!(clean_ticks <= 3, "{clean_ticks}");
+    // Each tick takes at least one step (a page of events or an upload batch), so the
+    // pages, the 3 batches and the idle tick bound the ticks.
+    let (data, _, _) = sync_under(Some(n), pages + 3 + 1).await;
+    assert_eq!(data.effects.len(), clean.effects.len(), "every {n}");
+    assert!(
+        data.effects.values().all(|&k| k == 1),
+        "an event applied twice"
+    );
+    assert!(
+        content(&data) == content(&clean),
+        "every {n}: the comments differ"
+    );
+    assert!(data.votes == clean.votes, "every {n}: the votes differ");
+    assert_eq!(data.checkpoint.at_ms, clean.checkpoint.at_ms);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_service_failing_every_second_request_never_livelocks_the_runner() {
+    slow_retries_case(2).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_service_failing_every_third_request_never_livelocks_the_runner() {
+    slow_retries_case(3).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_service_failing_every_fifth_request_never_livelocks_the_runner() {
+    slow_retries_case(5).await;
+}
