@@ -34,8 +34,8 @@
 //! A crash before a write repeats the step (an event fetched again is applied; a batch
 //! sent again is de-duplicated by the server); a crash after it finds the step done (the
 //! event is covered by the checkpoint and skipped). The checkpoint keeps the server's
-//! `createdAt` and the `_id`s of that millisecond, and the log is read from the
-//! millisecond before, so events sharing a millisecond, even across pages, are neither
+//! `createdAt` and the `_id`s of that millisecond, and the log is read again from that
+//! millisecond (inclusive), so events sharing a millisecond, even across pages, are neither
 //! lost nor applied twice. One runner at a time: a tick holds a lease in the state store
 //! (owner and expiry), and a second runner gets [`Error::LeaseHeld`]. The lease is
 //! renewed after every call and before the writes that use its answer (a page of
