@@ -200,6 +200,31 @@ impl RetryPolicy {
         scheduled.max(retry_after.unwrap_or_default())
     }
 
+    /// The longest a call can take under this policy when one attempt takes at most
+    /// `attempt`: every attempt to its limit, and between them the longest wait the
+    /// policy accepts, [`max_wait`](RetryPolicy::max_wait) (a server's `Retry-After`
+    /// may ask for that much at every attempt); at most the
+    /// [`deadline`](RetryPolicy::deadline) when one is set. Saturates rather than
+    /// overflows.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use fastcomments::RetryPolicy;
+    /// let policy = RetryPolicy::default().max_attempts(3).max_wait(Duration::from_secs(90));
+    /// // 3 attempts of 30 s, and two waits of at most 90 s (a Retry-After up to 90 s).
+    /// assert_eq!(policy.longest_call(Duration::from_secs(30)), Duration::from_secs(270));
+    /// ```
+    pub fn longest_call(&self, attempt: Duration) -> Duration {
+        let attempts = attempt.saturating_mul(self.max_attempts);
+        // No wait is longer: the schedule is capped at it, a longer Retry-After ends the
+        // call, and jitter only shortens a wait.
+        let waits = self
+            .max_wait
+            .saturating_mul(self.max_attempts.saturating_sub(1));
+        let total = attempts.saturating_add(waits);
+        self.deadline.map_or(total, |deadline| total.min(deadline))
+    }
+
     /// Whether a failed attempt of a request may be sent again.
     fn should_retry(&self, request: &RequestKind<'_>, error: &Error) -> bool {
         let repeatable = request.idempotent() || self.safe_operations.contains(request.operation);
@@ -513,6 +538,24 @@ mod tests {
             policy.decide(&get(), &later(121), 1, Duration::ZERO),
             Decision::Stop { gave_up: true }
         ));
+    }
+
+    /// The worst case: the default policy with a Retry-After of ten minutes at every
+    /// attempt is 4 waits of 600 s and 5 attempts; a deadline caps it; nothing overflows.
+    #[test]
+    fn the_longest_call_counts_every_attempt_and_the_longest_waits() {
+        let attempt = Duration::from_secs(40);
+        assert_eq!(
+            RetryPolicy::default().longest_call(attempt),
+            Duration::from_secs(5 * 40 + 4 * 600)
+        );
+        assert_eq!(RetryPolicy::none().longest_call(attempt), attempt);
+        let capped = RetryPolicy::default().deadline(Duration::from_secs(300));
+        assert_eq!(capped.longest_call(attempt), Duration::from_secs(300));
+        let huge = RetryPolicy::default()
+            .max_wait(Duration::MAX)
+            .max_attempts(u32::MAX);
+        assert_eq!(huge.longest_call(Duration::MAX), Duration::MAX);
     }
 
     #[test]

@@ -172,9 +172,18 @@ impl ClientBuilder {
             .or_else(|| self.region.default_fallback())
             .map(|r| r.base_url())
             .filter(|f| *f != base_url);
+        // reqwest's timeout bounds a request from connect to the end of its body; with a
+        // fallback, the primary's failed connect comes first.
+        let attempt_limit = match fallback {
+            Some(_) => self
+                .timeout
+                .saturating_add(self.connect_timeout.min(self.timeout)),
+            None => self.timeout,
+        };
         let inner = Inner(Arc::new(Config {
             api_key,
             base_url: base_url.clone(),
+            attempt_limit,
             fallback,
             retry: self.retry,
             max_body_size: self.max_body_size,

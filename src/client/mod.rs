@@ -67,6 +67,27 @@ impl Client {
         &self.generated.inner.0.retry
     }
 
+    /// The longest one call can take, its retries included: the retry policy's worst
+    /// case ([`RetryPolicy::longest_call`]) for attempts bounded by the client's
+    /// timeout (plus its connect timeout when a fallback host is tried after the
+    /// primary). With the defaults (30 s timeout, 10 s connect timeout, 5 attempts,
+    /// waits of at most 10 minutes) about 43 minutes.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use fastcomments::{Client, RetryPolicy};
+    /// let client = Client::builder()
+    ///     .timeout(Duration::from_secs(20))
+    ///     .retry(RetryPolicy::default().deadline(Duration::from_secs(300)))
+    ///     .build()?;
+    /// assert_eq!(client.longest_call(), Duration::from_secs(300));
+    /// # Ok::<(), fastcomments::Error>(())
+    /// ```
+    pub fn longest_call(&self) -> std::time::Duration {
+        let config = &self.generated.inner.0;
+        config.retry.longest_call(config.attempt_limit)
+    }
+
     /// A copy of this client with another retry policy, for one call or a few:
     ///
     /// ```no_run

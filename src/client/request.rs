@@ -28,6 +28,9 @@ pub(crate) struct Config {
     pub(crate) fallback: Option<String>,
     pub(crate) retry: RetryPolicy,
     pub(crate) max_body_size: usize,
+    /// The longest one attempt can take: the timeout, plus the connect timeout spent on
+    /// the primary host before the fallback is tried.
+    pub(crate) attempt_limit: std::time::Duration,
 }
 
 /// The generated client's inner state (`with_inner_type`).

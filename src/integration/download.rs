@@ -102,9 +102,11 @@ impl<S: DownloadSite, St: StateStore> Integration<S, St> {
     /// [`done`](DownloadReport::done); calling it again after is cheap (one page request
     /// that comes back empty, and the mappings still unsent, if any).
     ///
-    /// Holds the lease like [`tick`](Integration::tick) (renewed before every page and
-    /// every `PATCH`) and stops at the tick budget. Errors are transient: nothing moves
-    /// but what was stored, and the next call resumes.
+    /// Holds the lease like [`tick`](Integration::tick) (renewed after every page and
+    /// every `PATCH`, before what they brought is stored) and stops at the tick budget:
+    /// no page or `PATCH` starts past it, and a page that arrived past it is stored all
+    /// the same. Errors are transient: nothing moves but what was stored, and the next
+    /// call resumes.
     pub async fn download(&self) -> Result<DownloadReport, Error> {
         let state = self.store.load().await.map_err(Error::store)?;
         if !state.validated {
@@ -139,13 +141,14 @@ impl<S: DownloadSite, St: StateStore> Integration<S, St> {
                 report.budget_exhausted = true;
                 return Ok(());
             }
-            self.take_lease().await?;
             let cursor = self.site.download_cursor().await.map_err(Error::site)?;
             let page = self
                 .api
                 .comments(cursor, cursor == 0)
                 .await
                 .map_err(Error::from_call)?;
+            // A page fetched is stored whatever the time, under a renewed lease.
+            self.take_lease().await?;
             if page.total_count.is_some() {
                 report.total_count = page.total_count;
             }
@@ -178,8 +181,9 @@ impl<S: DownloadSite, St: StateStore> Integration<S, St> {
                 report.budget_exhausted = true;
                 return Ok(());
             }
+            let answer = self.api.comment_ids(&batch).await;
             self.take_lease().await?;
-            match self.api.comment_ids(&batch).await {
+            match answer {
                 Ok(_) => report.ids_sent += batch.len() as u64,
                 Err(error) if refused_for_good(&error) => {
                     let reason = error.to_string();

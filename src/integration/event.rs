@@ -225,9 +225,22 @@ pub struct EventVote {
     /// When it was cast, in epoch milliseconds.
     #[serde(default, deserialize_with = "optional_epoch_ms")]
     pub created_at: Option<i64>,
+    /// The comment voted on, as the event's `data.comment` carries it beside `vote`
+    /// (FastComments' reference cores find the local comment by its `_id`); `None`
+    /// when the event sent none.
+    #[serde(skip)]
+    pub comment: Option<Box<EventComment>>,
     /// Every other field, as sent.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+impl EventVote {
+    /// The vote with the comment its event carried.
+    fn on(mut self, comment: Option<EventComment>) -> EventVote {
+        self.comment = comment.map(Box::new);
+        self
+    }
 }
 
 /// An envelope that could not be delivered (no `createdAt`), for the report.
@@ -260,8 +273,8 @@ impl TypedData {
             ("new-comment", Some(c), _) => Event::NewComment(c),
             ("updated-comment", Some(c), _) => Event::UpdatedComment(c),
             ("deleted-comment", Some(c), _) => Event::DeletedComment(c),
-            ("new-vote", _, Some(v)) => Event::NewVote(v),
-            ("deleted-vote", _, Some(v)) => Event::DeletedVote(v),
+            ("new-vote", c, Some(v)) => Event::NewVote(v.on(c)),
+            ("deleted-vote", c, Some(v)) => Event::DeletedVote(v.on(c)),
             _ => return None,
         };
         Some(ReadData {
@@ -500,6 +513,26 @@ mod tests {
         .unwrap();
         let Event::NewVote(v) = v.event else { panic!() };
         assert_eq!(v.extra["voterIp"], "x");
+        assert_eq!(v.comment, None);
+    }
+
+    /// A vote event carries the comment voted on beside the vote, as the service sends
+    /// it (the reference cores read `data.comment._id`): it is kept on the vote.
+    #[test]
+    fn a_vote_keeps_the_comment_its_event_carried() {
+        let e = event(json!({"_id": "e3", "createdAt": 7,
+            "data": data(json!({"type": "deleted-vote", "vote": {"_id": "v", "direction": -1},
+                                "comment": {"_id": "c9", "commentHTML": "<p>hi</p>"}}))}))
+        .unwrap();
+        let Event::DeletedVote(v) = e.event else {
+            panic!("{e:?}")
+        };
+        let comment = v.comment.expect("the comment voted on");
+        assert_eq!(
+            (comment.id.as_str(), comment.comment_html.as_deref()),
+            ("c9", Some("<p>hi</p>"))
+        );
+        assert!(e.data_extra.is_empty(), "{:?}", e.data_extra);
     }
 
     #[test]

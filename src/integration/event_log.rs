@@ -1,5 +1,9 @@
 //! Reading the event log into the site: each event applied once, in order, with the
 //! checkpoint that follows it (see [`Checkpoint`]).
+//!
+//! The tick's budget is checked before a page is asked for, never between the events of
+//! a page fetched: a page that arrived late (its call retried a minute later) is applied
+//! whole, so a slow service slows the log down but never stops it.
 
 use tokio::time::Instant;
 
@@ -25,19 +29,18 @@ impl<S: Site, St: StateStore> Integration<S, St> {
                 report.budget_exhausted = true;
                 return Ok(());
             }
-            // A runner whose lease was taken over stops here, before writing more.
-            self.take_lease().await?;
             let page = self
                 .api
                 .events(checkpoint.from_date_time())
                 .await
                 .map_err(Error::from_call)?;
+            // A runner whose lease was taken over while the page came stops here, before
+            // writing; otherwise the renewed lease covers the page's writes.
+            self.take_lease().await?;
             let has_more = page.has_more;
             let before = progress(report);
-            *checkpoint = self
-                .apply_page(page, checkpoint.clone(), report, deadline)
-                .await?;
-            if !has_more || report.budget_exhausted {
+            *checkpoint = self.apply_page(page, checkpoint.clone(), report).await?;
+            if !has_more {
                 return Ok(());
             }
             if progress(report) == before {
@@ -46,19 +49,19 @@ impl<S: Site, St: StateStore> Integration<S, St> {
         }
     }
 
-    /// The events of a `/stream` reply; the older flavour pages by calling `/stream`
-    /// again, which the next tick does.
+    /// The events of a `/stream` reply, applied whole (they are fetched already); the
+    /// older flavour pages by calling `/stream` again, which the next tick does.
     pub(crate) async fn stream_events(
         &self,
         page: EventsPage,
         checkpoint: Checkpoint,
         report: &mut TickReport,
-        deadline: Instant,
     ) -> Result<(), Error> {
         let has_more = page.has_more;
         let before = progress(report);
-        let checkpoint = self.apply_page(page, checkpoint, report, deadline).await?;
-        if has_more && progress(report) == before && !report.budget_exhausted {
+        self.take_lease().await?;
+        let checkpoint = self.apply_page(page, checkpoint, report).await?;
+        if has_more && progress(report) == before {
             return Err(stuck(&checkpoint));
         }
         if has_more {
@@ -67,13 +70,14 @@ impl<S: Site, St: StateStore> Integration<S, St> {
         Ok(())
     }
 
-    /// Applies the events of one page not covered by `checkpoint`; returns the new one.
+    /// Applies the events of one page not covered by `checkpoint`, all of them: the
+    /// budget does not cut a page fetched (it was spent on the call that brought it).
+    /// Returns the new checkpoint.
     async fn apply_page(
         &self,
         page: EventsPage,
         mut checkpoint: Checkpoint,
         report: &mut TickReport,
-        deadline: Instant,
     ) -> Result<Checkpoint, Error> {
         for (id, reason) in page.undeliverable {
             tracing::warn!(event = %id, %reason, "integration event without createdAt, not delivered");
@@ -83,10 +87,6 @@ impl<S: Site, St: StateStore> Integration<S, St> {
             if checkpoint.covers(&event) {
                 report.skipped += 1;
                 continue;
-            }
-            if Instant::now() >= deadline {
-                report.budget_exhausted = true;
-                break;
             }
             let next = checkpoint.after(&event);
             match self.site.apply(&event, &next).await {

@@ -217,10 +217,12 @@ impl MemoryData {
             }
         };
         if add {
-            let Some(on) = self.find(
-                vote.comment_external_id.as_deref(),
-                vote.comment_id.as_deref(),
-            ) else {
+            // The vote's `commentId`, or the `_id` of the comment its event carried.
+            let comment_id = vote
+                .comment_id
+                .as_deref()
+                .or(vote.comment.as_deref().map(|c| c.id.as_str()));
+            let Some(on) = self.find(vote.comment_external_id.as_deref(), comment_id) else {
                 return;
             };
             if self

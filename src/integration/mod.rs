@@ -34,13 +34,30 @@
 //! A crash before a write repeats the step (an event fetched again is applied; a batch
 //! sent again is de-duplicated by the server); a crash after it finds the step done (the
 //! event is covered by the checkpoint and skipped). The checkpoint keeps the server's
-//! `createdAt` and the `_id`s of that millisecond, and the log is read from the
-//! millisecond before, so events sharing a millisecond, even across pages, are neither
+//! `createdAt` and the `_id`s of that millisecond, and the log is read again from that
+//! millisecond (inclusive), so events sharing a millisecond, even across pages, are neither
 //! lost nor applied twice. One runner at a time: a tick holds a lease in the state store
-//! (owner and expiry, renewed before every upload batch), and a second runner gets
-//! [`Error::LeaseHeld`]; a runner whose lease was taken over (it expired while the
-//! runner stalled) gets the same error at its next renewal (before every page of
-//! events and every upload batch) and stops writing.
+//! (owner and expiry), and a second runner gets [`Error::LeaseHeld`]. The lease is
+//! renewed after every call and before the writes that use its answer (a page of
+//! events, an accepted upload batch, a downloaded page, accepted id mappings, a
+//! command's state), and it lasts the longest call the client can make, its retries
+//! included ([`Client::longest_call`](crate::Client::longest_call)), plus
+//! [`lease_ttl`](IntegrationBuilder::lease_ttl): a runner waiting on a slow call keeps
+//! it, and a runner whose lease was taken over anyway (it stalled outside a call) gets
+//! the error at its next renewal and writes nothing more.
+//!
+//! # Budgets bound new work, never work fetched
+//!
+//! A tick's budget ([`tick_budget`](IntegrationBuilder::tick_budget), counted from the
+//! arrival of the commands) bounds when new work *starts*: the next page of events, the
+//! next upload batch, the next downloaded page or `PATCH` of id mappings. What a call
+//! brought back is applied whatever the time: a page of events is applied whole, an
+//! accepted batch's ids are recorded, a downloaded page is stored. A call retried on
+//! FastComments' schedule (a minute × attempt) outlasts a 30-second budget, so a rule
+//! that dropped a late page would meet the same fault at the same checkpoint on every
+//! tick and never progress; under this one every tick whose commands arrive takes at
+//! least one step (one page, one batch), so a slow service slows the sync down and
+//! never stops it.
 //!
 //! # One item refused forever never blocks the rest
 //!

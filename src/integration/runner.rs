@@ -87,6 +87,9 @@ pub(crate) struct Config {
     pub(crate) setup_poll: Duration,
     pub(crate) interval: Duration,
     pub(crate) lease_ttl: Duration,
+    /// The longest one call of the client can take, its retries included
+    /// ([`Client::longest_call`]): added to `lease_ttl`.
+    pub(crate) longest_call: Duration,
     pub(crate) owner: String,
     pub(crate) on_upload: Option<Arc<dyn Fn(u64, u64) + Send + Sync>>,
 }
@@ -103,6 +106,7 @@ impl fmt::Debug for Config {
             .field("setup_poll", &self.setup_poll)
             .field("interval", &self.interval)
             .field("lease_ttl", &self.lease_ttl)
+            .field("longest_call", &self.longest_call)
             .field("owner", &self.owner)
             .finish_non_exhaustive()
     }
@@ -157,6 +161,7 @@ impl<S: Site, St: StateStore> Integration<S, St> {
     /// Starts a builder over `client` (its host, retries, timeouts and body limit serve
     /// every call), the site's store and the integration's state store.
     pub fn builder(client: Client, site: S, store: St) -> IntegrationBuilder<S, St> {
+        let longest_call = client.longest_call();
         IntegrationBuilder {
             client,
             site,
@@ -172,6 +177,7 @@ impl<S: Site, St: StateStore> Integration<S, St> {
                 setup_poll: Duration::from_secs(3),
                 interval: Duration::from_secs(24 * 3600),
                 lease_ttl: Duration::from_secs(600),
+                longest_call,
                 owner: format!("runner-{}", uuid::Uuid::new_v4()),
                 on_upload: None,
             },
@@ -203,22 +209,49 @@ impl<S: Site, St: StateStore> Integration<S, St> {
     /// stream and carry out each command (upload, fetch events, note setup progress),
     /// within the tick's time budget, and give the lease back.
     ///
+    /// The budget starts when the commands have arrived and bounds when new work (a
+    /// page of events, an upload batch) starts; what a call brought back is applied
+    /// whatever the time, so a tick whose calls are slow (retried a minute later)
+    /// still makes progress.
+    ///
     /// A failed tick loses nothing: call it again later.
     pub async fn tick(&self) -> Result<TickReport, Error> {
-        let mut state = self.store.load().await.map_err(Error::store)?;
         let mut report = TickReport::default();
-        if !state.validated && !self.validate(&mut state).await? {
-            return Ok(report);
-        }
+        let loaded = self.store.load().await.map_err(Error::store)?;
+        let validation = if loaded.validated {
+            None
+        } else {
+            match self.announce().await? {
+                Some(tenant_id) => Some(tenant_id),
+                None => return Ok(report),
+            }
+        };
         report.validated = true;
         self.take_lease().await?;
-        let deadline = Instant::now() + self.config.tick_budget;
-        let outcome = self.round(&mut state, &mut report, deadline).await;
+        let outcome = self.held(validation, &mut report).await;
         let released = self.store.release_lease(&self.config.owner).await;
-        outcome?;
+        let state = outcome?;
         released.map_err(Error::store)?;
         report.setup_done = state.sync_done || state.setup_completed;
         Ok(report)
+    }
+
+    /// The part of a tick under the lease: the state read again (another runner may
+    /// have written it before this one took the lease), the validation stored, the
+    /// round. Returns the state after it.
+    async fn held(
+        &self,
+        validation: Option<Option<String>>,
+        report: &mut TickReport,
+    ) -> Result<IntegrationState, Error> {
+        let mut state = self.store.load().await.map_err(Error::store)?;
+        if let Some(tenant_id) = validation.filter(|_| !state.validated) {
+            state.validated = true;
+            state.tenant_id = tenant_id;
+            self.store.save(&state).await.map_err(Error::store)?;
+        }
+        self.round(&mut state, report).await?;
+        Ok(state)
     }
 
     /// Ticks until `shutdown` completes: every few seconds ([`setup_poll`]) until the
@@ -255,8 +288,9 @@ impl<S: Site, St: StateStore> Integration<S, St> {
         }
     }
 
-    /// `PUT /token` once; stores the tenant when the token is validated.
-    async fn validate(&self, state: &mut IntegrationState) -> Result<bool, Error> {
+    /// `PUT /token` once: `Some(tenantId)` when the token is validated (stored by the
+    /// caller, under the lease).
+    async fn announce(&self) -> Result<Option<Option<String>>, Error> {
         let status = self
             .api
             .register(
@@ -266,19 +300,23 @@ impl<S: Site, St: StateStore> Integration<S, St> {
             )
             .await
             .map_err(Error::from_call)?;
-        if !status.is_token_validated {
-            return Ok(false);
-        }
-        state.validated = true;
-        state.tenant_id = status.tenant_id;
-        self.store.save(state).await.map_err(Error::store)?;
-        Ok(true)
+        Ok(status.is_token_validated.then_some(status.tenant_id))
     }
 
     /// Takes or renews the lease; fails when another runner holds it.
+    ///
+    /// The lease lasts the longest call the client can make, retries included
+    /// ([`Client::longest_call`]), plus [`lease_ttl`](IntegrationBuilder::lease_ttl):
+    /// it is renewed after every call, before the writes that use its answer, so a
+    /// runner waiting on a slow call never loses it, and one whose lease was taken over
+    /// meanwhile stops before it writes.
     pub(crate) async fn take_lease(&self) -> Result<(), Error> {
         let now = wall_ms();
-        let ttl = i64::try_from(self.config.lease_ttl.as_millis()).unwrap_or(i64::MAX);
+        let ttl = self
+            .config
+            .lease_ttl
+            .saturating_add(self.config.longest_call);
+        let ttl = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
         let held = self
             .store
             .acquire_lease(&self.config.owner, now, now.saturating_add(ttl))
@@ -297,7 +335,6 @@ impl<S: Site, St: StateStore> Integration<S, St> {
         &self,
         state: &mut IntegrationState,
         report: &mut TickReport,
-        deadline: Instant,
     ) -> Result<(), Error> {
         // Read once per tick: the event log moves it, nothing else does.
         let mut checkpoint = self.site.checkpoint().await.map_err(Error::site)?;
@@ -312,6 +349,10 @@ impl<S: Site, St: StateStore> Integration<S, St> {
                 (page.commands, Some(page.events))
             }
         };
+        // The commands are work fetched: the budget bounds the work they start from now
+        // on, so a slow poll cannot leave the tick without time for its first step.
+        let deadline = Instant::now() + self.config.tick_budget;
+        self.take_lease().await?;
         let asked_upload = commands.iter().any(|c| {
             matches!(
                 c,
@@ -331,8 +372,7 @@ impl<S: Site, St: StateStore> Integration<S, St> {
             passed(outcome, "SendComments".to_owned(), report)?;
         }
         if let Some(page) = events {
-            self.stream_events(page, checkpoint, report, deadline)
-                .await?;
+            self.stream_events(page, checkpoint, report).await?;
         }
         Ok(())
     }
@@ -411,7 +451,10 @@ impl<S: Site, St: StateStore> IntegrationBuilder<S, St> {
     }
 
     /// How long one tick may work before it stops and leaves the rest to the next
-    /// (default 30 s). A call in flight is finished first.
+    /// (default 30 s), counted from the arrival of the commands. It bounds when new
+    /// work starts (the next page of events, the next upload batch): a call in flight
+    /// is finished first, and what it brought (a page, an accepted batch) is applied
+    /// even past the budget. With a zero budget a tick only polls the commands.
     pub fn tick_budget(mut self, budget: Duration) -> Self {
         self.config.tick_budget = budget;
         self
@@ -430,8 +473,11 @@ impl<S: Site, St: StateStore> IntegrationBuilder<S, St> {
         self
     }
 
-    /// How long a runner's lease lasts without renewal (default 10 minutes). It is
-    /// renewed before every upload batch; keep it well above one tick's budget.
+    /// How long a runner's lease lasts past the longest call the client can make
+    /// ([`Client::longest_call`], its retries included), without renewal (default 10
+    /// minutes): the time the runner has for its own writes after a call. The lease is
+    /// renewed after every call and before the writes that use its answer; a runner that
+    /// crashed blocks the others for this long plus the longest call.
     pub fn lease_ttl(mut self, ttl: Duration) -> Self {
         self.config.lease_ttl = ttl;
         self

@@ -50,7 +50,6 @@ impl<S: Site, St: StateStore> Integration<S, St> {
                 report.budget_exhausted = true;
                 return Ok(());
             }
-            self.take_lease().await?;
             let limit = single.map_or(size, |n| size.min(usize::try_from(n).unwrap_or(usize::MAX)));
             let remaining = self
                 .site
@@ -64,7 +63,11 @@ impl<S: Site, St: StateStore> Integration<S, St> {
                 .map_err(Error::site)?;
             batch.truncate(limit.max(1));
             let remaining = trusted_count(remaining, batch.len(), limit.max(1));
-            let (accepted, ids) = match self.send(&batch, remaining, &mut size).await? {
+            let sent_batch = self.send(&batch, remaining, &mut size).await?;
+            // The answer is applied whatever the time; a runner whose lease was taken
+            // over while it waited stops here, before writing.
+            self.take_lease().await?;
+            let (accepted, ids) = match sent_batch {
                 Sent::Accepted(accepted, ids) => (accepted, ids),
                 Sent::Refused(reason) => {
                     // Refused even alone: give it up, store the cursor past it, go on.

@@ -10,8 +10,12 @@
 //!   -d '{"fault": {"kind": "status", "status": 503}, "path": "/api/v1/comments", "times": 2}'
 //! ```
 //!
-//! Rules sent over HTTP are checked first: a status outside 200–599, `times: 0` or a
-//! latency over [`MAX_LATENCY`] is refused with a FastComments error body (HTTP 400).
+//! A rule can fire on every n-th matching request only (`"every": 3`: the 3rd, 6th,
+//! 9th, ...), as a service that fails one request in three does.
+//!
+//! Rules sent over HTTP are checked first: a status outside 200–599, `times: 0`,
+//! `every: 0` or a latency over [`MAX_LATENCY`] is refused with a FastComments error
+//! body (HTTP 400).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -91,9 +95,15 @@ pub struct FaultRule {
     /// query when absent.
     #[serde(default)]
     pub query: Option<String>,
-    /// How many matching requests it applies to; every one when absent.
+    /// How many matching requests it applies to; every one when absent. With
+    /// [`every`](FaultRule::every), how many faults it injects.
     #[serde(default = "one")]
     pub times: Option<u32>,
+    /// Fires only on every n-th matching request (the n-th, 2n-th, ...); the others go on
+    /// to the next rule, or are handled normally. Every matching request when absent. At
+    /// least 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub every: Option<u32>,
 }
 
 fn one() -> Option<u32> {
@@ -118,6 +128,7 @@ impl FaultRule {
             method: None,
             query: None,
             times: Some(1),
+            every: None,
         }
     }
 
@@ -151,6 +162,30 @@ impl FaultRule {
         self
     }
 
+    /// Only every `n`-th matching request (the `n`-th, `2n`-th, ...), until the faults
+    /// are cleared: a service failing one request in `n`. Call [`times`](FaultRule::times)
+    /// after it to stop after so many faults.
+    ///
+    /// ```
+    /// use fastcomments::mock::{Fault, FaultRule};
+    /// // Requests 3, 6, 9, ... to the integration endpoints get a 503.
+    /// let rule = FaultRule::new(Fault::Status { status: 503 })
+    ///     .path("/integrations/v1/*")
+    ///     .every(3);
+    /// assert_eq!((rule.every, rule.times), (Some(3), None));
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When `n` is 0: no request is the 0th (`POST /__mock/faults` answers HTTP 400
+    /// `invalid-fault` to `"every": 0`).
+    pub fn every(mut self, n: u32) -> FaultRule {
+        assert!(n > 0, "{}", EVERY_ZERO);
+        self.every = Some(n);
+        self.times = None;
+        self
+    }
+
     fn matches(&self, method: &str, path: &str, query: &str) -> bool {
         let path_matches = self
             .path
@@ -175,15 +210,29 @@ impl FaultRule {
         if let Some(status) = status.filter(|s| !(200..=599).contains(s)) {
             return Some(format!("status {status} is not between 200 and 599"));
         }
+        if self.every == Some(0) {
+            return Some(EVERY_ZERO.to_string());
+        }
         (self.times == Some(0)).then(|| "times must be at least 1".to_string())
     }
+}
+
+/// Why a rule with `every: 0` is refused.
+const EVERY_ZERO: &str = "every must be at least 1: a rule fires on every n-th matching request";
+
+/// A rule in force, with the matching requests it has seen (for
+/// [`every`](FaultRule::every)).
+#[derive(Debug)]
+struct Active {
+    rule: FaultRule,
+    seen: u64,
 }
 
 /// The scripted faults, first match wins, and the latency (milliseconds) added to every
 /// request.
 #[derive(Debug, Default)]
 pub(crate) struct Faults {
-    rules: Mutex<Vec<FaultRule>>,
+    rules: Mutex<Vec<Active>>,
     latency_ms: AtomicU64,
 }
 
@@ -199,9 +248,14 @@ impl Faults {
     }
 
     /// Adds a rule; one that applies to no request (`times: 0`) is dropped.
+    ///
+    /// # Panics
+    ///
+    /// On `every: 0` (the HTTP route refuses it before; [`FaultRule::every`] too).
     pub(crate) fn add(&self, rule: FaultRule) {
+        assert!(rule.every != Some(0), "{}", EVERY_ZERO);
         if rule.times != Some(0) {
-            lock(&self.rules).push(rule);
+            lock(&self.rules).push(Active { rule, seen: 0 });
         }
     }
 
@@ -209,11 +263,22 @@ impl Faults {
         lock(&self.rules).clear();
     }
 
-    /// The fault for this request, if a rule matches; uses up one of its times.
+    /// The fault for this request: the first rule that matches it and whose turn it is
+    /// (see [`FaultRule::every`]); uses up one of its times. Every matching rule counts
+    /// the request, up to the one that fires.
     fn take(&self, method: &str, path: &str, query: &str) -> Option<Fault> {
         let mut rules = lock(&self.rules);
-        let index = rules.iter().position(|r| r.matches(method, path, query))?;
-        let rule = &mut rules[index];
+        let index = rules.iter_mut().position(|active| {
+            if !active.rule.matches(method, path, query) {
+                return false;
+            }
+            active.seen += 1;
+            active
+                .rule
+                .every
+                .is_none_or(|n| active.seen % u64::from(n) == 0)
+        })?;
+        let rule = &mut rules[index].rule;
         let fault = rule.fault.clone();
         match &mut rule.times {
             Some(n) if *n > 1 => *n -= 1,
@@ -400,4 +465,87 @@ async fn add_rule(
 async fn clear_rules(AxumState(state): AxumState<Arc<State>>) -> StatusCode {
     state.faults.clear();
     StatusCode::NO_CONTENT
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(faults: &Faults, path: &str) -> Option<u16> {
+        match faults.take("GET", path, "") {
+            Some(Fault::Status { status }) => Some(status),
+            None => None,
+            Some(other) => panic!("unexpected fault {other:?}"),
+        }
+    }
+
+    /// `every(3)` fails requests 3, 6, 9 of those it matches, forever; the requests in
+    /// between, and the ones it does not match, pass through.
+    #[test]
+    fn every_fires_on_each_nth_matching_request() {
+        let faults = Faults::default();
+        faults.add(
+            FaultRule::new(Fault::Status { status: 503 })
+                .path("/a")
+                .every(3),
+        );
+        let fired: Vec<bool> = (1..=9)
+            .map(|_| {
+                assert_eq!(status(&faults, "/b"), None, "another path is never counted");
+                status(&faults, "/a").is_some()
+            })
+            .collect();
+        assert_eq!(
+            fired,
+            [false, false, true, false, false, true, false, false, true]
+        );
+    }
+
+    /// `times` after `every` caps the faults; a request that is not the rule's turn goes
+    /// on to the next rule.
+    #[test]
+    fn every_with_times_stops_and_passes_the_others_on() {
+        let faults = Faults::default();
+        faults.add(
+            FaultRule::new(Fault::Status { status: 503 })
+                .every(2)
+                .times(2),
+        );
+        faults.add(FaultRule::new(Fault::Status { status: 500 }).always());
+        let seen: Vec<Option<u16>> = (0..6).map(|_| status(&faults, "/x")).collect();
+        assert_eq!(
+            seen,
+            [
+                Some(500),
+                Some(503),
+                Some(500),
+                Some(503),
+                Some(500),
+                Some(500)
+            ]
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "every must be at least 1")]
+    fn every_zero_is_refused_by_the_builder() {
+        let _ = FaultRule::new(Fault::Status { status: 503 }).every(0);
+    }
+
+    #[test]
+    fn every_zero_is_refused_over_http_and_every_is_read_from_json() {
+        let rule: FaultRule = serde_json::from_value(serde_json::json!({
+            "fault": {"kind": "status", "status": 503}, "every": 0
+        }))
+        .unwrap();
+        assert_eq!(rule.invalid().as_deref(), Some(EVERY_ZERO));
+        let rule: FaultRule = serde_json::from_value(serde_json::json!({
+            "fault": {"kind": "status", "status": 503}, "every": 2, "times": null
+        }))
+        .unwrap();
+        assert_eq!(
+            (rule.every, rule.times, rule.invalid()),
+            (Some(2), None, None)
+        );
+    }
 }

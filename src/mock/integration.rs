@@ -12,9 +12,12 @@
 //! `…/confirm?token=…` confirm a token (for `tenantId=` when given, otherwise the mock's
 //! default tenant: the first registered in name order, or `mock-tenant`), and
 //! `…/create-testing-events?token=…` writes new, updated and deleted comments and new
-//! and deleted votes into the token's log, as FastComments' own test harness does.
+//! and deleted votes into the token's log, as FastComments' own test harness expects
+//! them (see [`write_testing_events`]).
 //!
-//! The event log's `fromDateTime` is inclusive (`createdAt >= fromDateTime`).
+//! The event log's `fromDateTime` is inclusive (`createdAt >= fromDateTime`); each
+//! event's `createdAt` is sent as an ISO-8601 string with milliseconds, as the service
+//! does (PROTOCOL.md §4).
 //!
 //! `GET /integrations/v1/comments` pages through the tenant's comment store (the one
 //! the REST API serves and `MockServer::seed_comments` fills) by `skip`, in pages of the
@@ -323,10 +326,22 @@ fn page(state: &State, tenant: &str, from: i64) -> (Vec<Value>, bool) {
         let events = rest
             .iter()
             .take(size)
-            .map(|e| json!({ "_id": e.id, "createdAt": e.created_at, "urlId": e.url_id, "data": e.data }))
+            .map(|e| json!({ "_id": e.id, "createdAt": iso_ms(e.created_at), "urlId": e.url_id, "data": e.data }))
             .collect();
         (events, rest.len() > size)
     })
+}
+
+/// `ms` as the service writes an instant: ISO-8601, UTC, with milliseconds
+/// (`2026-01-01T00:00:00.001Z`); a number out of chrono's range stays a number.
+fn iso_ms(ms: i64) -> Value {
+    chrono::DateTime::from_timestamp_millis(ms).map_or_else(
+        || ms.into(),
+        |at| {
+            at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+                .into()
+        },
+    )
 }
 
 async fn events(AxumState(state): AxumState<Arc<State>>, Query(q): Params) -> Answer {
@@ -538,59 +553,82 @@ async fn testing_events(AxumState(state): AxumState<Arc<State>>, Query(q): Param
     Ok(Json(json!({ "status": "success", "eventIds": ids })).into_response())
 }
 
-/// FastComments' test harness: two comments, an edit, two votes, one vote and one
-/// comment deleted, all in one millisecond. Returns the events' ids.
+/// FastComments' test harness, as the service plays it: three new comments, an edit,
+/// votes (each event carrying the comment voted on beside the vote, which the reference
+/// cores' vote handlers read), one vote withdrawn and one comment deleted, one event a
+/// millisecond from `at` on. Net: two new comments, the first edited with one up vote,
+/// the second with one up vote. Returns the events' ids, in log order.
 pub(crate) fn write_testing_events(state: &State, tenant: &str, at: i64) -> Vec<String> {
     const URL_ID: &str = "fastcomments-integration-test";
-    let comment = |id: &str, html: &str| {
+    let comment = |id: &str, html: &str, votes: (i64, i64)| {
         json!({
             "_id": id, "externalId": null, "tenantId": tenant, "urlId": URL_ID,
             "urlIdRaw": URL_ID, "url": format!("https://example.com/{URL_ID}"),
             "pageTitle": "Integration test", "userId": null, "commenterName": "FastComments Tester",
             "commenterEmail": "tester@fastcomments.com", "comment": html, "commentHTML": format!("<p>{html}</p>"),
-            "parentId": null, "date": "2026-01-01T00:00:00.000Z", "votes": 0, "votesUp": 0, "votesDown": 0,
-            "verified": true, "notificationSentForParent": true, "notificationSentForParentTenant": true,
-            "reviewed": false, "avatarSrc": null, "isSpam": false, "aiDeterminedSpam": false,
-            "hasImages": false, "hasLinks": false, "approved": true, "locale": "en_us",
-            "isByAdmin": false, "isByModerator": false
+            "parentId": null, "date": iso_ms(at), "votes": votes.0 - votes.1, "votesUp": votes.0,
+            "votesDown": votes.1, "verified": true, "notificationSentForParent": true,
+            "notificationSentForParentTenant": true, "reviewed": false, "avatarSrc": null,
+            "isSpam": false, "aiDeterminedSpam": false, "hasImages": false, "hasLinks": false,
+            "approved": true, "locale": "en_us", "isByAdmin": false, "isByModerator": false
         })
     };
-    let vote = |id: &str, on: &str, direction: i64| {
+    let vote = |id: &str, on: &str, direction: i64, cast: i64| {
         json!({ "_id": id, "commentExternalId": null, "tenantId": tenant, "urlId": URL_ID,
-                "urlIdRaw": URL_ID, "commentId": on, "userId": "tester", "direction": direction, "createdAt": at })
+                "urlIdRaw": URL_ID, "commentId": on, "userId": "tester", "direction": direction, "createdAt": cast })
     };
-    let (kept, gone) = (new_id(), new_id());
-    let (up, down) = (new_id(), new_id());
+    let (first, second, gone) = (new_id(), new_id(), new_id());
+    let (up, other, down) = (new_id(), new_id(), new_id());
+    let (stays, edited) = ("A comment that stays", "A comment that stays, edited");
+    let (also, goes) = ("Another comment that stays", "A comment that goes");
     let events = [
         (
             "new-comment",
-            json!({ "comment": comment(&kept, "A comment that stays") }),
+            json!({ "comment": comment(&first, stays, (0, 0)) }),
         ),
         (
             "new-comment",
-            json!({ "comment": comment(&gone, "A comment that goes") }),
+            json!({ "comment": comment(&second, also, (0, 0)) }),
+        ),
+        (
+            "new-comment",
+            json!({ "comment": comment(&gone, goes, (0, 0)) }),
         ),
         (
             "updated-comment",
-            json!({ "comment": comment(&kept, "A comment that stays, edited") }),
+            json!({ "comment": comment(&first, edited, (0, 0)) }),
         ),
-        ("new-vote", json!({ "vote": vote(&up, &kept, 1) })),
-        ("new-vote", json!({ "vote": vote(&down, &gone, -1) })),
-        ("deleted-vote", json!({ "vote": vote(&down, &gone, -1) })),
+        (
+            "new-vote",
+            json!({ "vote": vote(&up, &first, 1, at + 4), "comment": comment(&first, edited, (1, 0)) }),
+        ),
+        (
+            "new-vote",
+            json!({ "vote": vote(&other, &second, 1, at + 5), "comment": comment(&second, also, (1, 0)) }),
+        ),
+        (
+            "new-vote",
+            json!({ "vote": vote(&down, &gone, -1, at + 6), "comment": comment(&gone, goes, (0, 1)) }),
+        ),
+        (
+            "deleted-vote",
+            json!({ "vote": vote(&down, &gone, -1, at + 6), "comment": comment(&gone, goes, (0, 0)) }),
+        ),
         (
             "deleted-comment",
-            json!({ "comment": comment(&gone, "A comment that goes") }),
+            json!({ "comment": comment(&gone, goes, (0, 0)) }),
         ),
     ];
     state.with_integrations(|i| {
         let log = i.tenants.entry(tenant.to_owned()).or_default();
         events
             .into_iter()
-            .map(|(kind, mut payload)| {
+            .zip(at..)
+            .map(|((kind, mut payload), created_at)| {
                 payload["type"] = kind.into();
                 payload["broadcastId"] = new_id().into();
-                payload["timestamp"] = at.into();
-                log.push(at, URL_ID, payload.to_string())
+                payload["timestamp"] = created_at.into();
+                log.push(created_at, URL_ID, payload.to_string())
             })
             .collect()
     })

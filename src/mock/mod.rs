@@ -249,11 +249,13 @@ impl MockServer {
             .push_integration_event(tenant_id, created_at_ms, data.into())
     }
 
-    /// Writes FastComments' testing events into `tenant_id`'s log at `created_at_ms`
-    /// (what `GET /auth/my-account/integrations/v1/create-testing-events` does at the
-    /// current time): two new comments, an edit of the first, an up vote on it, a down
-    /// vote on the second, that vote deleted, the second comment deleted. All share one
-    /// millisecond. Returns the events' ids.
+    /// Writes FastComments' testing events into `tenant_id`'s log from `created_at_ms`
+    /// on, one a millisecond (what `GET /auth/my-account/integrations/v1/create-testing-events`
+    /// does at the current time), nine in all: three new comments, an edit of the first,
+    /// an up vote on each of the first two, a down vote on the third, that vote deleted,
+    /// the third comment deleted. Each vote event carries the comment voted on beside
+    /// the vote, as the service sends it. Net: two new comments, one up vote each.
+    /// Returns the events' ids, in log order.
     pub fn create_integration_testing_events(
         &self,
         tenant_id: &str,

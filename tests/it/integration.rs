@@ -205,20 +205,27 @@ async fn fastcomments_harness_token_validation_upload_and_events() {
         token.expose()
     ))
     .await;
-    assert_eq!(created["eventIds"].as_array().unwrap().len(), 7);
+    assert_eq!(created["eventIds"].as_array().unwrap().len(), 9);
     let reports = settle(&integration, 5).await;
-    assert_eq!(reports.iter().map(|r| r.applied).sum::<u64>(), 7);
+    assert_eq!(reports.iter().map(|r| r.applied).sum::<u64>(), 9);
     let data = site.data();
-    let remote: Vec<_> = data
+    let mut remote: Vec<_> = data
         .comments
         .values()
         .filter(|c| c.from_fastcomments)
+        .map(|c| (c.html.as_str(), c.votes_up, c.votes_down))
         .collect();
-    assert_eq!(remote.len(), 1, "the deleted comment is gone: {remote:#?}");
-    assert_eq!(remote[0].html, "<p>A comment that stays, edited</p>");
-    assert_eq!((remote[0].votes_up, remote[0].votes_down), (1, 0));
-    assert_eq!(data.votes.len(), 1);
-    assert_eq!(data.comments.len(), 4);
+    remote.sort();
+    assert_eq!(
+        remote,
+        [
+            ("<p>A comment that stays, edited</p>", 1, 0),
+            ("<p>Another comment that stays</p>", 1, 0)
+        ],
+        "the deleted comment is gone"
+    );
+    assert_eq!(data.votes.len(), 2);
+    assert_eq!(data.comments.len(), 5);
     assert!(data.effects.values().all(|&n| n == 1));
     assert!(store.load().await.unwrap().sync_done);
 }
@@ -462,12 +469,17 @@ async fn the_older_stream_flavour_end_to_end() {
         report.commands,
         ["SetSetupCompleted", "SendNextCommentsPayload"]
     );
-    assert_eq!((report.uploaded, report.applied), (3, 7));
+    assert_eq!((report.uploaded, report.applied), (3, 9));
     let report = integration.tick().await.unwrap();
     assert_eq!(report.commands, ["SetSetupCompleted"], "the upload is done");
-    assert_eq!((report.applied, report.skipped), (0, 7));
+    // Read again from the checkpoint's millisecond: the last event, recognised.
+    assert_eq!((report.applied, report.skipped), (0, 1));
     assert!(store.load().await.unwrap().setup_completed);
-    assert_eq!(site.data().comments.len(), 4);
+    assert_eq!(
+        site.data().comments.len(),
+        5,
+        "3 local, 2 from FastComments"
+    );
     assert!(
         server
             .requests()
@@ -1556,4 +1568,178 @@ async fn refused_id_mappings_are_reported_and_never_block_the_download() {
     let data = site.data();
     assert_eq!(data.comments.len(), 10);
     assert!(data.unsent_ids.is_empty(), "given up, not sent again");
+}
+
+/// [`slow_retries_case`]'s scenario: 40 events in pages of 4 and 3 local comments
+/// uploaded one a batch, every `every`-th integration request failing with 503 (none
+/// when `None`), ticked until idle (at most `limit` ticks). Returns the site's data, the
+/// ticks and the requests for a page of events.
+async fn sync_under(every: Option<u32>, limit: usize) -> (MemoryData, usize, usize) {
+    let server = server().await;
+    server.confirm_integration(TOKEN, TENANT);
+    server.set_integration_page_size(4);
+    for (ms, data) in soak_events(40) {
+        server.push_integration_event(TENANT, ms, data);
+    }
+    if let Some(n) = every {
+        server.inject(
+            FaultRule::new(Fault::Status { status: 503 })
+                .path("/integrations/v1/*")
+                .every(n),
+        );
+    }
+    let site = site_with(3);
+    // The client's default retry policy: a failed call is tried again 60 s later.
+    let integration =
+        Integration::builder(client(server.base_url()), site.clone(), MemoryStore::new())
+            .token(Token::new(TOKEN))
+            .batch_size(1)
+            .build()
+            .await
+            .unwrap();
+    let mut reports = Vec::new();
+    for ticks in 1..=limit {
+        let report = integration.tick().await.unwrap();
+        let idle = report.applied == 0
+            && report.uploaded == 0
+            && !report.budget_exhausted
+            && !report.commands.iter().any(|c| c == "SendComments");
+        reports.push((report.applied, report.uploaded, report.budget_exhausted));
+        if idle {
+            let pages = server
+                .requests()
+                .iter()
+                .filter(|r| r.path == "/integrations/v1/events")
+                .count();
+            return (site.data(), ticks, pages);
+        }
+    }
+    panic!(
+        "every {every:?}: no idle tick after {limit}: (applied, uploaded, out of budget) {reports:?}"
+    );
+}
+
+/// Issue 18: a service failing every n-th request, with retries a minute later, well
+/// past the tick's 30 s budget. Each tick still applies what its calls brought, so the
+/// site reaches the state of a fault-free run within a bounded number of ticks.
+async fn slow_retries_case(n: u32) {
+    let (clean, clean_ticks, pages) = sync_under(None, 5).await;
+    assert!(clean_ticks <= 3, "{clean_ticks}");
+    // Each tick takes at least one step (a page of events or an upload batch), so the
+    // pages, the 3 batches and the idle tick bound the ticks.
+    let (data, _, _) = sync_under(Some(n), pages + 3 + 1).await;
+    assert_eq!(data.effects.len(), clean.effects.len(), "every {n}");
+    assert!(
+        data.effects.values().all(|&k| k == 1),
+        "an event applied twice"
+    );
+    assert!(
+        content(&data) == content(&clean),
+        "every {n}: the comments differ"
+    );
+    assert!(data.votes == clean.votes, "every {n}: the votes differ");
+    assert_eq!(data.checkpoint.at_ms, clean.checkpoint.at_ms);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_service_failing_every_second_request_never_livelocks_the_runner() {
+    slow_retries_case(2).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_service_failing_every_third_request_never_livelocks_the_runner() {
+    slow_retries_case(3).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_service_failing_every_fifth_request_never_livelocks_the_runner() {
+    slow_retries_case(5).await;
+}
+
+/// Issue 18: `create-testing-events` as the service plays it. The raw `/events` answer
+/// gives `createdAt` as ISO-8601 strings over several milliseconds, each vote event
+/// carries the comment voted on (what FastComments' reference cores read), and the
+/// runner leaves the site with two new comments net, each with its vote.
+#[tokio::test]
+async fn the_testing_events_are_realistic_and_leave_two_new_comments_with_their_votes() {
+    let server = server().await;
+    server.confirm_integration(TOKEN, TENANT);
+    let at = Utc
+        .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+        .unwrap()
+        .timestamp_millis();
+    let ids = server.create_integration_testing_events(TENANT, at);
+    let raw = get(format!(
+        "{}/integrations/v1/events?token={TOKEN}&fromDateTime=0",
+        server.base_url()
+    ))
+    .await;
+    let events = raw["events"].as_array().unwrap();
+    assert_eq!(events.len(), ids.len());
+    let stamps: Vec<&str> = events
+        .iter()
+        .map(|e| e["createdAt"].as_str().expect("createdAt is a string"))
+        .collect();
+    assert_eq!(stamps[0], "2026-01-01T00:00:00.000Z");
+    for stamp in &stamps {
+        chrono::DateTime::parse_from_rfc3339(stamp).expect("ISO-8601");
+    }
+    let mut distinct = stamps.clone();
+    distinct.dedup();
+    assert!(distinct.len() > 1, "one millisecond: {stamps:?}");
+    let data: Vec<Value> = events
+        .iter()
+        .map(|e| serde_json::from_str(e["data"].as_str().unwrap()).unwrap())
+        .collect();
+    let mut votes = 0;
+    for d in data
+        .iter()
+        .filter(|d| d["type"].as_str().unwrap().ends_with("-vote"))
+    {
+        votes += 1;
+        assert_eq!(d["comment"]["_id"], d["vote"]["commentId"], "{d}");
+    }
+    assert!(votes >= 2);
+    let kinds = |kind: &str| data.iter().filter(|d| d["type"] == kind).count();
+    assert!(kinds("new-comment") - kinds("deleted-comment") >= 2);
+    assert!(kinds("updated-comment") >= 1 && kinds("deleted-vote") >= 1);
+
+    let site = MemorySite::new();
+    let integration =
+        Integration::builder(client(server.base_url()), site.clone(), MemoryStore::new())
+            .token(Token::new(TOKEN))
+            .skip_initial_sync(true)
+            .build()
+            .await
+            .unwrap();
+    let report = integration.tick().await.unwrap();
+    assert_eq!(report.applied, ids.len() as u64, "{report:#?}");
+    assert!(report.malformed.is_empty() && report.undeliverable.is_empty());
+    let seen = site.data();
+    assert_eq!(seen.checkpoint.at_ms, at + ids.len() as i64 - 1);
+    let comments: Vec<_> = seen.comments.values().collect();
+    assert_eq!(comments.len(), 2, "two new comments net: {comments:#?}");
+    assert!(
+        comments
+            .iter()
+            .all(|c| (c.votes_up, c.votes_down) == (1, 0))
+    );
+    assert_eq!(seen.votes.len(), 2);
+}
+
+/// The service sends `createdAt` as a string; a number (an older or other server) is
+/// still read as epoch milliseconds.
+#[tokio::test]
+async fn an_event_whose_created_at_is_a_number_still_decodes() {
+    let body = json!({"status": "success", "hasMore": false, "events": [
+        {"_id": "e1", "createdAt": 1_500, "urlId": "p",
+         "data": event_data("new-comment", comment("c1", "hi"))}
+    ]});
+    let base = scripted(json!({"status": "success", "commands": []}), body).await;
+    let page = client(&base)
+        .integration(Token::new(TOKEN))
+        .events(0)
+        .await
+        .unwrap();
+    assert_eq!(page.events[0].created_at, 1_500);
 }
