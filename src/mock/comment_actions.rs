@@ -9,10 +9,10 @@
 use serde_json::{Value, json};
 
 use super::comments::render_html;
-use super::store::feed::{Change, Kind};
 use super::generic::Call;
 use super::resources::put;
 use super::respond::{Answer, Failure};
+use super::store::feed::{Change, Kind};
 use super::store::{State, find};
 use super::votes;
 use crate::operations::Operation;

@@ -11,8 +11,8 @@ use axum::routing::get;
 use serde_json::{Value, json};
 
 use super::auth::Secured;
-use super::store::feed::{Change, Kind};
 use super::respond::{Answer, Failure, answer, body, index_param, int_param, skip_take};
+use super::store::feed::{Change, Kind};
 use super::store::{Object, State, Tenant, find, merge, new_id, now_ms};
 use crate::types;
 

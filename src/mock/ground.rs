@@ -12,9 +12,9 @@ use schemars::schema::{RootSchema, Schema};
 use serde_json::{Map, Value};
 
 use super::fake::Fake;
-use super::store::feed::iso;
 use super::resources::{resolve, takes};
 use super::store::Object;
+use super::store::feed::iso;
 
 /// What a call knows: values by field name, the first source given winning.
 #[derive(Debug, Default, Clone)]

@@ -72,9 +72,9 @@ use tokio::sync::oneshot;
 
 use crate::webhook::WebhookEventType;
 pub use example::ExampleRequest;
-pub use faults::{Fault, FaultRule, MAX_LATENCY};
 pub use store::RecordedRequest;
 use store::State;
+pub use store::faults::{Fault, FaultRule, MAX_LATENCY};
 pub use webhooks::{EndpointVerdict, WebhookTestVerdict};
 
 /// A running mock server. Dropping it stops it.

@@ -10,8 +10,8 @@ use axum::routing::{delete as delete_route, get};
 use serde_json::{Value, json};
 
 use super::auth::Secured;
-use super::store::feed::{Change, Kind};
 use super::respond::{Answer, Failure, answer};
+use super::store::feed::{Change, Kind};
 use super::store::{Object, State, Tenant, find, new_id};
 
 pub(crate) fn routes() -> Router<Arc<State>> {

@@ -10,12 +10,14 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+pub(crate) mod faults;
 pub(crate) mod feed;
+pub(crate) mod integration;
 pub(crate) mod webhooks;
 
 use serde_json::{Map, Value};
 
-use super::faults::Faults;
+use faults::Faults;
 
 /// One stored object (comment, page, ...), as the JSON the API sends.
 pub(crate) type Object = Map<String, Value>;
@@ -39,7 +41,7 @@ pub(crate) struct State {
     /// The collections of list operations that take no tenant (the moderation API).
     shared_lists: Mutex<HashMap<String, Vec<Object>>>,
     /// The integration protocol's side (tokens, event logs, uploads).
-    pub(crate) integrations: Mutex<super::integration::Integrations>,
+    pub(crate) integrations: Mutex<integration::Integrations>,
     /// Webhook receivers and the delivery queue.
     pub(crate) webhooks: Mutex<webhooks::Webhooks>,
     /// Every tenant's change feed.

@@ -214,7 +214,6 @@ impl State {
             }
         });
     }
-
 }
 
 /// The comment as FastComments sends it to a webhook: its date as an ISO-8601 string.
@@ -233,4 +232,3 @@ fn domain(url: &str) -> String {
         .and_then(|u| u.host_str().map(str::to_owned))
         .unwrap_or_default()
 }
-
