@@ -129,6 +129,13 @@ pub(crate) fn answer(state: &State, call: &mut Call) -> Answer {
     if let Some(change) = change {
         state.enqueue_webhook(&tenant, change, &comment);
     }
+    if call.op.id == "postRemoveComment" {
+        // Its answer is `anyOf [DeleteCommentResult, RemoveCommentActionResponse]`, both
+        // requiring `status` and `action`, which the generic answer (`{}`) lacks: the
+        // first branch, as `DeleteComment` answers it (the comment was removed outright).
+        put(&mut answer, "status", json!("success"));
+        put(&mut answer, "action", json!("hard-removed"));
+    }
     show(call, &mut answer, &comment);
     (call.spec.respond)(answer)
 }
