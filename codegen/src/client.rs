@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::postprocess::{
-    builders, derives, http_methods, lean_deserialize, open_enums, reserved_idents, send,
+    any_of, builders, derives, http_methods, lean_deserialize, open_enums, reserved_idents, send,
     uninhabited,
 };
 
@@ -49,6 +49,7 @@ pub fn generate(
     }
     open_enums::apply(&mut file)?;
     lean_deserialize::apply(&mut file)?;
+    any_of::apply(&mut file)?;
     let empty = uninhabited::find(&file);
     if !empty.is_empty() {
         return Err(format!(

@@ -94,6 +94,15 @@ fn every_version_generates_valid_rust_with_every_operation_reachable() {
             "{}: uninhabited types",
             version.file
         );
+        assert_eq!(
+            postprocess::any_of::find(&client),
+            Vec::<String>::new(),
+            "{}: anyOf structs any object decodes into",
+            version.file
+        );
+        let any_of = file("progenitor.rs")
+            .matches("crate :: response :: any_of (")
+            .count();
 
         let published: Value = serde_json::from_str(&text).unwrap();
         let operations = spec::operations(&published).unwrap();
@@ -119,11 +128,12 @@ fn every_version_generates_valid_rust_with_every_operation_reachable() {
         let streams = file("pagination.rs").matches("pub fn stream (").count();
         assert_eq!(streams, version.streams, "{}: streams found", version.file);
         println!(
-            "{:<24} {:>4} ms  {:>3} operations reachable  {:>2} streams",
+            "{:<24} {:>4} ms  {:>3} operations reachable  {:>2} streams  {} checked anyOf",
             version.file,
             elapsed.as_millis(),
             operations.len(),
-            streams
+            streams,
+            any_of
         );
     }
 }
@@ -138,6 +148,27 @@ fn client_of(file: &str) -> String {
         .find(|(name, _)| *name == "progenitor.rs")
         .unwrap();
     client
+}
+
+#[test]
+fn an_any_of_answer_any_object_fitted_decodes_through_the_checked_impl() {
+    let client = client_of("../../openapi.json");
+    let answer = client
+        .split("pub struct PostRemoveCommentApiResponse {")
+        .nth(1)
+        .unwrap();
+    assert!(
+        answer.contains(
+            "impl < 'de > :: serde :: Deserialize < 'de > for PostRemoveCommentApiResponse"
+        ),
+        "postRemoveComment's anyOf answer is not checked"
+    );
+    let derives = client
+        .split("pub struct PostRemoveCommentApiResponse {")
+        .next()
+        .and_then(|before| before.rsplit("# [derive (").next())
+        .unwrap();
+    assert!(!derives.starts_with(":: serde :: Deserialize"), "{derives}");
 }
 
 #[test]

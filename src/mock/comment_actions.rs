@@ -137,6 +137,13 @@ pub(crate) fn answer(state: &State, call: &mut Call) -> Answer {
         (Some(kind), None) => state.publish(&tenant, Change::comment(kind, &comment, broadcast_id)),
         (None, _) => {}
     }
+    if call.op.id == "postRemoveComment" {
+        // Its answer is `anyOf [DeleteCommentResult, RemoveCommentActionResponse]`, both
+        // requiring `status` and `action`, which the generic answer (`{}`) lacks: the
+        // first branch, as `DeleteComment` answers it (the comment was removed outright).
+        put(&mut answer, "status", json!("success"));
+        put(&mut answer, "action", json!("hard-removed"));
+    }
     let answer = call.grounded(answer, Some(&comment));
     (call.spec.respond)(answer)
 }

@@ -1,6 +1,7 @@
 //! What a response means: its body read within a limit, a failure told from a success,
 //! and a success decoded once into its generated type.
 
+mod any_of;
 mod located;
 mod toplevel;
 mod watch;
@@ -13,6 +14,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error::{ApiError, Error, excerpt};
+
+pub(crate) use any_of::any_of;
 
 /// An object key, borrowed from the body when it has no escapes: how the generated types'
 /// decoders and the status watch read keys without allocating.

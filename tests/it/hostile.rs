@@ -288,3 +288,58 @@ async fn a_server_ignoring_after_id_while_saying_has_more_ends_the_stream() {
         .await;
     assert_eq!(ended_with_no_progress(items, &requests).await, 5);
 }
+
+/// `postRemoveComment`'s spec answer is `anyOf [DeleteCommentResult,
+/// RemoveCommentActionResponse]`, both requiring `status` and `action`. A body with
+/// neither (what the mock once answered) is a decode error naming both branches, not a
+/// success with nothing in it; a body with them decodes as before.
+#[tokio::test]
+async fn a_remove_comment_answer_matching_no_branch_of_its_any_of_is_a_decode_error() {
+    for body in [
+        "{}",
+        r#"{"status":"success"}"#,
+        r#"{"action":"anonymized"}"#,
+    ] {
+        let base = serve(
+            axum::Router::new()
+                .fallback(move || async move { ([("content-type", "application/json")], body) }),
+        )
+        .await;
+        let error = client(base)
+            .post_remove_comment()
+            .comment_id("c1")
+            .send()
+            .await
+            .unwrap_err();
+        let Error::Decode { message, .. } = &error else {
+            panic!("{body}: expected Error::Decode, got {error:?}");
+        };
+        assert!(
+            message.contains("matches none of the spec's anyOf branches: DeleteCommentResult (")
+                && message.contains("); RemoveCommentActionResponse (missing field"),
+            "{body}: {message}"
+        );
+        assert!(!error.is_retryable(), "{error}");
+    }
+
+    let base = serve(axum::Router::new().fallback(|| async {
+        (
+            [("content-type", "application/json")],
+            r#"{"status":"success","action":"hard-removed"}"#,
+        )
+    }))
+    .await;
+    let removed = client(base)
+        .post_remove_comment()
+        .comment_id("c1")
+        .send()
+        .await
+        .unwrap();
+    let result = removed.subtype_0.expect("a DeleteCommentResult");
+    assert_eq!(result.action.as_str(), "hard-removed");
+    assert_eq!(result.status, fastcomments::types::ApiStatus::Success);
+    assert!(
+        removed.subtype_1.is_none(),
+        "decoded as before: the first branch claims the keys"
+    );
+}

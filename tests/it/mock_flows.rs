@@ -59,12 +59,14 @@ async fn a_comment_saved_through_the_api_is_seen_voted_and_removed_through_the_o
     let counted = client.get_comment().id(&id).send().await.unwrap();
     assert_eq!(counted.comment.votes_up, Some(1));
 
-    client
+    let removed = client
         .post_remove_comment()
         .comment_id(&id)
         .send()
         .await
         .unwrap();
+    let result = removed.subtype_0.expect("the spec's DeleteCommentResult");
+    assert_eq!(result.action.as_str(), "hard-removed");
     assert!(
         !public(client.clone()).await.contains(&id),
         "gone from the widget"

@@ -15,7 +15,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::{derive_paths, module_items, names, remove_derive};
+use super::{derives_deserialize, module_items, remove_derive};
 
 /// Rewrites the eligible structs of `types`; returns how many.
 pub fn apply(file: &mut syn::File) -> Result<usize, String> {
@@ -182,13 +182,6 @@ fn field(field: &syn::Field) -> Option<Field> {
 
 fn is_option(ty: &syn::Type) -> bool {
     matches!(ty, syn::Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "Option"))
-}
-
-fn derives_deserialize(attrs: &[syn::Attribute]) -> bool {
-    attrs
-        .iter()
-        .filter_map(derive_paths)
-        .any(|paths| paths.iter().any(|p| names(p, "Deserialize")))
 }
 
 #[cfg(test)]

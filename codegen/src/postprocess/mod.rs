@@ -1,6 +1,7 @@
-//! What is done to progenitor's output before it is written: each module one pass, with
-//! tests on small token inputs.
+//! What is done to progenitor's output before it is written: each module one pass (what
+//! goes wrong without it, what it loses), with tests on small token inputs.
 
+pub mod any_of;
 pub mod builders;
 pub mod derives;
 pub mod http_methods;
@@ -37,6 +38,14 @@ pub(crate) fn derive_paths(attr: &syn::Attribute) -> Option<Vec<syn::Path>> {
     attr.parse_args_with(syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated)
         .ok()
         .map(|paths| paths.into_iter().collect())
+}
+
+/// Whether the attributes derive `Deserialize`.
+pub(crate) fn derives_deserialize(attrs: &[syn::Attribute]) -> bool {
+    attrs
+        .iter()
+        .filter_map(derive_paths)
+        .any(|paths| paths.iter().any(|p| names(p, "Deserialize")))
 }
 
 /// Whether a derive path names `trait_name` (`::serde::Deserialize` names `Deserialize`).
