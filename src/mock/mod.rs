@@ -18,8 +18,14 @@
 //! (`ground`). Requests are checked against the spec first (required parameters, enum
 //! values, the body's type), and an `sso` parameter like FastComments checks it (`sso`).
 //!
-//! Every write is one change of the tenant's change feed (`feed`), which the webhook
-//! queue, the integration event log and the public event log read alike.
+//! Every write is one change of the tenant's change feed (`store::feed`), which the
+//! webhook queue, the integration event log and the public event log read alike.
+//!
+//! Layers, bottom up: `store` (what is kept, per area: tenants and their collections,
+//! the change feed, the webhook queue, the integration side, the faults; no store
+//! imports a handler), the spec's table and the request checks (`table`, `check`,
+//! `sso`), how answers are made (`fake`, `ground`, `resources`), the handlers (one
+//! module per family of routes), and the router.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]

@@ -263,3 +263,26 @@ pub(crate) fn merge<T: serde::Serialize>(target: &mut Object, patch: &T) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The layering holds: a store reads and writes data and imports no handler, so a
+    /// change to what a route does cannot reach what is kept except through a store's
+    /// own functions.
+    #[test]
+    fn no_store_imports_a_handler() {
+        let stores = [
+            ("mod.rs", include_str!("mod.rs")),
+            ("faults.rs", include_str!("faults.rs")),
+            ("feed.rs", include_str!("feed.rs")),
+            ("integration.rs", include_str!("integration.rs")),
+            ("webhooks.rs", include_str!("webhooks.rs")),
+        ];
+        for (file, text) in stores {
+            for line in text.lines().filter(|l| l.trim_start().starts_with("use ")) {
+                let outside = line.contains("super::super") || line.contains("crate::mock");
+                assert!(!outside, "store/{file} imports a handler: {line}");
+            }
+        }
+    }
+}
