@@ -107,7 +107,9 @@ pub(crate) fn answer(state: &State, call: &mut Call) -> Answer {
                     Some(Kind::UpdatedComment)
                 }
                 Effect::Vote => {
-                    let vote = votes::add(t, &comment_id, &direction, None, true)?;
+                    // The SSO user votes as themself; anyone else anonymously.
+                    let voter = request.identity.user_id();
+                    let vote = votes::add(t, &comment_id, &direction, voter, voter.is_none())?;
                     put(&mut answer, "voteId", vote["id"].clone());
                     let comment = find(&mut t.comments, &comment_id)?.clone();
                     return Some((Some(Kind::NewVote), comment, Some(vote)));

@@ -205,13 +205,9 @@ const URI_COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHAN
 /// The caller's live session: its `sessionId` when it sent one, else its SSO user's
 /// id, else a new one.
 fn user_id_ws(q: &HashMap<String, String>, identity: &Identity) -> String {
-    let user_id = match identity {
-        Identity::User { user, .. } => user.get("id").and_then(Value::as_str),
-        Identity::Anonymous => None,
-    };
     q.get("sessionId")
         .cloned()
-        .or_else(|| user_id.map(str::to_owned))
+        .or_else(|| identity.user_id().map(str::to_owned))
         .unwrap_or_else(new_id)
 }
 

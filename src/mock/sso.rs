@@ -200,6 +200,14 @@ fn upsert(users: &mut Vec<Object>, user: &Object) {
 }
 
 impl Identity {
+    /// The SSO user's id; `None` when anonymous.
+    pub(crate) fn user_id(&self) -> Option<&str> {
+        match self {
+            Identity::User { user, .. } => user.get("id").and_then(Value::as_str),
+            Identity::Anonymous => None,
+        }
+    }
+
     /// The user as the public API's `user` (`UserSessionInfo`); `null` when anonymous.
     pub(crate) fn session(&self) -> Value {
         let Identity::User { user, verified } = self else {

@@ -128,6 +128,35 @@ async fn the_mock_shows_a_verified_sso_user_as_the_reader_and_the_author() {
         .map(|u| &u["id"])
         .collect();
     assert_eq!(ids, [&Value::from("user-42")]);
+
+    // They vote as themself.
+    let comment_id = created.comment.id.clone();
+    client
+        .vote_comment()
+        .comment_id(&comment_id)
+        .url_id("post")
+        .broadcast_id("b-vote")
+        .sso(token(crate::common::API_KEY, ada(), now_ms()))
+        .body_map(|b| {
+            b.commenter_name(Some("ada".to_string()))
+                .commenter_email(None)
+                .url(Some("https://example.com/post".to_string()))
+                .vote_dir(fastcomments::types::VoteBodyParamsVoteDir::Up)
+        })
+        .send()
+        .await
+        .unwrap();
+    let log = client
+        .get_event_log()
+        .url_id("post")
+        .user_id_ws("user-42")
+        .start_time(0)
+        .send()
+        .await
+        .unwrap();
+    let vote: Value = serde_json::from_str(&log.events.last().unwrap().data).unwrap();
+    assert_eq!(vote["type"], "new-vote");
+    assert_eq!(vote["vote"]["userId"], "user-42");
 }
 
 #[tokio::test]
