@@ -231,6 +231,7 @@ async fn create(
     bytes: Bytes,
 ) -> Answer {
     let params: types::CreateCommentParams = body(&bytes)?;
+    check_date(params.date)?;
     let comment = new_comment(&tenant_id, params);
     state.with_tenant(&tenant_id, |t| {
         t.audit("c", "Comment", comment["id"].as_str().unwrap_or_default());
@@ -284,6 +285,20 @@ pub(crate) fn new_comment(tenant_id: &str, params: types::CreateCommentParams) -
         }
     }
     comment
+}
+
+/// Refuses a comment date no calendar holds (beyond ±262,000 years): every API shows a
+/// comment's date as ISO-8601 too.
+pub(crate) fn check_date(date: Option<i64>) -> Result<(), Failure> {
+    match date {
+        Some(ms) if chrono::DateTime::from_timestamp_millis(ms).is_none() => {
+            Err(Failure::bad_request(
+                "invalid-date",
+                "date must be epoch milliseconds of a real date.",
+            ))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The HTML FastComments renders for plain text: escaped, in a paragraph.

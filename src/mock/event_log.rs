@@ -40,6 +40,24 @@ async fn global(
     read(&state, &tenant_id, None, &q, "GetGlobalEventLog")
 }
 
+/// What the public log may show of a comment: the integration log (authenticated by its
+/// token) carries the commenter's e-mail and the site's `meta`, the public one does not,
+/// as the spec's `PubSubComment` has neither.
+const PRIVATE: [&str; 2] = ["commenterEmail", "meta"];
+
+/// An event's data as the public log shows it.
+fn public_data(data: &str) -> String {
+    let Ok(mut event) = serde_json::from_str::<Value>(data) else {
+        return data.to_owned();
+    };
+    if let Some(comment) = event.get_mut("comment").and_then(Value::as_object_mut) {
+        for key in PRIVATE {
+            comment.remove(key);
+        }
+    }
+    event.to_string()
+}
+
 fn read(
     state: &State,
     tenant_id: &str,
@@ -54,7 +72,11 @@ fn read(
     let events: Vec<Value> = lock(&state.feeds)
         .range(tenant_id, url_id, start, end)
         .iter()
-        .map(|e| e.to_log_entry(tenant_id))
+        .map(|e| {
+            let mut entry = e.to_log_entry(tenant_id);
+            entry["data"] = Value::from(public_data(&e.data));
+            entry
+        })
         .collect();
     answer(
         operation_id,

@@ -80,8 +80,11 @@ impl Known {
             .filter(|_| records_a_write(key))
             .map(|ms| Value::from(iso(ms)));
         let known = self.values.get(key).cloned().or(written)?;
-        candidates(&known)
+        let date_time =
+            resolve(property, root).and_then(|s| s.format.as_deref()) == Some("date-time");
+        candidates(&known, is_a_date(key))
             .into_iter()
+            .filter(|candidate| !date_time || candidate.as_str().is_none_or(is_iso))
             .find(|candidate| takes(property, root, candidate))
     }
 }
@@ -95,8 +98,19 @@ fn records_a_write(key: &str) -> bool {
     key == "date" || stem == "created" || stem == "updated"
 }
 
-/// `value` and the other JSON forms it may take in an answer.
-fn candidates(value: &Value) -> Vec<Value> {
+/// Whether a field named `key` holds a date (`date`, `createdAt`, `lastLoginDate`).
+fn is_a_date(key: &str) -> bool {
+    key.eq_ignore_ascii_case("date") || key.ends_with("At") || key.ends_with("Date")
+}
+
+fn is_iso(text: &str) -> bool {
+    chrono::DateTime::parse_from_rfc3339(text).is_ok()
+}
+
+/// `value` and the other JSON forms it may take in an answer: a query parameter's text
+/// as a number or boolean; a date (`is_date`) as epoch milliseconds or ISO-8601, never
+/// as the digits of its milliseconds.
+fn candidates(value: &Value, is_date: bool) -> Vec<Value> {
     let mut out = vec![value.clone()];
     match value {
         Value::String(text) => {
@@ -110,12 +124,16 @@ fn candidates(value: &Value) -> Vec<Value> {
                 out.push(date.timestamp_millis().into());
             }
         }
-        Value::Number(n) => {
-            if let Some(ms) = n.as_i64().filter(|ms| *ms > 100_000_000_000) {
-                out.push(iso(ms).into());
+        Value::Number(n) if is_date => {
+            let when = n.as_i64().and_then(chrono::DateTime::from_timestamp_millis);
+            if let Some(when) = when {
+                out.push(
+                    when.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+                        .into(),
+                );
             }
-            out.push(n.to_string().into());
         }
+        Value::Number(n) => out.push(n.to_string().into()),
         _ => {}
     }
     out
@@ -224,14 +242,16 @@ mod tests {
 
     #[test]
     fn a_value_is_offered_in_the_forms_an_answer_may_take() {
-        assert!(candidates(&json!("12")).contains(&json!(12)));
-        assert!(candidates(&json!("true")).contains(&json!(true)));
-        assert!(
-            candidates(&json!(1_767_225_600_000_i64)).contains(&json!("2026-01-01T00:00:00.000Z"))
-        );
-        assert!(
-            candidates(&json!("2026-01-01T00:00:00.000Z")).contains(&json!(1_767_225_600_000_i64))
-        );
+        assert!(candidates(&json!("12"), false).contains(&json!(12)));
+        assert!(candidates(&json!("true"), false).contains(&json!(true)));
+        let ms = json!(1_767_225_600_000_i64);
+        assert!(candidates(&ms, true).contains(&json!("2026-01-01T00:00:00.000Z")));
+        assert!(candidates(&json!("2026-01-01T00:00:00.000Z"), true).contains(&ms));
+        // An early date is a date still, never the text "1000"; one out of range has no
+        // string form at all.
+        assert!(candidates(&json!(1000), true).contains(&json!("1970-01-01T00:00:01.000Z")));
+        assert!(!candidates(&json!(1000), true).contains(&json!("1000")));
+        assert_eq!(candidates(&json!(i64::MAX), true), [json!(i64::MAX)]);
     }
 
     #[test]

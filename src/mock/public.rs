@@ -14,7 +14,7 @@ use schemars::schema::{RootSchema, Schema};
 use serde_json::{Value, json};
 
 use super::check::Checked;
-use super::comments::new_comment;
+use super::comments::{check_date, new_comment};
 use super::fake::Fake;
 use super::ground::{Known, view};
 use super::resources::{put, slots};
@@ -96,6 +96,7 @@ async fn create(
     let identity = identity(checked.as_ref());
     let url_id = url_id(&q)?.to_owned();
     let data: types::CommentData = body(&bytes)?;
+    check_date(data.date)?;
     let mut comment = stored_comment(&tenant_id, &url_id, data)?;
     identity.author(&mut comment);
     let id = comment["id"].as_str().unwrap_or_default().to_owned();

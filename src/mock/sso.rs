@@ -71,10 +71,19 @@ pub(crate) fn verify(state: &State, tenant_id: &str, sso: &str) -> Result<Identi
         }
         (None, None) => simple(&payload)?,
     };
-    if let Identity::User { user, .. } = &identity {
-        state.with_tenant(tenant_id, |t| upsert(&mut t.sso_users, user));
-    }
-    Ok(identity)
+    Ok(match identity {
+        Identity::User { user, verified } => {
+            // Who the call acts as is the user as stored, what the API set included.
+            let stored = state
+                .with_tenant(tenant_id, |t| upsert(&mut t.sso_users, &user))
+                .unwrap_or(user);
+            Identity::User {
+                user: stored,
+                verified,
+            }
+        }
+        Identity::Anonymous => Identity::Anonymous,
+    })
 }
 
 /// A secure payload's user, when its hash and timestamp check out at `now`.
@@ -149,53 +158,68 @@ fn simple(payload: &Map<String, Value>) -> Result<Identity, Failure> {
     }
 }
 
-/// An SSO user as `GetSSOUsers` lists it, from the fields SSO carried.
+/// The SSO user's fields a token carried (`id`, `username` and `displayName` always), as
+/// `GetSSOUsers` names them.
 fn user(id: &str, username: &str, fields: &Map<String, Value>, simple: bool) -> Object {
-    let text = |key: &str| fields.get(key).and_then(Value::as_str).unwrap_or_default();
-    let avatar = match text("avatar") {
-        "" => text("avatarSrc"),
-        a => a,
+    let mut user = Object::new();
+    user.insert("id".into(), id.into());
+    user.insert("username".into(), username.into());
+    let text = |key: &str| {
+        fields
+            .get(key)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
     };
-    let display_name = match text("displayName") {
-        "" => username,
-        d => d,
-    };
-    json!({
-        "id": id,
-        "username": username,
-        "email": text("email"),
-        "websiteUrl": text("websiteUrl"),
-        "signUpDate": now_ms(),
-        "createdFromUrlId": "",
-        "loginCount": 1,
-        "avatarSrc": avatar,
-        "optedInNotifications": fields.get("optedInNotifications").and_then(Value::as_bool).unwrap_or(false),
-        "optedInSubscriptionNotifications": false,
-        "displayLabel": text("displayLabel"),
-        "displayName": display_name,
-        "groupIds": fields.get("groupIds").cloned().unwrap_or_else(|| json!([])),
-        "createdFromSimpleSSO": simple,
-    })
-    .as_object()
-    .cloned()
-    .unwrap_or_default()
+    let display_name = text("displayName").unwrap_or(username);
+    user.insert("displayName".into(), display_name.into());
+    for (to, from) in [
+        ("email", "email"),
+        ("websiteUrl", "websiteUrl"),
+        ("displayLabel", "displayLabel"),
+        ("avatarSrc", "avatar"),
+        ("avatarSrc", "avatarSrc"),
+    ] {
+        if let Some(value) = text(from) {
+            user.insert(to.into(), value.into());
+        }
+    }
+    for key in ["optedInNotifications", "isAdmin", "isModerator"] {
+        if let Some(flag) = fields.get(key).and_then(Value::as_bool) {
+            user.insert(key.into(), flag.into());
+        }
+    }
+    if let Some(groups) = fields.get("groupIds").filter(|g| g.is_array()) {
+        user.insert("groupIds".into(), groups.clone());
+    }
+    user.insert("createdFromSimpleSSO".into(), simple.into());
+    user
 }
 
-/// Stores `user`, replacing the one with its id but keeping its sign-up date and
-/// counting the login.
-fn upsert(users: &mut Vec<Object>, user: &Object) {
-    let id = user.get("id");
+/// Stores what a token carried: a known user keeps every field the token did not carry
+/// (what `AddSSOUser` set: moderator flags, groups, ...) and counts the login; a new one
+/// gets the fields every SSO user has.
+fn upsert(users: &mut Vec<Object>, carried: &Object) -> Object {
+    let id = carried.get("id");
     match users.iter_mut().find(|u| u.get("id") == id) {
         Some(known) => {
-            let signed_up = known.get("signUpDate").cloned();
             let logins = known.get("loginCount").and_then(Value::as_i64).unwrap_or(0);
-            *known = user.clone();
-            if let Some(date) = signed_up {
-                known.insert("signUpDate".into(), date);
-            }
+            known.extend(carried.clone());
             known.insert("loginCount".into(), logins.saturating_add(1).into());
+            known.clone()
         }
-        None => users.push(user.clone()),
+        None => {
+            let mut user = json!({
+                "email": "", "websiteUrl": "", "signUpDate": now_ms(), "createdFromUrlId": "",
+                "loginCount": 1, "avatarSrc": "", "optedInNotifications": false,
+                "optedInSubscriptionNotifications": false, "displayLabel": "", "groupIds": [],
+            })
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+            user.extend(carried.clone());
+            users.push(user.clone());
+            user
+        }
     }
 }
 
@@ -305,15 +329,26 @@ mod tests {
     }
 
     #[test]
-    fn a_login_again_keeps_the_sign_up_date_and_counts() {
-        let mut users = Vec::new();
-        let first = user("u", "ada", &Map::new(), false);
-        upsert(&mut users, &first);
-        let mut again = first.clone();
-        again.insert("signUpDate".into(), json!(0));
-        upsert(&mut users, &again);
+    fn a_login_keeps_what_the_api_stored_and_counts() {
+        let mut users = vec![
+            json!({"id": "u", "username": "old", "signUpDate": 5, "loginCount": 3,
+                   "isCommentModeratorAdmin": true, "groupIds": ["g1"], "websiteUrl": "https://m"})
+            .as_object()
+            .cloned()
+            .unwrap(),
+        ];
+        upsert(&mut users, &user("u", "ada", &Map::new(), false));
         assert_eq!(users.len(), 1);
-        assert_eq!(users[0]["signUpDate"], first["signUpDate"]);
-        assert_eq!(users[0]["loginCount"], 2);
+        let u = &users[0];
+        assert_eq!(
+            (&u["username"], &u["signUpDate"], &u["loginCount"]),
+            (&json!("ada"), &json!(5), &json!(4))
+        );
+        assert_eq!(u["isCommentModeratorAdmin"], true);
+        assert_eq!(u["groupIds"], json!(["g1"]));
+        assert_eq!(u["websiteUrl"], "https://m");
+        upsert(&mut users, &user("v", "bo", &Map::new(), true));
+        assert_eq!(users[1]["signUpDate"].as_i64().map(|d| d > 0), Some(true));
+        assert_eq!(users[1]["groupIds"], json!([]));
     }
 }

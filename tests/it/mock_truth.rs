@@ -272,3 +272,74 @@ async fn every_write_reaches_the_public_and_integration_event_logs_in_order() {
     let public: Vec<&String> = log.events.iter().map(|e| &e.data).collect();
     assert_eq!(logged.iter().collect::<Vec<_>>(), public);
 }
+
+/// An imported comment keeps its old date, and every API shows it; the public event log
+/// never shows the commenter's e-mail (the integration log, behind its token, does).
+#[tokio::test]
+async fn an_old_date_and_an_email_are_shown_where_they_belong() {
+    let (server, client) = mock().await;
+    server.confirm_integration("tok", TENANT);
+    for date in [0, 1000, -5] {
+        client
+            .save_comment()
+            .body_map(|b| {
+                b.comment("old import")
+                    .commenter_name("A")
+                    .commenter_email(Some("a@private.example".to_string()))
+                    .url("https://e/p")
+                    .url_id("p")
+                    .locale("en_us")
+                    .date(Some(date))
+            })
+            .send()
+            .await
+            .unwrap();
+    }
+    let public = client
+        .get_comments_public()
+        .url_id("p")
+        .send()
+        .await
+        .unwrap();
+    let dates: Vec<i64> = public
+        .comments
+        .iter()
+        .map(|c| c.date.unwrap().timestamp_millis())
+        .collect();
+    assert_eq!(dates, [0, 1000, -5]);
+    let absurd = client
+        .save_comment()
+        .body_map(|b| {
+            b.comment("x")
+                .commenter_name("A")
+                .url("https://e/p")
+                .url_id("p")
+                .locale("en_us")
+                .date(Some(i64::MAX))
+        })
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(absurd.code(), Some("invalid-date"));
+
+    let log = client
+        .get_global_event_log()
+        .url_id("p")
+        .user_id_ws("x")
+        .start_time(0)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(log.events.len(), 3);
+    assert!(
+        log.events
+            .iter()
+            .all(|e| !e.data.contains("a@private.example"))
+    );
+    let url = format!(
+        "{}/integrations/v1/events?token=tok&fromDateTime=0",
+        server.base_url()
+    );
+    let integration = reqwest::get(url).await.unwrap().text().await.unwrap();
+    assert!(integration.contains("a@private.example"));
+}

@@ -55,8 +55,12 @@ pub enum Fault {
     Malformed,
 }
 
-/// When a [`Fault`] applies: which requests, how many times.
+/// When a [`Fault`] applies: which requests, how many times. Built with
+/// [`FaultRule::new`] and its setters, or read from JSON (`POST /__mock/faults`), where
+/// `times` defaults to 1, or to no limit when `every` is given.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "RuleJson")]
+#[non_exhaustive]
 pub struct FaultRule {
     /// The fault.
     pub fault: Fault,
@@ -72,17 +76,56 @@ pub struct FaultRule {
     pub query: Option<String>,
     /// How many matching requests it applies to; every one when absent. With
     /// [`every`](FaultRule::every), how many faults it injects.
-    #[serde(default = "one")]
     pub times: Option<u32>,
     /// Fires only on every n-th matching request (the n-th, 2n-th, ...); the others go on
     /// to the next rule, or are handled normally. Every matching request when absent. At
     /// least 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub every: Option<u32>,
+    /// Whether `times` was set by [`times`](FaultRule::times) or [`always`](FaultRule::always)
+    /// (then [`every`](FaultRule::every) keeps it) or is the default of one.
+    #[serde(skip)]
+    times_set: bool,
 }
 
-fn one() -> Option<u32> {
-    Some(1)
+/// A rule as JSON gives it: `times` absent is one fault, or no limit with `every`.
+#[derive(Deserialize)]
+struct RuleJson {
+    fault: Fault,
+    #[serde(default)]
+    path: Option<String>,
+    #[serde(default)]
+    method: Option<String>,
+    #[serde(default)]
+    query: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    times: Option<Option<u32>>,
+    #[serde(default)]
+    every: Option<u32>,
+}
+
+/// Tells `"times": null` (no limit) from no `times` at all.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<u32>>, D::Error> {
+    Option::<u32>::deserialize(d).map(Some)
+}
+
+impl From<RuleJson> for FaultRule {
+    fn from(json: RuleJson) -> FaultRule {
+        let times = match (json.times, json.every) {
+            (Some(times), _) => times,
+            (None, Some(_)) => None,
+            (None, None) => Some(1),
+        };
+        FaultRule {
+            fault: json.fault,
+            path: json.path,
+            method: json.method,
+            query: json.query,
+            times,
+            every: json.every,
+            times_set: true,
+        }
+    }
 }
 
 impl FaultRule {
@@ -104,6 +147,7 @@ impl FaultRule {
             query: None,
             times: Some(1),
             every: None,
+            times_set: false,
         }
     }
 
@@ -128,18 +172,20 @@ impl FaultRule {
     /// The next `n` matching requests (`0`: none; the rule is dropped).
     pub fn times(mut self, n: u32) -> FaultRule {
         self.times = Some(n);
+        self.times_set = true;
         self
     }
 
     /// Every matching request, until the faults are cleared.
     pub fn always(mut self) -> FaultRule {
         self.times = None;
+        self.times_set = true;
         self
     }
 
     /// Only every `n`-th matching request (the `n`-th, `2n`-th, ...), until the faults
-    /// are cleared: a service failing one request in `n`. Call [`times`](FaultRule::times)
-    /// after it to stop after so many faults.
+    /// are cleared: a service failing one request in `n`. [`times`](FaultRule::times),
+    /// before or after it, stops it after so many faults.
     ///
     /// ```
     /// use fastcomments::mock::{Fault, FaultRule};
@@ -157,7 +203,9 @@ impl FaultRule {
     pub fn every(mut self, n: u32) -> FaultRule {
         assert!(n > 0, "{}", EVERY_ZERO);
         self.every = Some(n);
-        self.times = None;
+        if !self.times_set {
+            self.times = None;
+        }
         self
     }
 
@@ -347,5 +395,35 @@ mod tests {
             (rule.every, rule.times, rule.invalid()),
             (Some(2), None, None)
         );
+    }
+
+    /// The README's form, `{"fault": ..., "every": 3}` with no `times`, fires until
+    /// cleared; without `every`, a rule with no `times` fires once.
+    #[test]
+    fn json_without_times_is_one_fault_or_every_nth_until_cleared() {
+        let every: FaultRule = serde_json::from_value(serde_json::json!({
+            "fault": {"kind": "status", "status": 503}, "every": 2
+        }))
+        .unwrap();
+        let faults = Faults::default();
+        faults.add(every);
+        let seen: Vec<Option<u16>> = (0..8).map(|_| status(&faults, "/x")).collect();
+        assert_eq!(seen.iter().filter(|s| s.is_some()).count(), 4, "{seen:?}");
+        let once: FaultRule =
+            serde_json::from_value(serde_json::json!({"fault": {"kind": "status", "status": 503}}))
+                .unwrap();
+        assert_eq!(once.times, Some(1));
+    }
+
+    #[test]
+    fn times_before_every_limits_it_too() {
+        let faults = Faults::default();
+        faults.add(
+            FaultRule::new(Fault::Status { status: 503 })
+                .times(2)
+                .every(2),
+        );
+        let seen: Vec<Option<u16>> = (0..10).map(|_| status(&faults, "/x")).collect();
+        assert_eq!(seen.iter().filter(|s| s.is_some()).count(), 2, "{seen:?}");
     }
 }
