@@ -119,6 +119,31 @@ pub const NEEDS: &[Needs] = &[
     },
     Needs {
         feature: Some("mock"),
+        site: "src/mock/public.rs",
+        needs: &[
+            Op("CreateCommentPublic"),
+            Op("GetCommentsPublic"),
+            Type("CommentData"),
+            Field("CommentData", "comment", "String"),
+            Field("CommentData", "commenter_name", "String"),
+            Field("CommentData", "commenter_email", "Option<String>"),
+            Field("CommentData", "commenter_link", "Option<String>"),
+            Field("CommentData", "url", "String"),
+            Field("CommentData", "date", "Option<i64>"),
+            Field("CommentData", "user_id", "Option<String>"),
+            Field("CommentData", "parent_id", "Option<String>"),
+            Field("CommentData", "avatar_src", "Option<String>"),
+            Field("CommentData", "page_title", "Option<String>"),
+            Field("CommentData", "feedback_ids", "Vec<String>"),
+        ],
+    },
+    Needs {
+        feature: Some("mock"),
+        site: "src/mock/event_log.rs",
+        needs: &[Op("GetEventLog"), Op("GetGlobalEventLog")],
+    },
+    Needs {
+        feature: Some("mock"),
         site: "src/mock/pages.rs",
         needs: &[
             Type("CreateApiPageData"),

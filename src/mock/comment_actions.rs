@@ -13,7 +13,7 @@ use super::generic::Call;
 use super::resources::put;
 use super::respond::{Answer, Failure};
 use super::store::feed::{Change, Kind};
-use super::store::{State, find};
+use super::store::{Object, State, find};
 use super::votes;
 use crate::operations::Operation;
 
@@ -58,6 +58,80 @@ fn change_of(id: &str) -> Effect {
     }
 }
 
+/// Who may do an operation on a comment, as FastComments decides it from the caller's
+/// SSO (or an anonymous commenter's `editKey`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Permission {
+    Anyone,
+    /// The moderation API, pinning and locking: a moderator or admin.
+    Moderator,
+    /// Editing or deleting a comment: its author (by SSO, or by the `editKey` an
+    /// anonymous comment was given), or a moderator.
+    AuthorOrModerator,
+    /// Taking a vote back: its voter (by SSO or `editKey`), or a moderator.
+    VoterOrModerator,
+}
+
+fn permission_of(op: &Operation) -> Permission {
+    if op.path.contains("/mod_api/") {
+        return Permission::Moderator;
+    }
+    match op.id {
+        "PinComment" | "UnPinComment" | "LockComment" | "UnLockComment" => Permission::Moderator,
+        "SetCommentText" | "DeleteCommentPublic" => Permission::AuthorOrModerator,
+        "DeleteCommentVote" => Permission::VoterOrModerator,
+        _ => Permission::Anyone,
+    }
+}
+
+fn denied(reason: &str) -> Failure {
+    Failure::new(
+        axum::http::StatusCode::FORBIDDEN,
+        "permission-denied",
+        reason,
+    )
+}
+
+/// Checks that the caller may do the call's operation on the comment (and vote) it
+/// names. A missing comment or vote is left to the operation (404).
+fn authorize(state: &State, tenant: &str, call: &Call, comment_id: &str) -> Result<(), Failure> {
+    let permission = permission_of(call.op);
+    let identity = &call.request.identity;
+    if permission == Permission::Anyone || identity.is_moderator() {
+        return Ok(());
+    }
+    if permission == Permission::Moderator {
+        return Err(denied("Only a moderator (signed in by SSO) may do this."));
+    }
+    let owner = |object: &Object| {
+        let field = |k: &str| {
+            object
+                .get(k)
+                .and_then(Value::as_str)
+                .filter(|v| !v.is_empty())
+        };
+        let by_sso = identity.user_id().is_some() && identity.user_id() == field("userId");
+        let by_key = call.param("editKey").is_some() && call.param("editKey") == field("editKey");
+        by_sso || by_key
+    };
+    let allowed = state.with_tenant(tenant, |t| match permission {
+        Permission::VoterOrModerator => {
+            let vote_id = call.param("voteId").unwrap_or_default();
+            find(&mut t.votes, vote_id).is_none_or(|vote| owner(vote))
+        }
+        _ => find(&mut t.comments, comment_id).is_none_or(|comment| owner(comment)),
+    });
+    match allowed {
+        Some(false) => Err(denied(match permission {
+            Permission::VoterOrModerator => {
+                "Only the voter (by SSO or editKey) may take a vote back."
+            }
+            _ => "Only the author (by SSO or editKey) may change this comment.",
+        })),
+        _ => Ok(()),
+    }
+}
+
 /// Answers an operation on one comment.
 pub(crate) fn answer(state: &State, call: &mut Call) -> Answer {
     let comment_id = call
@@ -66,6 +140,7 @@ pub(crate) fn answer(state: &State, call: &mut Call) -> Answer {
         .unwrap_or_default()
         .to_string();
     let tenant = call.tenant.clone().unwrap_or_default();
+    authorize(state, &tenant, call, &comment_id)?;
     let mut answer = call.generated();
     let change = change_of(call.op.id);
     let direction = call

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::fake::Fake;
 use super::ground::Known;
 use super::resources::{ItemType, is_collection};
-use super::store::{State, Tenant};
+use super::store::{State, Tenant, now_ms};
 use super::table::{self, In, Kind, Param};
 
 /// A request for one operation, every required value filled (see
@@ -23,7 +23,8 @@ pub struct ExampleRequest {
     pub method: &'static str,
     /// The path, parameters filled in and percent-encoded.
     pub path: String,
-    /// Every required path and query parameter, by the spec's name.
+    /// Every required path and query parameter, by the spec's name, and `sso` where the
+    /// operation takes one: a moderator's secure SSO, signed with the tenant's API key.
     pub params: BTreeMap<String, Value>,
     /// The query parameters among them (`tenantId` included where the operation takes it
     /// there).
@@ -89,6 +90,14 @@ pub(crate) fn build(state: &State, tenant_id: &str, operation_id: &str) -> Optio
         };
         query.push((param.name.to_string(), text));
         params.insert(param.name.to_string(), value);
+    }
+    if spec.params.iter().any(|p| p.name == "sso")
+        && let Some(secret) = state.api_secret(tenant_id)
+    {
+        // A moderator's secure SSO: every operation that takes one lets a moderator act.
+        let sso = super::sso::sign(&secret, &super::sso::example_moderator(), now_ms());
+        query.push(("sso".to_string(), sso.clone()));
+        params.insert("sso".to_string(), json!(sso));
     }
     let body = spec.body.as_ref().map(|b| fake.instance(&(b.schema)(), 0));
     Some(ExampleRequest {

@@ -67,7 +67,11 @@ async fn list(
     if let Some((field, item)) = slots(root).list {
         let shown: Vec<Value> = comments
             .iter()
-            .map(|c| public_view(c, &item, root, &mut fake))
+            .map(|c| {
+                let mut listed = c.clone();
+                listed.remove("editKey");
+                public_view(&listed, &item, root, &mut fake)
+            })
             .collect();
         put(&mut answer, &field, json!(shown));
     }
@@ -98,6 +102,12 @@ async fn create(
     let data: types::CommentData = body(&bytes)?;
     check_date(data.date)?;
     let mut comment = stored_comment(&tenant_id, &url_id, data)?;
+    if identity.user_id().is_none() {
+        // Anonymous: who wrote it is not the body's to say; the key to edit it is the
+        // writer's alone (answered here, never listed).
+        comment.remove("userId");
+        comment.insert("editKey".into(), new_id().into());
+    }
     identity.author(&mut comment);
     let id = comment["id"].as_str().unwrap_or_default().to_owned();
     state.with_tenant(&tenant_id, |t| {

@@ -224,6 +224,24 @@ fn upsert(users: &mut Vec<Object>, carried: &Object) -> Object {
 }
 
 impl Identity {
+    /// Whether the caller is a moderator or admin: as its token said (`isModerator`,
+    /// `isAdmin`) or as the API stored the user (`isCommentModeratorAdmin`,
+    /// `isAdminAdmin`, `isAccountOwner`).
+    pub(crate) fn is_moderator(&self) -> bool {
+        let Identity::User { user, .. } = self else {
+            return false;
+        };
+        [
+            "isModerator",
+            "isAdmin",
+            "isCommentModeratorAdmin",
+            "isAdminAdmin",
+            "isAccountOwner",
+        ]
+        .iter()
+        .any(|flag| user.get(*flag).and_then(Value::as_bool) == Some(true))
+    }
+
     /// The SSO user's id; `None` when anonymous.
     pub(crate) fn user_id(&self) -> Option<&str> {
         match self {
@@ -267,6 +285,25 @@ impl Identity {
         }
         comment.insert("verified".into(), (*verified).into());
     }
+}
+
+/// The moderator `MockServer::example_request` signs in as.
+pub(crate) fn example_moderator() -> Value {
+    json!({"id": "example-moderator", "username": "moderator",
+           "email": "moderator@example.com", "isModerator": true})
+}
+
+/// A secure SSO token for `user` as of `timestamp_ms`, signed with `secret`.
+pub(crate) fn sign(secret: &str, user: &Value, timestamp_ms: i64) -> String {
+    let data = base64::engine::general_purpose::STANDARD.encode(user.to_string());
+    let hash = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).map(|mut mac| {
+        mac.update(timestamp_ms.to_string().as_bytes());
+        mac.update(data.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    });
+    json!({"userDataJSONBase64": data, "verificationHash": hash.unwrap_or_default(),
+           "timestamp": timestamp_ms})
+    .to_string()
 }
 
 #[cfg(test)]

@@ -127,3 +127,14 @@ impl Captured {
         String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
     }
 }
+
+/// The `sso` of a moderator of a tenant whose API secret is `api_key` (in the mock, a
+/// tenant's API key is its API secret): what the moderation API, pinning and locking,
+/// and editing another's comment need.
+pub fn moderator_sso(api_key: &str) -> String {
+    let mut moderator = fastcomments::sso::SsoUser::new("mod-1", "mod@example.com", "mod");
+    moderator.is_moderator = Some(true);
+    fastcomments::sso::SecureSso::new(api_key)
+        .sign(&moderator)
+        .to_query_param()
+}

@@ -73,9 +73,11 @@ async fn a_request_missing_a_required_value_gets_a_typed_400() {
         };
         let mut query = example.query.clone();
         let mut body = example.body.clone();
-        // The first required query parameter, else the first required body field.
-        let omitted = if !query.is_empty() {
-            query.remove(0).0
+        // The first required query parameter, else the first required body field (the
+        // example's `sso` is optional).
+        let required = query.iter().position(|(name, _)| name != "sso");
+        let omitted = if let Some(at) = required {
+            query.remove(at).0
         } else if let Some(Value::Object(fields)) = body.as_mut()
             && let Some(first) = fields
                 .iter()

@@ -62,6 +62,7 @@ async fn a_comment_saved_through_the_api_is_seen_voted_and_removed_through_the_o
     let removed = client
         .post_remove_comment()
         .comment_id(&id)
+        .sso(crate::common::moderator_sso("demo-key"))
         .send()
         .await
         .unwrap();

@@ -8,12 +8,13 @@ use fastcomments::types;
 use serde_json::Value;
 
 const TENANT: &str = "demo";
+const KEY: &str = "demo-key";
 
 async fn mock() -> (MockServer, fastcomments::Client) {
     let server = MockServer::start().await.unwrap();
-    server.add_tenant(TENANT, "demo-key");
+    server.add_tenant(TENANT, KEY);
     let client = server
-        .client(TENANT, "demo-key")
+        .client(TENANT, KEY)
         .unwrap()
         .with_retry(fastcomments::RetryPolicy::none());
     (server, client)
@@ -86,6 +87,7 @@ async fn the_operations_on_a_comment_answer_it_as_stored() {
     let moderated = client
         .get_moderation_comment()
         .comment_id(&id)
+        .sso(crate::common::moderator_sso(KEY))
         .send()
         .await
         .unwrap();
@@ -99,6 +101,7 @@ async fn the_operations_on_a_comment_answer_it_as_stored() {
     let set = client
         .post_set_comment_text()
         .comment_id(&id)
+        .sso(crate::common::moderator_sso(KEY))
         .broadcast_id("b")
         .body_map(|b| b.comment("Edited"))
         .send()
@@ -108,6 +111,7 @@ async fn the_operations_on_a_comment_answer_it_as_stored() {
     let read = client
         .get_moderation_comment_text()
         .comment_id(&id)
+        .sso(crate::common::moderator_sso(KEY))
         .send()
         .await
         .unwrap();
@@ -205,6 +209,7 @@ async fn every_write_reaches_the_public_and_integration_event_logs_in_order() {
     client
         .pin_comment()
         .comment_id(&id)
+        .sso(crate::common::moderator_sso(KEY))
         .broadcast_id("b-pin")
         .send()
         .await

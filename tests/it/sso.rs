@@ -244,3 +244,110 @@ async fn logged_out_and_simple_sso_are_accepted_as_what_they_are() {
     let by_cy = comment_as(&client, Some(widget)).await.unwrap();
     assert_eq!(by_cy.comment.commenter_name, "cy");
 }
+
+fn assert_denied(result: Result<impl std::fmt::Debug, fastcomments::Error>, what: &str) {
+    let error = result.expect_err(what);
+    assert_eq!(error.status(), Some(403), "{what}: {error}");
+    assert_eq!(error.code(), Some("permission-denied"), "{what}");
+}
+
+/// Who may change what, as FastComments decides it: the author (by SSO, or an anonymous
+/// commenter by the `editKey` their comment was given), the voter, a moderator; a body
+/// cannot claim to be someone.
+#[tokio::test]
+async fn the_mock_lets_only_the_author_the_voter_or_a_moderator_change_things() {
+    let (_server, client) = mock().await;
+    let client = client.with_retry(fastcomments::RetryPolicy::none());
+    let key = crate::common::API_KEY;
+    let by_ada = comment_as(&client, Some(token(key, ada(), now_ms())))
+        .await
+        .unwrap();
+    let ada_comment = by_ada.comment.id.clone();
+    let set_text = |id: &str, edit_key: Option<&str>, sso: Option<String>| {
+        let mut call = client
+            .set_comment_text()
+            .comment_id(id)
+            .broadcast_id("b")
+            .body_map(|b| b.comment("defaced"));
+        if let Some(k) = edit_key {
+            call = call.edit_key(k);
+        }
+        if let Some(sso) = sso {
+            call = call.sso(sso);
+        }
+        call.send()
+    };
+    assert_denied(set_text(&ada_comment, None, None).await, "anonymous edit");
+    assert_denied(
+        set_text(&ada_comment, Some("zzz"), None).await,
+        "a wrong editKey",
+    );
+    let bo = serde_json::json!({"id": "bo", "username": "bo"});
+    assert_denied(
+        set_text(&ada_comment, None, Some(token(key, bo.clone(), now_ms()))).await,
+        "another user",
+    );
+    set_text(&ada_comment, None, Some(token(key, ada(), now_ms())))
+        .await
+        .expect("the author");
+    set_text(&ada_comment, None, Some(crate::common::moderator_sso(key)))
+        .await
+        .expect("a moderator");
+
+    // An anonymous comment: the editKey it was answered with is the key to it, and a
+    // body's userId claims nothing.
+    let anonymous = client
+        .create_comment_public()
+        .url_id("post")
+        .broadcast_id("b")
+        .body_map(|b| {
+            b.comment("anon")
+                .commenter_name("Eve")
+                .url("https://example.com/post")
+                .url_id("post")
+                .user_id(Some("user-42".to_string()))
+        })
+        .send()
+        .await
+        .unwrap();
+    let anonymous_json = serde_json::to_value(&anonymous.comment).unwrap();
+    assert!(
+        anonymous_json.get("userId").is_none_or(Value::is_null),
+        "{anonymous_json}"
+    );
+    let edit_key = anonymous
+        .comment
+        .edit_key
+        .clone()
+        .expect("an editKey for its writer");
+    set_text(&anonymous.comment.id, Some(&edit_key), None)
+        .await
+        .expect("the editKey's holder");
+    let listed = client
+        .get_comments_public()
+        .url_id("post")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        listed.comments.iter().all(|c| c.edit_key.is_none()),
+        "never listed"
+    );
+
+    // The moderation API.
+    let remove = |sso: Option<String>| {
+        let mut call = client.post_remove_comment().comment_id(&ada_comment);
+        if let Some(sso) = sso {
+            call = call.sso(sso);
+        }
+        call.send()
+    };
+    assert_denied(remove(None).await, "anonymous moderation");
+    assert_denied(
+        remove(Some(token(key, bo, now_ms()))).await,
+        "a user who is no moderator",
+    );
+    remove(Some(crate::common::moderator_sso(key)))
+        .await
+        .expect("a moderator");
+}

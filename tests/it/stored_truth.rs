@@ -144,6 +144,7 @@ fn is_placeholder(s: &str) -> bool {
 fn named(example: &ExampleRequest) -> Map<String, Value> {
     let mut out = Map::new();
     out.insert("tenantId".into(), json!(TENANT));
+
     for (k, v) in &example.params {
         out.insert(k.clone(), v.clone());
     }
@@ -157,7 +158,27 @@ fn named(example: &ExampleRequest) -> Map<String, Value> {
             }
         }
     }
+    // What a signed-in user writes is theirs: the name and id the body gives are the
+    // SSO user's.
+    if let Some(user) = sso_user(example) {
+        let name = user.get("displayName").unwrap_or(&user["username"]);
+        for (key, value) in [("commenterName", name), ("userId", &user["id"])] {
+            if let Some(named) = out.get_mut(key) {
+                *named = value.clone();
+            }
+        }
+    }
     out
+}
+
+/// The user a request's secure `sso` signs in, decoded here from its base64.
+fn sso_user(example: &ExampleRequest) -> Option<Value> {
+    use base64::Engine;
+    let sso: Value = serde_json::from_str(example.params.get("sso")?.as_str()?).ok()?;
+    let data = base64::engine::general_purpose::STANDARD
+        .decode(sso["userDataJSONBase64"].as_str()?)
+        .ok()?;
+    serde_json::from_slice(&data).ok()
 }
 
 /// Whether an answer's value is the one named, in one of the forms the API gives a

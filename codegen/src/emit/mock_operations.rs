@@ -112,15 +112,36 @@ pub fn every_call(ops: &[Operation<'_>], shapes: &BTreeMap<String, Shape>) -> To
             .body
             .as_ref()
             .map(|ty| quote!(.body(args.body::<#ty>().expect("body"))));
+        // The optional values an example carries (its `sso`), set when it has them.
+        let optional = shape
+            .setters
+            .iter()
+            .filter(|s| s.name != "tenant_id")
+            .map(|s| (s, spec_name(op, &s.name)))
+            .filter(|(_, name)| op.parameter(name).is_some_and(|p| p["required"] != true))
+            .map(|(s, name)| {
+                let setter = Ident::new(&s.name, Span::call_site());
+                let ty = &s.ty;
+                quote! {
+                    let call = match args.params.get(#name) {
+                        Some(_) => call.#setter(args.param::<#ty>(#name).expect(#name)),
+                        None => call,
+                    };
+                }
+            });
+        // Each arm's future on the heap: 200 builders in one future overflow a stack.
         Some(quote! {
-            #id => Some(
-                client.#method() #(#setters)* #body .send().await
-                    .map(|answer| serde_json::to_value(answer).expect("a response encodes as JSON")),
-            ),
+            #id => Some(Box::pin(async {
+                let call = client.#method() #(#setters)* #body;
+                #(#optional)*
+                call.send().await
+                    .map(|answer| serde_json::to_value(answer).expect("a response encodes as JSON"))
+            }).await),
         })
     });
     quote! {
-        /// Calls operation `id` with the required values from `args`; returns its answer
+        /// Calls operation `id` with the required values from `args` (and the optional
+        /// ones it carries); returns its answer
         /// as the generated type encodes it again; `None` for an operation that is not
         /// generated.
         pub async fn call(
