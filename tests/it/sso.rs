@@ -351,3 +351,72 @@ async fn the_mock_lets_only_the_author_the_voter_or_a_moderator_change_things() 
         .await
         .expect("a moderator");
 }
+
+/// A vote is taken back by its voter (their SSO, or the `editKey` an anonymous vote was
+/// given) or a moderator, never by someone else.
+#[tokio::test]
+async fn the_mock_lets_only_the_voter_or_a_moderator_take_a_vote_back() {
+    let (server, client) = mock().await;
+    let client = client.with_retry(fastcomments::RetryPolicy::none());
+    let key = crate::common::API_KEY;
+    let id = server
+        .seed_comments(crate::common::TENANT, "post", 1)
+        .remove(0);
+    let vote = |sso: Option<String>| {
+        let mut call = client
+            .vote_comment()
+            .comment_id(&id)
+            .url_id("post")
+            .broadcast_id("b")
+            .body_map(|b| {
+                b.commenter_name(Some("v".to_string()))
+                    .commenter_email(None)
+                    .url(Some("https://example.com/post".to_string()))
+                    .vote_dir(fastcomments::types::VoteBodyParamsVoteDir::Up)
+            });
+        if let Some(sso) = sso {
+            call = call.sso(sso);
+        }
+        call.send()
+    };
+    let unvote = |vote_id: String, edit_key: Option<String>, sso: Option<String>| {
+        let mut call = client
+            .delete_comment_vote()
+            .comment_id(&id)
+            .vote_id(vote_id)
+            .url_id("post")
+            .broadcast_id("b");
+        if let Some(k) = edit_key {
+            call = call.edit_key(k);
+        }
+        if let Some(sso) = sso {
+            call = call.sso(sso);
+        }
+        call.send()
+    };
+    let by_ada = vote(Some(token(key, ada(), now_ms()))).await.unwrap();
+    let ada_vote = by_ada.vote_id.clone().unwrap();
+    assert_denied(unvote(ada_vote.clone(), None, None).await, "anonymous");
+    let bo = serde_json::json!({"id": "bo", "username": "bo"});
+    assert_denied(
+        unvote(ada_vote.clone(), None, Some(token(key, bo, now_ms()))).await,
+        "another user",
+    );
+    unvote(ada_vote, None, Some(token(key, ada(), now_ms())))
+        .await
+        .expect("the voter");
+
+    let anonymous = vote(None).await.unwrap();
+    let anonymous_vote = anonymous.vote_id.clone().unwrap();
+    assert_denied(
+        unvote(anonymous_vote.clone(), Some("zzz".into()), None).await,
+        "a wrong editKey",
+    );
+    unvote(
+        anonymous_vote,
+        None,
+        Some(crate::common::moderator_sso(key)),
+    )
+    .await
+    .expect("a moderator");
+}
