@@ -186,6 +186,10 @@ pub(crate) fn answer(state: &State, call: &mut Call) -> Answer {
                     let voter = request.identity.user_id();
                     let vote = votes::add(t, &comment_id, &direction, voter, voter.is_none())?;
                     put(&mut answer, "voteId", vote["id"].clone());
+                    // An anonymous voter's key to take the vote back, theirs alone.
+                    if let Some(key) = vote.get("editKey").filter(|k| k.is_string()) {
+                        put(&mut answer, "editKey", key.clone());
+                    }
                     let comment = find(&mut t.comments, &comment_id)?.clone();
                     return Some((Some(Kind::NewVote), comment, Some(vote)));
                 }

@@ -408,15 +408,17 @@ async fn the_mock_lets_only_the_voter_or_a_moderator_take_a_vote_back() {
 
     let anonymous = vote(None).await.unwrap();
     let anonymous_vote = anonymous.vote_id.clone().unwrap();
+    let edit_key = anonymous.edit_key.clone().expect("an anonymous vote's key");
     assert_denied(
         unvote(anonymous_vote.clone(), Some("zzz".into()), None).await,
         "a wrong editKey",
     );
-    unvote(
-        anonymous_vote,
-        None,
-        Some(crate::common::moderator_sso(key)),
-    )
-    .await
-    .expect("a moderator");
+    unvote(anonymous_vote, Some(edit_key), None)
+        .await
+        .expect("the editKey's holder");
+    let again = vote(None).await.unwrap();
+    let again_vote = again.vote_id.clone().unwrap();
+    unvote(again_vote, None, Some(crate::common::moderator_sso(key)))
+        .await
+        .expect("a moderator");
 }
