@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use super::fake::Fake;
 use super::resources::{resolve, takes};
 use super::store::Object;
-use super::store::feed::iso;
+use super::store::iso_ms;
 
 /// What a call knows: values by field name, the first source given winning.
 #[derive(Debug, Default, Clone)]
@@ -78,7 +78,8 @@ impl Known {
         let written = self
             .now_ms
             .filter(|_| records_a_write(key))
-            .map(|ms| Value::from(iso(ms)));
+            .and_then(iso_ms)
+            .map(Value::from);
         let known = self.values.get(key).cloned().or(written)?;
         let date_time =
             resolve(property, root).and_then(|s| s.format.as_deref()) == Some("date-time");
@@ -125,12 +126,8 @@ fn candidates(value: &Value, is_date: bool) -> Vec<Value> {
             }
         }
         Value::Number(n) if is_date => {
-            let when = n.as_i64().and_then(chrono::DateTime::from_timestamp_millis);
-            if let Some(when) = when {
-                out.push(
-                    when.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-                        .into(),
-                );
+            if let Some(text) = n.as_i64().and_then(iso_ms) {
+                out.push(text.into());
             }
         }
         Value::Number(n) => out.push(n.to_string().into()),

@@ -39,7 +39,7 @@ use serde_json::{Value, json};
 
 use super::respond::{Answer, Failure, int_param};
 use super::store::integration::TokenRecord;
-use super::store::{State, new_id, now_ms};
+use super::store::{State, iso_ms, new_id, now_ms};
 
 /// The most the upload handler reads of a body, whatever the limit set (which is
 /// checked against what it read): bounds the mock's memory.
@@ -176,22 +176,15 @@ fn page(state: &State, tenant: &str, from: i64) -> (Vec<Value>, bool) {
         let events = rest
             .iter()
             .take(size)
-            .map(|e| json!({ "_id": e.id, "createdAt": iso_ms(e.created_at), "urlId": e.url_id, "data": e.data }))
+            .map(|e| json!({ "_id": e.id, "createdAt": iso_or_ms(e.created_at), "urlId": e.url_id, "data": e.data }))
             .collect();
         (events, rest.len() > size)
     })
 }
 
-/// `ms` as the service writes an instant: ISO-8601, UTC, with milliseconds
-/// (`2026-01-01T00:00:00.001Z`); a number out of chrono's range stays a number.
-fn iso_ms(ms: i64) -> Value {
-    chrono::DateTime::from_timestamp_millis(ms).map_or_else(
-        || ms.into(),
-        |at| {
-            at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-                .into()
-        },
-    )
+/// A log time as the service sends it: ISO-8601 (epoch ms for a time no calendar holds).
+fn iso_or_ms(ms: i64) -> Value {
+    iso_ms(ms).map_or(Value::from(ms), Value::from)
 }
 
 async fn events(AxumState(state): AxumState<Arc<State>>, Query(q): Params) -> Answer {
@@ -416,7 +409,7 @@ pub(crate) fn write_testing_events(state: &State, tenant: &str, at: i64) -> Vec<
             "urlIdRaw": URL_ID, "url": format!("https://example.com/{URL_ID}"),
             "pageTitle": "Integration test", "userId": null, "commenterName": "FastComments Tester",
             "commenterEmail": "tester@fastcomments.com", "comment": html, "commentHTML": format!("<p>{html}</p>"),
-            "parentId": null, "date": iso_ms(at), "votes": votes.0 - votes.1, "votesUp": votes.0,
+            "parentId": null, "date": iso_or_ms(at), "votes": votes.0 - votes.1, "votesUp": votes.0,
             "votesDown": votes.1, "verified": true, "notificationSentForParent": true,
             "notificationSentForParentTenant": true, "reviewed": false, "avatarSrc": null,
             "isSpam": false, "aiDeterminedSpam": false, "hasImages": false, "hasLinks": false,

@@ -143,7 +143,7 @@ fn new_page(url_id: &str, title: &str) -> Object {
         "id": new_id(),
         "urlId": url_id,
         "title": title,
-        "createdAt": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "createdAt": super::store::iso(chrono::Utc::now()),
         "accessibleByGroupIds": [],
         "commentCount": 0,
         "rootCommentCount": 0,

@@ -195,7 +195,7 @@ pub(crate) fn add(
         "urlId": comment.get("urlId").cloned().unwrap_or_default(),
         "userId": user.map_or_else(new_id, str::to_owned),
         "direction": direction,
-        "createdAt": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "createdAt": super::store::iso(chrono::Utc::now()),
         "anonymous": anonymous,
         "editKey": if anonymous { Value::from(new_id()) } else { Value::Null },
     });

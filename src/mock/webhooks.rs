@@ -19,8 +19,8 @@ use tokio::time::Instant;
 
 use super::auth::Secured;
 use super::respond::{Answer, Failure, answer};
-use super::store::webhooks::{Due, QUEUE, iso};
-use super::store::{State, lock, new_id};
+use super::store::webhooks::{Due, QUEUE};
+use super::store::{State, iso, lock, new_id};
 use crate::webhook::WebhookEventType;
 use crate::webhook::testing::WebhookSigner;
 

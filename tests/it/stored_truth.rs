@@ -392,6 +392,16 @@ async fn send(http: &reqwest::Client, server: &MockServer, example: &ExampleRequ
     serde_json::from_str(&text).unwrap()
 }
 
+/// `GET path` for the tenant with its key, as JSON; `None` when it fails.
+async fn get_json(http: &reqwest::Client, server: &MockServer, path: &str) -> Option<Value> {
+    let url = format!("{}{path}", server.base_url());
+    let request = http
+        .get(url)
+        .query(&[("tenantId", TENANT)])
+        .header("x-api-key", KEY);
+    request.send().await.ok()?.json().await.ok()
+}
+
 /// The comment a request addresses, as the secured API reads it from the store.
 async fn stored_comment(
     http: &reqwest::Client,
@@ -408,17 +418,7 @@ async fn stored_comment(
                 .then(|| example.params.get("id"))?
         })?
         .as_str()?;
-    let url = format!("{}/api/v1/comments/{id}", server.base_url());
-    let answer: Value = http
-        .get(url)
-        .query(&[("tenantId", TENANT)])
-        .header("x-api-key", KEY)
-        .send()
-        .await
-        .ok()?
-        .json()
-        .await
-        .ok()?;
+    let answer = get_json(http, server, &format!("/api/v1/comments/{id}")).await?;
     answer.get("comment")?.as_object().cloned()
 }
 
@@ -443,17 +443,7 @@ async fn stored_item(
         return None;
     }
     let path: Vec<&str> = example.path.split('/').take(last_param + 1).collect();
-    let url = format!("{}{}", server.base_url(), path.join("/"));
-    let answer: Value = http
-        .get(url)
-        .query(&[("tenantId", TENANT)])
-        .header("x-api-key", KEY)
-        .send()
-        .await
-        .ok()?
-        .json()
-        .await
-        .ok()?;
+    let answer = get_json(http, server, &path.join("/")).await?;
     answer
         .as_object()?
         .iter()

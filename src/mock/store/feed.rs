@@ -14,7 +14,7 @@ use std::collections::{HashMap, VecDeque};
 
 use serde_json::{Value, json};
 
-use super::{Object, State, lock, new_id, now_ms};
+use super::{Object, State, iso_ms, lock, new_id, now_ms, with_iso_date};
 
 /// The most entries a tenant's feed keeps; older ones are forgotten, as FastComments'
 /// event log expires (a catch-up from before the oldest kept entry has a gap).
@@ -95,7 +95,7 @@ impl Entry {
     /// The entry as the spec's `EventLogEntry`.
     pub(crate) fn to_log_entry(&self, tenant_id: &str) -> Value {
         json!({
-            "_id": self.id, "createdAt": iso(self.at_ms), "tenantId": tenant_id,
+            "_id": self.id, "createdAt": iso_ms(self.at_ms), "tenantId": tenant_id,
             "urlId": self.url_id, "broadcastId": self.broadcast_id, "data": self.data,
         })
     }
@@ -171,22 +171,13 @@ fn str_field<'a>(object: &'a Object, key: &str) -> &'a str {
     object.get(key).and_then(Value::as_str).unwrap_or_default()
 }
 
-/// An epoch-millisecond time as FastComments writes dates: ISO-8601, milliseconds, `Z`.
-pub(crate) fn iso(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
 /// A stored comment as events carry it: `_id` for `id`, the date as an ISO-8601 string.
 pub(crate) fn event_comment(comment: &Object) -> Value {
     let mut shown = comment.clone();
     if let Some(id) = shown.remove("id") {
         shown.insert("_id".into(), id);
     }
-    if let Some(date) = shown.get("date").and_then(Value::as_i64) {
-        shown.insert("date".into(), iso(date).into());
-    }
+    with_iso_date(&mut shown);
     shown
         .entry("urlIdRaw")
         .or_insert_with(|| comment.get("urlId").cloned().unwrap_or_default());

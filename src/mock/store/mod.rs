@@ -127,6 +127,24 @@ pub(crate) fn new_id() -> String {
     format!("{:024x}", NEXT_ID.fetch_add(1, Ordering::Relaxed))
 }
 
+/// A time as FastComments writes dates: ISO-8601 with milliseconds, `Z`.
+pub(crate) fn iso(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Epoch milliseconds as [`iso`]; `None` for a time no calendar holds.
+pub(crate) fn iso_ms(ms: i64) -> Option<String> {
+    chrono::DateTime::from_timestamp_millis(ms).map(iso)
+}
+
+/// Shows a stored comment's date (epoch milliseconds) as events and webhooks carry it:
+/// ISO-8601.
+pub(crate) fn with_iso_date(comment: &mut Object) {
+    if let Some(date) = comment.get("date").and_then(Value::as_i64).and_then(iso_ms) {
+        comment.insert("date".into(), date.into());
+    }
+}
+
 /// The current time in epoch milliseconds.
 pub(crate) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
@@ -207,12 +225,7 @@ impl Tenant {
         entry.insert("crudType".into(), crud_type.into());
         entry.insert("resourceName".into(), resource_name.into());
         entry.insert("from".into(), "api".into());
-        entry.insert(
-            "when".into(),
-            chrono::Utc::now()
-                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-                .into(),
-        );
+        entry.insert("when".into(), iso(chrono::Utc::now()).into());
         entry.insert(
             "objectDetails".into(),
             serde_json::json!({ "id": object_id }),

@@ -13,7 +13,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::feed::{Change, Kind};
-use super::{Object, State, lock, new_id};
+use super::{Object, State, iso, lock, new_id, with_iso_date};
 use crate::webhook::WebhookEventType;
 
 /// The generic list collection the queue lives in (the store of
@@ -93,10 +93,6 @@ impl std::fmt::Debug for Webhooks {
             .field("pending", &self.pending.len())
             .finish_non_exhaustive()
     }
-}
-
-pub(crate) fn iso(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// The wall-clock date of a tokio instant (tokio's clock may be paused in tests).
@@ -219,10 +215,7 @@ impl State {
 /// The comment as FastComments sends it to a webhook: its date as an ISO-8601 string.
 fn webhook_body(comment: &Object) -> Vec<u8> {
     let mut comment = comment.clone();
-    let date = comment.get("date").and_then(Value::as_i64);
-    if let Some(date) = date.and_then(chrono::DateTime::from_timestamp_millis) {
-        comment.insert("date".into(), iso(date).into());
-    }
+    with_iso_date(&mut comment);
     serde_json::to_vec(&comment).unwrap_or_default()
 }
 
