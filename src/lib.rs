@@ -30,6 +30,8 @@
 //!   them ([`sso`]).
 //! - Feature `webhook` (and `webhook-axum`): verify FastComments' webhook deliveries
 //!   and read their events ([`webhook`]).
+//! - Feature `live`: a page's live events as a `Stream`, each stored event exactly once
+//!   and in order across reconnects ([`live`]).
 //! - Feature `mock`: an in-process FastComments server with scripted faults, for tests
 //!   (`fastcomments::mock`).
 #![warn(missing_docs)]
@@ -41,6 +43,8 @@ mod generated;
 pub mod integration;
 #[cfg(any(feature = "integration", feature = "webhook", feature = "sso"))]
 mod lenient;
+#[cfg(feature = "live")]
+pub mod live;
 #[cfg(feature = "mock")]
 pub mod mock;
 pub mod operations;

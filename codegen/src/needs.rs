@@ -138,6 +138,11 @@ pub const NEEDS: &[Needs] = &[
         ],
     },
     Needs {
+        feature: Some("live"),
+        site: "src/live/socket.rs (the subscription ids and the catch-up)",
+        needs: &[Op("GetCommentsPublic"), Op("GetEventLog")],
+    },
+    Needs {
         feature: Some("mock"),
         site: "src/mock/event_log.rs",
         needs: &[Op("GetEventLog"), Op("GetGlobalEventLog")],

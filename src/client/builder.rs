@@ -54,6 +54,7 @@ pub struct ClientBuilder {
     max_body_size: usize,
     user_agent: String,
     retry: RetryPolicy,
+    routes: Vec<(String, String)>,
 }
 
 impl Default for ClientBuilder {
@@ -68,6 +69,7 @@ impl Default for ClientBuilder {
             max_body_size: DEFAULT_MAX_BODY_SIZE,
             user_agent: USER_AGENT.into(),
             retry: RetryPolicy::default(),
+            routes: Vec::new(),
         }
     }
 }
@@ -133,6 +135,26 @@ impl ClientBuilder {
         self
     }
 
+    /// Sends what would go to `host` (a host name such as `eu.fastcomments.com`, or the
+    /// live-event host `ws-eu.fastcomments.com`) to `base_url` instead (scheme, host and
+    /// port; the path and query are kept), like curl's `--connect-to` but for the whole
+    /// origin: a proxy in front of one host, or a test server standing in for a region's
+    /// hosts while the client still chooses them by [`Region`]. The API key goes where
+    /// the route says: name only a server you trust with it.
+    ///
+    /// ```
+    /// let client = fastcomments::Client::builder()
+    ///     .region(fastcomments::Region::Eu)
+    ///     .route_host("eu.fastcomments.com", "http://127.0.0.1:8080")
+    ///     .build()?;
+    /// assert_eq!(client.base_url(), "https://eu.fastcomments.com");
+    /// # Ok::<(), fastcomments::Error>(())
+    /// ```
+    pub fn route_host(mut self, host: impl Into<String>, base_url: impl Into<String>) -> Self {
+        self.routes.push((host.into(), base_url.into()));
+        self
+    }
+
     /// Replaces the `User-Agent` (`fastcomments-rust/<version>` by default).
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
         self.user_agent = user_agent.into();
@@ -156,6 +178,15 @@ impl ClientBuilder {
                 Ok::<_, Error>(Secret(value))
             })
             .transpose()?;
+        for (host, to) in &self.routes {
+            let valid = reqwest::Url::parse(to)
+                .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
+            if !valid {
+                return Err(Error::InvalidRequest(format!(
+                    "the route for {host:?} is not an http(s) base URL"
+                )));
+            }
+        }
         // Installs rustls' ring provider unless the application chose one already.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
@@ -187,6 +218,7 @@ impl ClientBuilder {
             fallback,
             retry: self.retry,
             max_body_size: self.max_body_size,
+            routes: self.routes.into(),
         }));
         Ok(Client {
             generated: generated::Client::new_with_client(&base_url, http, inner),

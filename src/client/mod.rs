@@ -13,11 +13,18 @@ mod upload;
 
 use std::sync::Arc;
 
-#[cfg(any(feature = "integration", feature = "sso", feature = "webhook"))]
+#[cfg(any(
+    feature = "integration",
+    feature = "sso",
+    feature = "webhook",
+    feature = "live"
+))]
 pub(crate) use builder::Secret;
 pub use builder::{ClientBuilder, DEFAULT_MAX_BODY_SIZE};
 pub(crate) use path::{BuildError, path_segment};
 pub use region::{DataCenter, Region};
+#[cfg(feature = "live")]
+pub(crate) use request::send_dated;
 pub(crate) use request::{Inner, send};
 pub use upload::UploadImage;
 

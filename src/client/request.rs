@@ -31,6 +31,25 @@ pub(crate) struct Config {
     /// The longest one attempt can take: the timeout, plus the connect timeout spent on
     /// the primary host before the fallback is tried.
     pub(crate) attempt_limit: std::time::Duration,
+    /// Hosts whose requests go to another base URL ([`ClientBuilder::route_host`]).
+    ///
+    /// [`ClientBuilder::route_host`]: crate::ClientBuilder::route_host
+    pub(crate) routes: Arc<[(String, String)]>,
+}
+
+impl Config {
+    /// `url`, moved to the base URL its host is routed to, if it is.
+    pub(crate) fn routed(&self, url: &reqwest::Url) -> Option<reqwest::Url> {
+        let host = url.host_str()?;
+        let (_, to) = self.routes.iter().find(|(from, _)| from == host)?;
+        let origin_end = url.as_str().find(url.path())?;
+        reqwest::Url::parse(&format!(
+            "{}{}",
+            to.trim_end_matches('/'),
+            &url.as_str()[origin_end..]
+        ))
+        .ok()
+    }
 }
 
 /// The generated client's inner state (`with_inner_type`).
@@ -41,8 +60,8 @@ pub(crate) struct Inner(pub(crate) Arc<Config>);
 /// path is compiled once rather than once per response type.
 type Decoded = Box<dyn Any + Send>;
 
-/// Decodes the body of a 2xx answer, given its HTTP status.
-type Decoder = fn(u16, &[u8]) -> Result<Decoded, Error>;
+/// Decodes the body of a 2xx answer, given its HTTP status and headers.
+type Decoder = fn(u16, &reqwest::header::HeaderMap, &[u8]) -> Result<Decoded, Error>;
 
 /// Sends one call of `operation` and decodes its success body into `T`.
 pub(crate) async fn send<T: DeserializeOwned + Send + 'static>(
@@ -62,9 +81,39 @@ pub(crate) async fn send<T: DeserializeOwned + Send + 'static>(
 
 fn decode<T: DeserializeOwned + Send + 'static>(
     status: u16,
+    _headers: &reqwest::header::HeaderMap,
     body: &[u8],
 ) -> Result<Decoded, Error> {
     response::decode::<T>(status, body).map(|value| Box::new(value) as Decoded)
+}
+
+/// Like [`send`], with the server's clock when it answered: its `Date` header, in epoch
+/// milliseconds (whole seconds: HTTP dates have no finer unit), `None` without one. The
+/// live-event stream starts from it rather than from this machine's clock.
+#[cfg(feature = "live")]
+pub(crate) async fn send_dated<T: DeserializeOwned + Send + 'static>(
+    client: &generated::Client,
+    request: reqwest::Request,
+    operation: &'static Operation,
+) -> Result<(T, Option<i64>), Error> {
+    let decoded = client
+        .inner
+        .execute(&client.client, request, operation, decode_dated::<T>)
+        .await?;
+    decoded
+        .downcast()
+        .map(|value| *value)
+        .map_err(|_| Error::decode(b"", "the decoder returned another type"))
+}
+
+#[cfg(feature = "live")]
+fn decode_dated<T: DeserializeOwned + Send + 'static>(
+    status: u16,
+    headers: &reqwest::header::HeaderMap,
+    body: &[u8],
+) -> Result<Decoded, Error> {
+    let date = response::server_date_ms(headers);
+    response::decode::<T>(status, body).map(|value| Box::new((value, date)) as Decoded)
 }
 
 impl Inner {
@@ -77,6 +126,9 @@ impl Inner {
         operation: &'static Operation,
         decode: Decoder,
     ) -> Result<Decoded, Error> {
+        if let Some(routed) = self.0.routed(request.url()) {
+            *request.url_mut() = routed;
+        }
         if let (Some(key), true) = (&self.0.api_key, operation.requires_api_key) {
             request.headers_mut().insert(API_KEY_HEADER, key.0.clone());
         }
@@ -120,8 +172,9 @@ impl Inner {
             .map_err(Error::transport)?;
         let status = response.status().as_u16();
         if response.status().is_success() {
+            let headers = response.headers().clone();
             let body = response::read(response, self.0.max_body_size, Overflow::Fail).await?;
-            let decoded = decode(status, &body);
+            let decoded = decode(status, &headers, &body);
             if let Err(Error::Api(_)) = &decoded {
                 tracing::debug!(status, "FastComments answered with a failure");
             }

@@ -306,6 +306,16 @@ pub(crate) fn retry_after(response: &reqwest::Response) -> Option<Duration> {
     parse_retry_after(value, std::time::SystemTime::now())
 }
 
+/// The server's clock as its `Date` header gives it, in epoch milliseconds (a whole
+/// second: HTTP dates have no finer unit); `None` without a readable one.
+#[cfg(feature = "live")]
+pub(crate) fn server_date_ms(headers: &reqwest::header::HeaderMap) -> Option<i64> {
+    let value = headers.get(reqwest::header::DATE)?.to_str().ok()?;
+    let at = httpdate::parse_http_date(value).ok()?;
+    let since_epoch = at.duration_since(std::time::UNIX_EPOCH).ok()?;
+    i64::try_from(since_epoch.as_millis()).ok()
+}
+
 /// Reads a `Retry-After` value at time `now`.
 pub(crate) fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
     let value = value.trim();

@@ -7,6 +7,7 @@ mod every_operation;
 mod failures;
 mod hostile;
 mod integration;
+mod live;
 mod mock_flows;
 mod mock_robustness;
 mod mock_server;

@@ -1,0 +1,335 @@
+//! The task behind a [`LiveEvents`](super::LiveEvents) stream: connect, catch up, merge,
+//! keep alive, reconnect. One task per stream; it ends when the stream is dropped
+//! (`tx.closed()`), or after a permanent failure, which it sends as the stream's last
+//! item.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde::Deserialize;
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio::time::{Instant, MissedTickBehavior};
+use tokio_tungstenite::tungstenite::{self, Message};
+
+use super::event::{LiveEvent, LiveItem};
+use super::merge::{Merger, Next, Out};
+use super::{Settings, Shared, socket};
+use crate::Error;
+
+/// The most log reads one catch-up makes before it reports what it could not reach as a
+/// gap (each read returns what the server gives; FastComments documents no page size).
+const MAX_ROUNDS: u32 = 50;
+
+/// Why a connection ended.
+enum End {
+    /// It closed or failed and is worth opening again; `up` is how long it was open.
+    Lost { up: Option<Duration> },
+    /// The stream's consumer dropped it.
+    Gone,
+}
+
+/// Runs the stream until it is dropped or fails for good.
+pub(crate) async fn run(
+    settings: Settings,
+    shared: Shared,
+    tx: mpsc::Sender<Result<LiveItem, Error>>,
+) {
+    let mut merger = Merger::new(settings.since, settings.hold_limit);
+    let mut rng = settings
+        .jitter_seed
+        .map_or_else(fastrand::Rng::new, fastrand::Rng::with_seed);
+    let mut failures = 0;
+    loop {
+        let mut session = Session {
+            settings: &settings,
+            shared: &shared,
+            tx: &tx,
+            merger: &mut merger,
+        };
+        let up = match session.run().await {
+            Ok(End::Lost { up }) => up,
+            Ok(End::Gone) => return,
+            Err(error) => {
+                let _ = tx.send(Err(error)).await;
+                return;
+            }
+        };
+        failures = settings.backoff.after(failures, up);
+        let wait = settings.backoff.wait(failures.saturating_sub(1), rng.f64());
+        shared.stats(|s| s.reconnects += 1);
+        tokio::select! {
+            _ = tx.closed() => return,
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+/// One connection's life.
+struct Session<'a> {
+    settings: &'a Settings,
+    shared: &'a Shared,
+    tx: &'a mpsc::Sender<Result<LiveItem, Error>>,
+    merger: &'a mut Merger,
+}
+
+/// The consumer is gone.
+struct Gone;
+
+impl Session<'_> {
+    async fn run(&mut self) -> Result<End, Error> {
+        let connect = socket::connect(self.settings);
+        let (ws, handshake_date) = tokio::select! {
+            _ = self.tx.closed() => return Ok(End::Gone),
+            opened = connect => match opened {
+                Ok(opened) => opened,
+                Err(socket::ConnectError::Permanent(error)) => return Err(error),
+                Err(socket::ConnectError::Transient(reason)) => {
+                    tracing::debug!(%reason, "live socket did not open");
+                    return Ok(End::Lost { up: None });
+                }
+            },
+        };
+        let opened = Instant::now();
+        self.shared.stats(|s| s.connections += 1);
+        if let Some(date) = handshake_date {
+            self.merger.start_at_least(date);
+        }
+        let lost = || {
+            Ok(End::Lost {
+                up: Some(opened.elapsed()),
+            })
+        };
+        let (mut sink, mut frames) = ws.split();
+        let period = self.settings.ping_interval;
+        let mut ping = tokio::time::interval_at(Instant::now() + period, period);
+        ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut unanswered = 0u32;
+        self.merger.begin_catch_up();
+        let mut rounds = 0u32;
+        let mut catch_up = match self.merger.start() {
+            Some(start) => Some(Box::pin(socket::read_log(self.settings, start))),
+            // No server time known (no `Date`, no event yet): the stream starts here.
+            None => {
+                let outs = self.merger.end_catch_up();
+                if self.deliver(outs).await.is_err() {
+                    return Ok(End::Gone);
+                }
+                None
+            }
+        };
+        loop {
+            tokio::select! {
+                biased;
+                _ = self.tx.closed() => return Ok(End::Gone),
+                frame = frames.next() => {
+                    let Some(Ok(frame)) = frame else { return lost() };
+                    unanswered = 0;
+                    if self.frame(frame).await.is_err() {
+                        return Ok(End::Gone);
+                    }
+                }
+                answer = async { catch_up.as_mut().expect("guarded by the select").await }, if catch_up.is_some() => {
+                    catch_up = None;
+                    rounds += 1;
+                    self.shared.stats(|s| s.log_reads += 1);
+                    let outs = match answer {
+                        Ok(page) => {
+                            let (mut outs, next) = self.merger.catch_up(page.events, page.server_now);
+                            for (raw, reason) in page.malformed {
+                                if self.emit(LiveItem::Malformed { raw, reason }).await.is_err() {
+                                    return Ok(End::Gone);
+                                }
+                            }
+                            match next {
+                                Next::More if rounds < MAX_ROUNDS => {
+                                    let start = self.merger.start().unwrap_or_default();
+                                    catch_up = Some(Box::pin(socket::read_log(self.settings, start)));
+                                }
+                                Next::More => {
+                                    outs.extend(self.merger.catch_up_failed(page.server_now));
+                                    outs.extend(self.merger.end_catch_up());
+                                }
+                                Next::Done => outs.extend(self.merger.end_catch_up()),
+                            }
+                            outs
+                        }
+                        Err(error) if error.is_retryable() => {
+                            tracing::debug!(%error, "live catch-up failed; reconnecting");
+                            return lost();
+                        }
+                        Err(error) => {
+                            tracing::warn!(%error, "the event log refused the catch-up: reporting a gap");
+                            let mut outs = self.merger.catch_up_failed(None);
+                            outs.extend(self.merger.end_catch_up());
+                            outs
+                        }
+                    };
+                    if self.deliver(outs).await.is_err() {
+                        return Ok(End::Gone);
+                    }
+                }
+                _ = ping.tick() => {
+                    if unanswered >= self.settings.missed_pongs {
+                        tracing::debug!(unanswered, "live socket missed its pongs; reconnecting");
+                        self.shared.stats(|s| s.dead_sockets += 1);
+                        return lost();
+                    }
+                    unanswered += 1;
+                    if sink.send(Message::Ping(Default::default())).await.is_err() {
+                        return lost();
+                    }
+                }
+            }
+        }
+    }
+
+    /// One frame from the socket. Any frame proves the socket alive.
+    async fn frame(&mut self, frame: Message) -> Result<(), Gone> {
+        let text = match frame {
+            Message::Text(text) => text.as_str().to_owned(),
+            Message::Binary(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Message::Ping(_) | Message::Pong(_) | Message::Close(_) | Message::Frame(_) => {
+                return Ok(());
+            }
+        };
+        if text == "pong" {
+            return Ok(());
+        }
+        match serde_json::from_str::<Value>(&text) {
+            Err(error) => {
+                let reason = format!("not JSON: {error}");
+                self.emit(LiveItem::Malformed { raw: text, reason }).await
+            }
+            Ok(event) => match event.get("timestamp").and_then(Value::as_i64) {
+                Some(timestamp) => {
+                    let outs = self.merger.socket(timestamp, event);
+                    self.deliver(outs).await
+                }
+                // Not stored in the log (presence): delivered as it comes.
+                None => self.event(event).await,
+            },
+        }
+    }
+
+    async fn deliver(&mut self, outs: Vec<Out>) -> Result<(), Gone> {
+        self.shared.stats(|s| s.duplicates = self.merger.duplicates);
+        self.shared
+            .stats(|s| s.hold_overflows = self.merger.overflows);
+        for out in outs {
+            match out {
+                Out::Event(event) => self.event(event).await?,
+                Out::Gap { from, to } => {
+                    self.shared.stats(|s| s.gaps += 1);
+                    self.emit(LiveItem::Gap { from, to }).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Types an event and sends it on, unless it echoes this client's own write.
+    async fn event(&mut self, event: Value) -> Result<(), Gone> {
+        let own = event
+            .get("broadcastId")
+            .and_then(Value::as_str)
+            .is_some_and(|id| {
+                self.settings
+                    .own
+                    .as_ref()
+                    .is_some_and(|own| own.contains(id))
+            });
+        if own {
+            self.shared.stats(|s| s.own_echoes += 1);
+            return Ok(());
+        }
+        let raw = event.to_string();
+        match LiveEvent::from_value(event) {
+            Ok(event) => self.emit(LiveItem::Event(event)).await,
+            Err(reason) => self.emit(LiveItem::Malformed { raw, reason }).await,
+        }
+    }
+
+    async fn emit(&self, item: LiveItem) -> Result<(), Gone> {
+        if matches!(item, LiveItem::Event(_)) {
+            self.shared.stats(|s| s.delivered += 1);
+        }
+        self.tx.send(Ok(item)).await.map_err(|_| Gone)
+    }
+}
+
+/// One answer of the event log, read for a catch-up.
+pub(crate) struct LogPage {
+    /// Stored events with their timestamps, in the log's order.
+    pub(crate) events: Vec<(i64, Value)>,
+    /// Entries whose `data` is not an event: text and why.
+    pub(crate) malformed: Vec<(String, String)>,
+    /// The server's clock when it answered.
+    pub(crate) server_now: Option<i64>,
+}
+
+/// The part of `GetEventLogResponse` a catch-up reads.
+#[derive(Deserialize)]
+pub(crate) struct LogAnswer {
+    #[serde(default)]
+    events: Vec<LogEntry>,
+}
+
+/// An `EventLogEntry`: its `data` is a JSON string holding one `LiveEvent` (`LIVE.md`).
+#[derive(Deserialize)]
+struct LogEntry {
+    #[serde(default)]
+    data: Value,
+    #[serde(rename = "createdAt", default)]
+    created_at: Value,
+}
+
+impl LogPage {
+    pub(crate) fn from_answer(answer: LogAnswer, server_now: Option<i64>) -> LogPage {
+        let mut page = LogPage {
+            events: Vec::new(),
+            malformed: Vec::new(),
+            server_now,
+        };
+        for entry in answer.events {
+            let (raw, parsed) = match entry.data {
+                Value::String(text) => {
+                    let parsed =
+                        serde_json::from_str::<Value>(&text).map_err(|e| format!("not JSON: {e}"));
+                    (text, parsed)
+                }
+                other => (other.to_string(), Ok(other)),
+            };
+            let timestamp = parsed.as_ref().ok().and_then(|e| {
+                e.get("timestamp")
+                    .and_then(Value::as_i64)
+                    .or_else(|| created_ms(&entry.created_at))
+            });
+            match (parsed, timestamp) {
+                (Ok(event), Some(timestamp)) if event.is_object() => {
+                    page.events.push((timestamp, event))
+                }
+                (Ok(_), _) => page
+                    .malformed
+                    .push((raw, "a log entry without an event and its time".into())),
+                (Err(reason), _) => page.malformed.push((raw, reason)),
+            }
+        }
+        page
+    }
+}
+
+fn created_ms(created_at: &Value) -> Option<i64> {
+    let text = created_at.as_str()?;
+    Some(
+        chrono::DateTime::parse_from_rfc3339(text)
+            .ok()?
+            .timestamp_millis(),
+    )
+}
+
+impl From<tungstenite::Error> for socket::ConnectError {
+    fn from(error: tungstenite::Error) -> Self {
+        socket::ConnectError::from_handshake(error)
+    }
+}
