@@ -8,6 +8,7 @@ mod failures;
 mod hostile;
 mod integration;
 mod mock_flows;
+mod mock_live;
 mod mock_robustness;
 mod mock_server;
 mod mock_truth;
