@@ -6,7 +6,9 @@
 //!
 //! It registers tenant `demo` with API key `demo-key`, seeds page `welcome` with ten
 //! comments, and serves until interrupted (Ctrl-C). Faults are scripted over HTTP at
-//! `POST /__mock/faults` (see `fastcomments::mock::FaultRule`).
+//! `POST /__mock/faults` (see `fastcomments::mock::FaultRule`). Live events of page
+//! `welcome` come over `ws://127.0.0.1:PORT/sub?urlId=demo%3Awelcome&userIdWS=me&tenantIdWS=demo`
+//! (the live sockets' admin calls are under `/__mock/live`).
 
 use std::net::SocketAddr;
 

@@ -1,24 +1,65 @@
 //! The public event log (`GetEventLog`, `GetGlobalEventLog`): the tenant's change feed
 //! ([`super::feed`]) from `startTime` to `endTime` (epoch milliseconds, both inclusive;
-//! `endTime` defaults to now), of one page or of the whole tenant. Events older than the
-//! feed keeps are gone, as in FastComments' expiring log.
+//! `endTime` defaults to now), of one page or of the whole tenant, each event's `data` as
+//! the live sockets get it (no commenter e-mail, no `meta`). Events older than the feed
+//! keeps are gone, as in FastComments' expiring log.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{Path, Query, State as AxumState};
-use axum::routing::get;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::auth;
-use super::respond::{Answer, Failure, answer, int_param};
+use super::respond::{Answer, Failure, answer, body, int_param};
 use super::store::{State, lock, now_ms};
 
+/// The public routes, and the admin calls of a standalone mock: `POST /__mock/event-time`
+/// (`{"atMs": 1767225600000}` pins the feed's clock, `{"atMs": null}` frees it) and
+/// `POST /__mock/event-log-capacity` (`{"entries": 3}`), as `MockServer::set_event_time`
+/// and `MockServer::set_event_log_capacity`.
 pub(crate) fn routes() -> Router<Arc<State>> {
     Router::new()
         .route("/event-log/{tenantId}", get(page))
         .route("/event-log/global/{tenantId}", get(global))
+        .route("/__mock/event-time", post(event_time))
+        .route("/__mock/event-log-capacity", post(capacity))
+}
+
+/// `{"atMs": ms}` or `{"atMs": null}`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EventTime {
+    at_ms: Option<i64>,
+}
+
+async fn event_time(
+    AxumState(state): AxumState<Arc<State>>,
+    bytes: Bytes,
+) -> Result<StatusCode, Failure> {
+    let EventTime { at_ms } = body(&bytes)?;
+    lock(&state.feeds).pin_clock(at_ms);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `{"entries": n}`.
+#[derive(Deserialize)]
+struct Capacity {
+    entries: usize,
+}
+
+async fn capacity(
+    AxumState(state): AxumState<Arc<State>>,
+    bytes: Bytes,
+) -> Result<StatusCode, Failure> {
+    let Capacity { entries } = body(&bytes)?;
+    lock(&state.feeds).set_capacity(entries);
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn page(
@@ -40,24 +81,6 @@ async fn global(
     read(&state, &tenant_id, None, &q, "GetGlobalEventLog")
 }
 
-/// What the public log may show of a comment: the integration log (authenticated by its
-/// token) carries the commenter's e-mail and the site's `meta`, the public one does not,
-/// as the spec's `PubSubComment` has neither.
-const PRIVATE: [&str; 2] = ["commenterEmail", "meta"];
-
-/// An event's data as the public log shows it.
-fn public_data(data: &str) -> String {
-    let Ok(mut event) = serde_json::from_str::<Value>(data) else {
-        return data.to_owned();
-    };
-    if let Some(comment) = event.get_mut("comment").and_then(Value::as_object_mut) {
-        for key in PRIVATE {
-            comment.remove(key);
-        }
-    }
-    event.to_string()
-}
-
 fn read(
     state: &State,
     tenant_id: &str,
@@ -72,11 +95,7 @@ fn read(
     let events: Vec<Value> = lock(&state.feeds)
         .range(tenant_id, url_id, start, end)
         .iter()
-        .map(|e| {
-            let mut entry = e.to_log_entry(tenant_id);
-            entry["data"] = Value::from(public_data(&e.data));
-            entry
-        })
+        .map(|e| e.to_log_entry(tenant_id))
         .collect();
     answer(
         operation_id,

@@ -19,10 +19,22 @@
 //! values, the body's type), and an `sso` parameter like FastComments checks it (`sso`).
 //!
 //! Every write is one change of the tenant's change feed (`store::feed`), which the
-//! webhook queue, the integration event log and the public event log read alike.
+//! live-event sockets, the webhook queue, the integration event log and the public event
+//! log read alike.
+//!
+//! It plays FastComments' live-event WebSocket too (`LIVE.md`): `GET
+//! /sub?urlId=<urlIdWS>&userIdWS=<userIdWS>&tenantIdWS=<tenantId>` subscribes to the page
+//! `urlIdWS` names (as decoded once: encoded again, it names a room nothing reaches, as
+//! on FastComments). Each change of the page comes as a text frame holding its event
+//! log entry's `data`, in feed order; presence (`p-u`, with `uj`/`ul` and the room's
+//! subscriber count `sc`) when someone joins or leaves; `pong` to the text `ping`, a Pong
+//! to a Ping. A test breaks the sockets on purpose with
+//! [`MockServer::drop_live_sockets`], [`MockServer::stall_live_sockets`] and
+//! [`MockServer::send_live_frame`], and watches them with
+//! [`MockServer::live_subscribers`] and [`MockServer::live_connections`].
 //!
 //! Layers, bottom up: `store` (what is kept, per area: tenants and their collections,
-//! the change feed, the webhook queue, the integration side, the faults; no store
+//! the change feed, the live rooms, the webhook queue, the integration side, the faults; no store
 //! imports a handler), the spec's table and the request checks (`table`, `check`,
 //! `sso`), how answers are made (`fake`, `ground`, `resources`), the handlers (one
 //! module per family of routes), and the router.
@@ -54,6 +66,7 @@ mod generic;
 mod ground;
 mod integration;
 mod lists;
+mod live;
 mod pages;
 mod public;
 mod resources;
@@ -81,9 +94,11 @@ pub use example::ExampleRequest;
 pub use store::RecordedRequest;
 use store::State;
 pub use store::faults::{Fault, FaultRule, MAX_LATENCY};
+pub use store::live::LiveSubscriber;
 pub use webhooks::{EndpointVerdict, WebhookTestVerdict};
 
-/// A running mock server. Dropping it stops it.
+/// A running mock server. Dropping it stops it and closes its live-event sockets (as
+/// [`MockServer::drop_live_sockets`] does: no close frame).
 #[derive(Debug)]
 pub struct MockServer {
     addr: SocketAddr,
@@ -371,6 +386,191 @@ impl MockServer {
     pub fn clear_faults(&self) {
         self.state.faults.clear();
     }
+
+    /// Closes every open live-event socket of `tenant_id` at once, as a server that
+    /// crashed or a network that failed does: no close frame, the TCP connection closed.
+    /// Returns how many were closed. Frames still waiting for them are lost.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use fastcomments::mock::MockServer;
+    /// use futures_util::StreamExt;
+    /// use tokio_tungstenite::tungstenite::Message;
+    /// let server = MockServer::start().await?;
+    /// server.add_tenant("demo", "key");
+    /// let url = format!(
+    ///     "ws://{}/sub?urlId=demo%3Apage&userIdWS=me&tenantIdWS=demo",
+    ///     server.addr()
+    /// );
+    /// let (mut socket, _) = tokio_tungstenite::connect_async(url).await?;
+    /// assert_eq!(server.drop_live_sockets("demo"), 1);
+    /// // The stream ends (an error or its end) without a close frame.
+    /// assert!(!matches!(socket.next().await, Some(Ok(Message::Close(_)))));
+    /// # Ok(()) }
+    /// ```
+    pub fn drop_live_sockets(&self, tenant_id: &str) -> usize {
+        store::lock(&self.state.live).cut(Some(tenant_id))
+    }
+
+    /// Stalls (`true`) the live-event sockets of `tenant_id` open now, as a hung server's
+    /// are: they stay open but send nothing (no frames, no presence, no Pong or `pong`)
+    /// and read nothing; the frames meant for them meanwhile, and those still waiting,
+    /// are discarded. `false` ends the stall of those still open (a Ping sent during the
+    /// stall is answered then). A socket opened during a stall is not stalled.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use fastcomments::mock::MockServer;
+    /// let server = MockServer::start().await?;
+    /// server.add_tenant("demo", "key");
+    /// let url = format!(
+    ///     "ws://{}/sub?urlId=demo%3Apage&userIdWS=me&tenantIdWS=demo",
+    ///     server.addr()
+    /// );
+    /// let (_socket, _) = tokio_tungstenite::connect_async(url).await?;
+    /// server.stall_live_sockets("demo", true);
+    /// assert_eq!(server.send_live_frame("demo", "page", "lost"), 0);
+    /// server.stall_live_sockets("demo", false);
+    /// assert_eq!(server.send_live_frame("demo", "page", "sent"), 1);
+    /// # Ok(()) }
+    /// ```
+    pub fn stall_live_sockets(&self, tenant_id: &str, stalled: bool) {
+        store::lock(&self.state.live).stall(tenant_id, stalled);
+    }
+
+    /// Sends `frame` as it is, as one text frame (malformed JSON, an event type no SDK
+    /// knows, anything), to every live-event subscriber of page `url_id` of `tenant_id`
+    /// (room `tenantId:urlId`), after the frames already waiting for them. Returns how
+    /// many got it (a stalled socket does not). Nothing is written to the event log.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use fastcomments::mock::MockServer;
+    /// use futures_util::StreamExt;
+    /// let server = MockServer::start().await?;
+    /// server.add_tenant("demo", "key");
+    /// let url = format!(
+    ///     "ws://{}/sub?urlId=demo%3Apage&userIdWS=me&tenantIdWS=demo",
+    ///     server.addr()
+    /// );
+    /// let (mut socket, _) = tokio_tungstenite::connect_async(url).await?;
+    /// assert_eq!(server.send_live_frame("demo", "page", r#"{"type":"brand-new"}"#), 1);
+    /// let frame = socket.next().await.unwrap()?;
+    /// assert_eq!(frame.into_text()?.as_str(), r#"{"type":"brand-new"}"#);
+    /// # Ok(()) }
+    /// ```
+    pub fn send_live_frame(&self, tenant_id: &str, url_id: &str, frame: &str) -> usize {
+        let room = format!("{tenant_id}:{url_id}");
+        store::lock(&self.state.live).send(tenant_id, &room, frame)
+    }
+
+    /// The live-event sockets of `tenant_id` (its `tenantIdWS`) open now, in the order
+    /// they joined: each one's room (its `urlId` as decoded once) and `userIdWS`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use fastcomments::mock::MockServer;
+    /// let server = MockServer::start().await?;
+    /// server.add_tenant("demo", "key");
+    /// // `urlIdWS` encoded a second time: `%3A` became `%253A`.
+    /// let url = format!(
+    ///     "ws://{}/sub?urlId=demo%253Apage&userIdWS=me&tenantIdWS=demo",
+    ///     server.addr()
+    /// );
+    /// let (_socket, _) = tokio_tungstenite::connect_async(url).await?;
+    /// let subscribers = server.live_subscribers("demo");
+    /// assert_eq!(subscribers[0].room, "demo%3Apage"); // not "demo:page": nothing comes
+    /// assert_eq!(subscribers[0].user_id_ws, "me");
+    /// # Ok(()) }
+    /// ```
+    pub fn live_subscribers(&self, tenant_id: &str) -> Vec<LiveSubscriber> {
+        store::lock(&self.state.live).subscribers(tenant_id)
+    }
+
+    /// How many live-event sockets the server accepted since it started, of every tenant
+    /// (an upgrade refused, by a scripted fault or a bad subscription, does not count):
+    /// a test counts a client's reconnects with it.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use fastcomments::mock::MockServer;
+    /// let server = MockServer::start().await?;
+    /// server.add_tenant("demo", "key");
+    /// let url = format!(
+    ///     "ws://{}/sub?urlId=demo%3Apage&userIdWS=me&tenantIdWS=demo",
+    ///     server.addr()
+    /// );
+    /// let _first = tokio_tungstenite::connect_async(&url).await?;
+    /// let _second = tokio_tungstenite::connect_async(&url).await?;
+    /// assert_eq!(server.live_connections(), 2);
+    /// # Ok(()) }
+    /// ```
+    pub fn live_connections(&self) -> u64 {
+        store::lock(&self.state.live).accepted()
+    }
+
+    /// Pins the clock of the change feed: with `Some(ms)` (epoch milliseconds) every new
+    /// event (its log entry's `createdAt` and its `timestamp`) is stamped `ms`, or the
+    /// previous event's time if later (times never go back), so that a test makes two
+    /// changes in one millisecond; `None` goes back to the system clock (still never
+    /// before the previous event).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use fastcomments::mock::MockServer;
+    /// let server = MockServer::start().await?;
+    /// server.add_tenant("demo", "key");
+    /// server.set_event_time(Some(1_767_225_600_000));
+    /// let client = server.client("demo", "key")?;
+    /// let body = fastcomments::types::CreateCommentParams::builder()
+    ///     .comment("hi").commenter_name("Ann").url("https://e.com/p").url_id("p").locale("en_us");
+    /// client.save_comment().body(body).send().await?;
+    /// let log = client.get_event_log().url_id("p").user_id_ws("me")
+    ///     .start_time(0).end_time(1_767_225_600_000_i64).send().await?;
+    /// let event: serde_json::Value = serde_json::from_str(&log.events[0].data)?;
+    /// assert_eq!(event["timestamp"], 1_767_225_600_000_i64);
+    /// # Ok(()) }
+    /// ```
+    pub fn set_event_time(&self, at_ms: Option<i64>) {
+        store::lock(&self.state.feeds).pin_clock(at_ms);
+    }
+
+    /// How many events each tenant's change feed keeps (default 100,000, at least 1);
+    /// older ones are forgotten at once, as FastComments' event log expires: a catch-up
+    /// (`GetEventLog`) from before the oldest kept event has a gap. The webhook queue and
+    /// the integration event log keep their own.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use fastcomments::mock::MockServer;
+    /// let server = MockServer::start().await?;
+    /// server.add_tenant("demo", "key");
+    /// server.set_event_log_capacity(1);
+    /// let client = server.client("demo", "key")?;
+    /// for text in ["one", "two"] {
+    ///     let body = fastcomments::types::CreateCommentParams::builder()
+    ///         .comment(text)
+    ///         .commenter_name("Ann")
+    ///         .url("https://e.com/p")
+    ///         .url_id("p")
+    ///         .locale("en_us");
+    ///     client.save_comment().body(body).send().await?;
+    /// }
+    /// let log = client.get_event_log().url_id("p").user_id_ws("me").start_time(0).send().await?;
+    /// assert_eq!(log.events.len(), 1);
+    /// assert!(log.events[0].data.contains("two"));
+    /// # Ok(()) }
+    /// ```
+    pub fn set_event_log_capacity(&self, entries: usize) {
+        store::lock(&self.state.feeds).set_capacity(entries);
+    }
 }
 
 impl Drop for MockServer {
@@ -381,6 +581,7 @@ impl Drop for MockServer {
             .store(true, std::sync::atomic::Ordering::Relaxed);
         hooks.wake.notify_one();
         drop(hooks);
+        store::lock(&self.state.live).cut(None);
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
@@ -401,6 +602,7 @@ fn router(state: Arc<State>) -> Router {
         .merge(lists::routes())
         .merge(integration::routes())
         .merge(event_log::routes())
+        .merge(live::routes())
         .fallback(generic::answer)
         .method_not_allowed_fallback(generic::answer)
         .layer(middleware::from_fn_with_state(state.clone(), check::check))

@@ -86,7 +86,9 @@ async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_TIMEOUT)
-        .serve_connection(TokioIo::new(stream), service);
+        .serve_connection(TokioIo::new(stream), service)
+        // The live-event WebSocket (`super::live`) takes its connection over.
+        .with_upgrades();
     tokio::select! {
         result = connection => {
             if let Err(error) = result {

@@ -9,6 +9,7 @@ mod hostile;
 mod integration;
 mod live;
 mod mock_flows;
+mod mock_live;
 mod mock_robustness;
 mod mock_server;
 mod mock_truth;

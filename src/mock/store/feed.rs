@@ -1,14 +1,16 @@
 //! The mock's change feed: every write made through any of its APIs (public, secured,
 //! moderation) that FastComments announces becomes one [`Change`], stamped by the mock's
 //! clock and appended to the tenant's feed. Every consumer reads the same change in the
-//! same order: the webhook queue (comment changes), the integration event log (a tenant
-//! with a confirmed integration token), and the public event log (`GetEventLog`,
-//! `GetGlobalEventLog`), which answers from the feed itself.
+//! same order: the live-event sockets of the change's page ([`super::live`]), the webhook
+//! queue (comment changes), the integration event log (a tenant with a confirmed
+//! integration token), and the public event log (`GetEventLog`, `GetGlobalEventLog`),
+//! which answers from the feed itself.
 //!
 //! An entry is shaped as the spec's `EventLogEntry` and its `data` as a `LiveEvent`
 //! (`LIVE.md`): `{type, timestamp, broadcastId, comment, vote?}`, the comment with `_id`
 //! and an ISO-8601 `date`, a vote with its comment and `direction` ±1. Timestamps never
-//! go back: a change made in the millisecond of the previous one shares it.
+//! go back: a change made in the millisecond of the previous one shares it. The clock can
+//! be pinned ([`Feeds::pin_clock`]) so that a test makes two changes in one millisecond.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -16,9 +18,15 @@ use serde_json::{Value, json};
 
 use super::{Object, State, iso_ms, lock, new_id, now_ms, with_iso_date};
 
-/// The most entries a tenant's feed keeps; older ones are forgotten, as FastComments'
-/// event log expires (a catch-up from before the oldest kept entry has a gap).
-pub(crate) const MAX_FEED: usize = 100_000;
+/// How many entries a tenant's feed keeps unless told otherwise ([`Feeds::set_capacity`]);
+/// older ones are forgotten, as FastComments' event log expires (a catch-up from before
+/// the oldest kept entry has a gap).
+pub(crate) const DEFAULT_CAPACITY: usize = 100_000;
+
+/// What the public event log and the live sockets may show of a comment: the integration
+/// log (authenticated by its token) carries the commenter's e-mail and the site's `meta`,
+/// the public ones do not, as the spec's `PubSubComment` has neither.
+const PRIVATE: [&str; 2] = ["commenterEmail", "meta"];
 
 /// What changed, as FastComments names it in its event log and live events.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,26 +100,76 @@ pub(crate) struct Entry {
 }
 
 impl Entry {
-    /// The entry as the spec's `EventLogEntry`.
+    /// The entry as the spec's `EventLogEntry`, its `data` as the public event log shows
+    /// it ([`Entry::public_data`]).
     pub(crate) fn to_log_entry(&self, tenant_id: &str) -> Value {
         json!({
             "_id": self.id, "createdAt": iso_ms(self.at_ms), "tenantId": tenant_id,
-            "urlId": self.url_id, "broadcastId": self.broadcast_id, "data": self.data,
+            "urlId": self.url_id, "broadcastId": self.broadcast_id, "data": self.public_data(),
         })
+    }
+
+    /// The entry's `data` as the public event log and the live sockets show it: without
+    /// the comment's [`PRIVATE`] fields (the integration log, behind its token, keeps
+    /// them). Data that is not JSON is shown as it is.
+    pub(crate) fn public_data(&self) -> String {
+        let Ok(mut event) = serde_json::from_str::<Value>(&self.data) else {
+            return self.data.clone();
+        };
+        if let Some(comment) = event.get_mut("comment").and_then(Value::as_object_mut) {
+            for key in PRIVATE {
+                comment.remove(key);
+            }
+        }
+        event.to_string()
     }
 }
 
-/// Every tenant's feed, oldest entry first.
-#[derive(Debug, Default)]
+/// Every tenant's feed, oldest entry first, with how many entries each keeps and the
+/// clock that stamps them.
+#[derive(Debug)]
 pub(crate) struct Feeds {
     tenants: HashMap<String, VecDeque<Entry>>,
+    /// How many entries each tenant's feed keeps (at least 1).
+    capacity: usize,
+    /// The time new entries are stamped with (epoch milliseconds) instead of the system
+    /// clock's, when pinned.
+    pinned_ms: Option<i64>,
+}
+
+impl Default for Feeds {
+    fn default() -> Feeds {
+        Feeds {
+            tenants: HashMap::new(),
+            capacity: DEFAULT_CAPACITY,
+            pinned_ms: None,
+        }
+    }
 }
 
 impl Feeds {
+    /// Keeps `entries` entries per tenant from now on (at least 1), forgetting at once the
+    /// oldest of a feed that holds more.
+    pub(crate) fn set_capacity(&mut self, entries: usize) {
+        self.capacity = entries.max(1);
+        for feed in self.tenants.values_mut() {
+            let excess = feed.len().saturating_sub(self.capacity);
+            feed.drain(..excess);
+        }
+    }
+
+    /// Stamps new entries with `at_ms` (epoch milliseconds) instead of the system clock's
+    /// time; `None` goes back to the system clock. Either way an entry is never stamped
+    /// before the previous one of its feed.
+    pub(crate) fn pin_clock(&mut self, at_ms: Option<i64>) {
+        self.pinned_ms = at_ms;
+    }
+
     /// Appends a change; returns the entry as stored.
     fn append(&mut self, tenant_id: &str, change: &Change) -> Entry {
+        let now = self.pinned_ms.unwrap_or_else(now_ms);
         let feed = self.tenants.entry(tenant_id.to_owned()).or_default();
-        let at_ms = now_ms().max(feed.back().map_or(i64::MIN, |e| e.at_ms));
+        let at_ms = now.max(feed.back().map_or(i64::MIN, |e| e.at_ms));
         let broadcast_id = change.broadcast_id.clone().unwrap_or_else(new_id);
         let mut event = json!({
             "type": change.kind.name(),
@@ -129,8 +187,9 @@ impl Feeds {
             broadcast_id,
             data: event.to_string(),
         };
-        if feed.len() == MAX_FEED {
-            feed.pop_front();
+        if feed.len() >= self.capacity {
+            let excess = feed.len() + 1 - self.capacity;
+            feed.drain(..excess);
         }
         feed.push_back(entry.clone());
         entry
@@ -159,9 +218,16 @@ impl Feeds {
 
 impl State {
     /// Publishes a write: appends it to the tenant's feed and hands it to every consumer,
-    /// in this order: the webhook queue, the integration event log.
+    /// in this order: the live sockets of its page, the webhook queue, the integration
+    /// event log. The sockets get it under the feed's lock, so that two writes published
+    /// at once reach every socket in feed order.
     pub(crate) fn publish(&self, tenant_id: &str, change: Change) {
-        let entry = lock(&self.feeds).append(tenant_id, &change);
+        let entry = {
+            let mut feeds = lock(&self.feeds);
+            let entry = feeds.append(tenant_id, &change);
+            self.push_live(tenant_id, &entry.url_id, &entry.public_data());
+            entry
+        };
         self.enqueue_webhook(tenant_id, &change);
         self.log_integration_event(tenant_id, &entry);
     }
@@ -258,6 +324,39 @@ mod tests {
         assert_eq!(all[0].broadcast_id, "b1");
         assert!(feeds.range("t", None, last + 1, i64::MAX).is_empty());
         assert!(feeds.range("other", None, i64::MIN, i64::MAX).is_empty());
+    }
+
+    #[test]
+    fn a_pinned_clock_never_goes_back_and_a_smaller_capacity_forgets_at_once() {
+        let mut feeds = Feeds::default();
+        let add = |feeds: &mut Feeds, id: &str| {
+            feeds
+                .append(
+                    "t",
+                    &Change::comment(Kind::NewComment, &comment(id, "p"), None),
+                )
+                .at_ms
+        };
+        feeds.pin_clock(Some(5_000));
+        assert_eq!((add(&mut feeds, "a"), add(&mut feeds, "b")), (5_000, 5_000));
+        feeds.pin_clock(Some(1_000));
+        assert_eq!(
+            add(&mut feeds, "c"),
+            5_000,
+            "never before the previous entry"
+        );
+        feeds.set_capacity(2);
+        let kept = feeds.range("t", None, i64::MIN, i64::MAX);
+        assert_eq!(kept.len(), 2);
+        add(&mut feeds, "d");
+        let kept = feeds.range("t", None, i64::MIN, i64::MAX);
+        assert!(kept[0].data.contains("\"c\"") && kept[1].data.contains("\"d\""));
+        feeds.set_capacity(0);
+        assert_eq!(
+            feeds.range("t", None, i64::MIN, i64::MAX).len(),
+            1,
+            "at least 1"
+        );
     }
 
     #[test]

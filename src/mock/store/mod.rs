@@ -1,6 +1,6 @@
 //! The mock's stores: what it keeps, per area (tenants and their collections, the change
-//! feed, the request log, ...), below the handlers that decide what each route does
-//! with them. A store imports no handler.
+//! feed, the live sockets' rooms, the request log, ...), below the handlers that decide
+//! what each route does with them. A store imports no handler.
 //!
 //! Every lock is taken through [`lock`], which recovers a lock poisoned by a panic: a
 //! request that panics cannot take the server down with it.
@@ -13,6 +13,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 pub(crate) mod faults;
 pub(crate) mod feed;
 pub(crate) mod integration;
+pub(crate) mod live;
 pub(crate) mod webhooks;
 
 use serde_json::{Map, Value};
@@ -44,8 +45,10 @@ pub(crate) struct State {
     pub(crate) integrations: Mutex<integration::Integrations>,
     /// Webhook receivers and the delivery queue.
     pub(crate) webhooks: Mutex<webhooks::Webhooks>,
-    /// Every tenant's change feed.
+    /// Every tenant's change feed. Taken before [`State::live`] when both are held.
     pub(crate) feeds: Mutex<feed::Feeds>,
+    /// The live-event sockets' rooms and queues.
+    pub(crate) live: Mutex<live::Live>,
 }
 
 impl fmt::Debug for State {
@@ -289,6 +292,7 @@ mod tests {
             ("faults.rs", include_str!("faults.rs")),
             ("feed.rs", include_str!("feed.rs")),
             ("integration.rs", include_str!("integration.rs")),
+            ("live.rs", include_str!("live.rs")),
             ("webhooks.rs", include_str!("webhooks.rs")),
         ];
         for (file, text) in stores {
