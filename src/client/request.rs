@@ -42,13 +42,10 @@ impl Config {
     pub(crate) fn routed(&self, url: &reqwest::Url) -> Option<reqwest::Url> {
         let host = url.host_str()?;
         let (_, to) = self.routes.iter().find(|(from, _)| from == host)?;
-        let origin_end = url.as_str().find(url.path())?;
-        reqwest::Url::parse(&format!(
-            "{}{}",
-            to.trim_end_matches('/'),
-            &url.as_str()[origin_end..]
-        ))
-        .ok()
+        let rest = url
+            .as_str()
+            .strip_prefix(&url.origin().ascii_serialization())?;
+        reqwest::Url::parse(&format!("{}{rest}", to.trim_end_matches('/'))).ok()
     }
 }
 
@@ -219,6 +216,37 @@ fn rebase(url: &reqwest::Url, from: &str, to: &str) -> Option<reqwest::Url> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_routed_host_keeps_path_and_query_and_other_hosts_are_not_routed() {
+        let config = Config {
+            api_key: None,
+            base_url: String::new(),
+            fallback: None,
+            retry: RetryPolicy::none(),
+            max_body_size: 1,
+            attempt_limit: std::time::Duration::ZERO,
+            routes: vec![(
+                "ws-eu.fastcomments.com".to_owned(),
+                "http://127.0.0.1:9/".to_owned(),
+            )]
+            .into(),
+        };
+        let routed = |url: &str| {
+            config
+                .routed(&reqwest::Url::parse(url).unwrap())
+                .map(|u| u.to_string())
+        };
+        assert_eq!(
+            routed("https://ws-eu.fastcomments.com/").as_deref(),
+            Some("http://127.0.0.1:9/")
+        );
+        assert_eq!(
+            routed("https://ws-eu.fastcomments.com/sub?urlId=a%3Ab").as_deref(),
+            Some("http://127.0.0.1:9/sub?urlId=a%3Ab")
+        );
+        assert_eq!(routed("https://eu.fastcomments.com/"), None);
+    }
 
     #[test]
     fn rebase_keeps_path_and_query() {

@@ -1,6 +1,6 @@
 //! The public event log (`GetEventLog`, `GetGlobalEventLog`): the tenant's change feed
 //! ([`super::feed`]) from `startTime` to `endTime` (epoch milliseconds, both inclusive;
-//! `endTime` defaults to now), of one page or of the whole tenant, each event's `data` as
+//! `endTime` defaults to everything stored), of one page or of the whole tenant, each event's `data` as
 //! the live sockets get it (no commenter e-mail, no `meta`). Events older than the feed
 //! keeps are gone, as in FastComments' expiring log.
 
@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use super::auth;
 use super::respond::{Answer, Failure, answer, body, int_param};
-use super::store::{State, lock, now_ms};
+use super::store::{State, lock};
 
 /// The public routes, and the admin calls of a standalone mock: `POST /__mock/event-time`
 /// (`{"atMs": 1767225600000}` pins the feed's clock, `{"atMs": null}` frees it) and
@@ -91,7 +91,9 @@ fn read(
     auth::public(state, tenant_id)?;
     let start = int_param(q, "startTime", "invalid-start-time")?
         .ok_or_else(|| Failure::bad_request("missing-parameter", "startTime is required."))?;
-    let end = int_param(q, "endTime", "invalid-end-time")?.unwrap_or_else(now_ms);
+    // Without an end: everything stored, a change pinned in the future
+    // (`MockServer::set_event_time`) included, as the feed's clock never goes back.
+    let end = int_param(q, "endTime", "invalid-end-time")?.unwrap_or(i64::MAX);
     let events: Vec<Value> = lock(&state.feeds)
         .range(tenant_id, url_id, start, end)
         .iter()
