@@ -21,7 +21,7 @@ use fastcomments::mock::MockServer;
 use fastcomments::{Client, Region};
 use futures::TryStreamExt;
 
-type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 #[tokio::main]
 async fn main() -> Result<()> {
@@ -70,20 +70,22 @@ async fn demo() -> Result<()> {
     while server.live_subscribers("demo").is_empty() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let writer = tokio::spawn(write_a_few(server, client.clone()));
     // Seven stored events: new, edit, vote, new (during the outage), new, delete, new.
-    for _ in 0..7 {
-        let Some(item) = events.try_next().await? else {
-            break;
-        };
-        print(&item);
-    }
-    writer.await??;
+    let read = async {
+        for _ in 0..7 {
+            let Some(item) = events.try_next().await? else { break };
+            print(&item);
+        }
+        Ok::<_, fastcomments::Error>(())
+    };
+    let (written, read) = tokio::join!(write_a_few(&server, &client), read);
+    written?;
+    read?;
     println!("\n{:?}", events.stats());
     Ok(())
 }
 
-async fn write_a_few(server: MockServer, client: Client) -> Result<()> {
+async fn write_a_few(server: &MockServer, client: &Client) -> Result<()> {
     let save = |text: &'static str| {
         client.save_comment().body_map(move |b| {
             b.comment(text)

@@ -29,14 +29,13 @@ fn quick() -> ReconnectBackoff {
 }
 
 async fn subscribe(client: &Client, url_id: &str) -> LiveEvents {
-    let events = client
+    client
         .live(url_id)
         .backoff(quick())
         .jitter_seed(7)
         .subscribe()
         .await
-        .expect("subscribes");
-    events
+        .expect("subscribes")
 }
 
 /// The next item, within the guard.
@@ -522,10 +521,10 @@ async fn presence_is_delivered_and_dropping_the_stream_closes_its_socket() {
     assert_eq!((joined.joined.len(), joined.subscriber_count), (1, Some(2)));
     drop(events);
     let left = loop {
-        if let LiveItem::Event(LiveEvent::Presence(p)) = next(&mut watcher).await {
-            if !p.left.is_empty() {
-                break p;
-            }
+        if let LiveItem::Event(LiveEvent::Presence(p)) = next(&mut watcher).await
+            && !p.left.is_empty()
+        {
+            break p;
         }
     };
     assert_eq!(left.subscriber_count, Some(1));
