@@ -73,7 +73,9 @@ async fn demo() -> Result<()> {
     // Seven stored events: new, edit, vote, new (during the outage), new, delete, new.
     let read = async {
         for _ in 0..7 {
-            let Some(item) = events.try_next().await? else { break };
+            let Some(item) = events.try_next().await? else {
+                break;
+            };
             print(&item);
         }
         Ok::<_, fastcomments::Error>(())

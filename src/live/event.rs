@@ -279,36 +279,33 @@ impl LiveEvent {
         }
     }
 
-    /// Reads one event. `Err` holds why it is not one.
-    pub(crate) fn from_value(value: Value) -> Result<LiveEvent, String> {
+    /// Reads one event. `Err` holds why it is not one, and the value back.
+    pub(crate) fn from_value(value: Value) -> Result<LiveEvent, (String, Value)> {
         let kind = match value.get("type") {
             Some(Value::String(kind)) => kind.clone(),
-            Some(_) => return Err("`type` is not a string".into()),
-            None if value.is_object() => return Err("no `type`".into()),
-            None => return Err("not a JSON object".into()),
+            Some(_) => return Err(("`type` is not a string".into(), value)),
+            None if value.is_object() => return Err(("no `type`".into(), value)),
+            None => return Err(("not a JSON object".into(), value)),
         };
-        let typed = match kind.as_str() {
-            "new-comment" => typed(value, LiveEvent::NewComment),
-            "updated-comment" => typed(value, LiveEvent::UpdatedComment),
-            "deleted-comment" => typed(value, LiveEvent::DeletedComment),
-            "new-vote" => typed(value, LiveEvent::NewVote),
-            "deleted-vote" => typed(value, LiveEvent::DeletedVote),
-            "p-u" => typed(value, LiveEvent::Presence),
-            "thread-state-change" => typed(value, LiveEvent::ThreadState),
-            "update-badges" => typed(value, LiveEvent::Badges),
-            "notification" => typed(value, LiveEvent::Notification),
-            "notification-update" => typed(value, LiveEvent::NotificationUpdate),
-            _ => Ok(LiveEvent::Unknown {
-                kind: kind.clone(),
-                raw: value,
-            }),
+        let wrap: fn(&Value) -> Result<LiveEvent, String> = match kind.as_str() {
+            "new-comment" => |v| typed(v, LiveEvent::NewComment),
+            "updated-comment" => |v| typed(v, LiveEvent::UpdatedComment),
+            "deleted-comment" => |v| typed(v, LiveEvent::DeletedComment),
+            "new-vote" => |v| typed(v, LiveEvent::NewVote),
+            "deleted-vote" => |v| typed(v, LiveEvent::DeletedVote),
+            "p-u" => |v| typed(v, LiveEvent::Presence),
+            "thread-state-change" => |v| typed(v, LiveEvent::ThreadState),
+            "update-badges" => |v| typed(v, LiveEvent::Badges),
+            "notification" => |v| typed(v, LiveEvent::Notification),
+            "notification-update" => |v| typed(v, LiveEvent::NotificationUpdate),
+            _ => return Ok(LiveEvent::Unknown { kind, raw: value }),
         };
-        typed.map_err(|e| format!("{kind}: {e}"))
+        wrap(&value).map_err(|e| (format!("{kind}: {e}"), value))
     }
 }
 
 fn typed<T: serde::de::DeserializeOwned>(
-    value: Value,
+    value: &Value,
     wrap: fn(Box<T>) -> LiveEvent,
 ) -> Result<LiveEvent, String> {
     serde_path_to_error::deserialize(value)
@@ -359,9 +356,9 @@ mod tests {
             (json!({"a": 1}), "no `type`"),
             (json!({"type": 3}), "`type` is not a string"),
         ] {
-            assert_eq!(LiveEvent::from_value(value).unwrap_err(), reason);
+            assert_eq!(LiveEvent::from_value(value).unwrap_err().0, reason);
         }
         let wrong = LiveEvent::from_value(json!({"type": "new-vote", "vote": {"_id": 1}}));
-        assert!(wrong.unwrap_err().starts_with("new-vote: vote._id"));
+        assert!(wrong.unwrap_err().0.starts_with("new-vote: vote._id"));
     }
 }

@@ -55,11 +55,12 @@ pub(crate) enum Next {
 #[derive(Debug)]
 pub(crate) struct Merger {
     cursor: Option<i64>,
-    seen: BTreeMap<i64, HashSet<String>>,
+    seen: BTreeMap<i64, HashSet<Key>>,
     held: Vec<(i64, Value)>,
     holding: bool,
     first_page: bool,
     hold_limit: usize,
+    horizon: Option<i64>,
     /// Frames and log entries dropped as already delivered.
     pub(crate) duplicates: u64,
     /// Times the hold buffer overflowed.
@@ -69,6 +70,10 @@ pub(crate) struct Merger {
 impl Merger {
     /// How far behind `cursor` keys are kept (1 minute of server time).
     pub(crate) const WINDOW_MS: i64 = 60_000;
+    /// How far ahead of the server's clock a timestamp may be and still move `cursor`.
+    pub(crate) const SKEW_MS: i64 = 10 * 60_000;
+    /// The most keys kept of events stamped beyond the horizon.
+    const MAX_AHEAD: usize = 10_000;
 
     /// A merge starting at `cursor` (epoch milliseconds), when known.
     pub(crate) fn new(cursor: Option<i64>, hold_limit: usize) -> Merger {
@@ -79,6 +84,7 @@ impl Merger {
             holding: false,
             first_page: false,
             hold_limit: hold_limit.max(1),
+            horizon: None,
             duplicates: 0,
             overflows: 0,
         }
@@ -88,6 +94,14 @@ impl Merger {
     /// start), inclusive.
     pub(crate) fn start(&self) -> Option<i64> {
         self.cursor
+    }
+
+    /// The latest timestamp that can be genuine: the server's clock as last read, plus
+    /// [`Merger::SKEW_MS`]. An event stamped later (a hostile or broken frame, a year
+    /// ahead) is delivered once but does not move the start of the next catch-up, which
+    /// would otherwise skip every real event written before that time.
+    pub(crate) fn set_horizon(&mut self, server_now: i64) {
+        self.horizon = Some(server_now.saturating_add(Self::SKEW_MS));
     }
 
     /// Sets the start when none is known yet (the server's clock at the subscription).
@@ -183,7 +197,7 @@ impl Merger {
     fn witness_gap(&self, events: &[(i64, Value)], server_now: Option<i64>) -> Option<Out> {
         let from = self.cursor?;
         let witnesses = self.seen.get(&from).filter(|w| !w.is_empty())?;
-        let returned: HashSet<String> = events
+        let returned: HashSet<Key> = events
             .iter()
             .filter(|(timestamp, _)| *timestamp == from)
             .map(|(_, event)| key(event))
@@ -215,52 +229,86 @@ impl Merger {
             return None;
         }
         self.seen.entry(timestamp).or_default().insert(key);
-        let cursor = self.cursor.map_or(timestamp, |c| c.max(timestamp));
-        self.cursor = Some(cursor);
-        self.seen = self
-            .seen
-            .split_off(&(cursor.saturating_sub(Self::WINDOW_MS)));
+        if self.horizon.is_none_or(|h| timestamp <= h) {
+            let cursor = self.cursor.map_or(timestamp, |c| c.max(timestamp));
+            self.cursor = Some(cursor);
+            let oldest_kept = cursor.saturating_sub(Self::WINDOW_MS);
+            while self
+                .seen
+                .first_key_value()
+                .is_some_and(|(t, _)| *t < oldest_kept)
+            {
+                self.seen.pop_first();
+            }
+        }
+        self.forget_far_ahead();
         Some(Out::Event(event))
+    }
+
+    /// Bounds the keys of events stamped beyond the horizon (they never fall out of the
+    /// window): past [`Self::MAX_AHEAD`], the furthest ahead are forgotten.
+    fn forget_far_ahead(&mut self) {
+        let Some(horizon) = self.horizon else { return };
+        let ahead = |seen: &BTreeMap<i64, HashSet<Key>>| {
+            seen.range(horizon.saturating_add(1)..)
+                .map(|(_, k)| k.len())
+                .sum::<usize>()
+        };
+        while ahead(&self.seen) > Self::MAX_AHEAD {
+            self.seen.pop_last();
+        }
     }
 }
 
 /// An event's identity: its content with object keys sorted, so that the same event
 /// read from the socket and from the log has the same key whatever order the server
-/// wrote its fields in.
-pub(crate) fn key(event: &Value) -> String {
-    let mut out = String::new();
+/// wrote its fields in. Exact (the bytes themselves, not a hash of them).
+pub(crate) type Key = Vec<u8>;
+
+/// The key of `event`.
+pub(crate) fn key(event: &Value) -> Key {
+    let mut out = Vec::with_capacity(512);
     canonical(event, &mut out);
     out
 }
 
-fn canonical(value: &Value, out: &mut String) {
+fn canonical(value: &Value, out: &mut Vec<u8>) {
     match value {
         Value::Object(map) => {
-            let mut entries: Vec<_> = map.iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(b.0));
-            out.push('{');
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            if !entries.is_sorted_by(|a, b| a.0 <= b.0) {
+                entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            }
+            out.push(b'{');
             for (i, (k, v)) in entries.into_iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
-                out.push_str(&Value::String(k.clone()).to_string());
-                out.push(':');
+                scalar(k, out);
+                out.push(b':');
                 canonical(v, out);
             }
-            out.push('}');
+            out.push(b'}');
         }
         Value::Array(items) => {
-            out.push('[');
+            out.push(b'[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 canonical(item, out);
             }
-            out.push(']');
+            out.push(b']');
         }
-        other => out.push_str(&other.to_string()),
+        other => scalar(other, out),
     }
+}
+
+/// Writes a string, number, boolean or null as JSON.
+fn scalar<T: serde::Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) {
+    // Writing JSON into memory fails only for a value that cannot be JSON, which a
+    // scalar of a parsed `Value` never is.
+    let _ = serde_json::to_writer(&mut *out, value);
 }
 
 #[cfg(test)]
@@ -341,6 +389,26 @@ mod tests {
         let (out, next) = m.catch_up(vec![update(1, "1"), update(2, "2"), update(3, "3")], None);
         assert_eq!((events(&out).len(), next), (2, Next::Done));
         assert!(m.end_catch_up().is_empty());
+    }
+
+    #[test]
+    fn an_event_stamped_far_ahead_of_the_server_does_not_move_the_catch_up() {
+        let mut m = Merger::new(Some(100), 10);
+        m.set_horizon(1_000);
+        let bogus = update(1_000 + Merger::SKEW_MS + 1, "from the future");
+        assert_eq!(events(&m.socket(bogus.0, bogus.1.clone())).len(), 1);
+        assert_eq!(
+            m.start(),
+            Some(100),
+            "the next catch-up still reads from 100"
+        );
+        assert!(
+            m.socket(bogus.0, bogus.1).is_empty(),
+            "and it is delivered once"
+        );
+        let genuine = update(1_500, "now");
+        m.socket(genuine.0, genuine.1);
+        assert_eq!(m.start(), Some(1_500));
     }
 
     #[test]

@@ -37,8 +37,8 @@
 //! - **Outside the guarantee:** presence (`p-u`) is not stored: it is delivered as it
 //!   comes and lost while disconnected. A gap the log cannot cover (it expired, or it
 //!   refused the catch-up) is reported as [`LiveItem::Gap`], never silently.
-//! - **Bounds.** The stream holds at most [`LiveBuilder::buffer`] items for a slow
-//!   consumer; when it is full the task stops reading the socket (the server's own
+//! - **Bounds.** The stream holds at most [`LiveBuilder::buffer`] batches of items for
+//!   a slow consumer; when it is full the task stops reading the socket (the server's own
 //!   buffers fill, and it may drop the connection; the reconnect's catch-up then reads
 //!   from the log what the socket did not deliver). During a catch-up at most
 //!   [`LiveBuilder::hold_limit`] socket frames are held; past that they are dropped and
@@ -59,6 +59,7 @@ mod socket;
 use std::collections::VecDeque;
 use std::fmt;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -178,13 +179,47 @@ pub struct LiveStats {
     pub hold_overflows: u64,
 }
 
+/// The counters the stream and its task share.
+#[derive(Default)]
+pub(crate) struct Counters {
+    connections: AtomicU64,
+    reconnects: AtomicU64,
+    dead_sockets: AtomicU64,
+    log_reads: AtomicU64,
+    delivered: AtomicU64,
+    duplicates: AtomicU64,
+    gaps: AtomicU64,
+    own_echoes: AtomicU64,
+    hold_overflows: AtomicU64,
+}
+
 /// The state the stream and its task share.
 #[derive(Clone, Default)]
-pub(crate) struct Shared(Arc<Mutex<LiveStats>>);
+pub(crate) struct Shared(Arc<Counters>);
 
 impl Shared {
-    fn stats(&self, f: impl FnOnce(&mut LiveStats)) {
-        f(&mut self.0.lock().unwrap_or_else(|p| p.into_inner()));
+    fn count(&self, counter: impl FnOnce(&Counters) -> &AtomicU64) {
+        counter(&self.0).fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn set(&self, counter: impl FnOnce(&Counters) -> &AtomicU64, value: u64) {
+        counter(&self.0).store(value, Ordering::Relaxed);
+    }
+
+    fn snapshot(&self) -> LiveStats {
+        let c = &self.0;
+        let get = |n: &AtomicU64| n.load(Ordering::Relaxed);
+        LiveStats {
+            connections: get(&c.connections),
+            reconnects: get(&c.reconnects),
+            dead_sockets: get(&c.dead_sockets),
+            log_reads: get(&c.log_reads),
+            delivered: get(&c.delivered),
+            duplicates: get(&c.duplicates),
+            gaps: get(&c.gaps),
+            own_echoes: get(&c.own_echoes),
+            hold_overflows: get(&c.hold_overflows),
+        }
     }
 }
 
@@ -195,6 +230,7 @@ pub(crate) struct Settings {
     url_id: String,
     ids: LiveIds,
     since: Option<i64>,
+    server_date: Option<i64>,
     socket_url: Option<String>,
     connect_timeout: Duration,
     ping_interval: Duration,
@@ -336,7 +372,9 @@ impl LiveBuilder {
         self
     }
 
-    /// How many items wait for a slow consumer; 1,024 by default (at least 1).
+    /// How many batches of items wait for a slow consumer; 1,024 by default (at least
+    /// 1). Items travel in batches of what was read from the socket at once (1 to 64),
+    /// so at least this many items and at most 64 times as many wait.
     pub fn buffer(mut self, items: usize) -> Self {
         self.buffer = items.max(1);
         self
@@ -376,6 +414,7 @@ impl LiveBuilder {
             url_id: self.url_id,
             ids,
             since: self.since.or(server_now),
+            server_date: server_now,
             socket_url: self.socket_url,
             connect_timeout: self.connect_timeout,
             ping_interval: self.ping_interval,
@@ -391,6 +430,7 @@ impl LiveBuilder {
         let task = tokio::spawn(session::run(settings, shared.clone(), tx));
         Ok(LiveEvents {
             rx,
+            ready: std::collections::VecDeque::new(),
             task: task.abort_handle(),
             shared,
         })
@@ -401,7 +441,8 @@ impl LiveBuilder {
 /// after one `Err` (see the [module docs](self)). Dropping it closes the socket and stops
 /// its task.
 pub struct LiveEvents {
-    rx: mpsc::Receiver<Result<LiveItem, Error>>,
+    rx: mpsc::Receiver<session::Batch>,
+    ready: std::collections::VecDeque<Result<LiveItem, Error>>,
     task: tokio::task::AbortHandle,
     shared: Shared,
 }
@@ -409,11 +450,7 @@ pub struct LiveEvents {
 impl LiveEvents {
     /// What the stream has done so far.
     pub fn stats(&self) -> LiveStats {
-        self.shared
-            .0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.shared.snapshot()
     }
 }
 
@@ -429,7 +466,17 @@ impl Stream for LiveEvents {
     type Item = Result<LiveItem, Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.rx.poll_recv(cx)
+        if let Some(item) = self.ready.pop_front() {
+            return Poll::Ready(Some(item));
+        }
+        match self.rx.poll_recv(cx) {
+            Poll::Ready(Some(batch)) => {
+                self.ready.extend(batch);
+                Poll::Ready(self.ready.pop_front())
+            }
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::mpsc;
@@ -21,6 +21,15 @@ use crate::Error;
 /// gap (each read returns what the server gives; FastComments documents no page size).
 const MAX_ROUNDS: u32 = 50;
 
+/// Items sent to the stream at once: the frames already read from the socket, at most
+/// [`BATCH`], go through the channel together (one wake-up of the consumer, not one per
+/// event); a batch is sent as soon as no further frame is ready, so batching never
+/// delays an event.
+pub(crate) type Batch = Vec<Result<LiveItem, Error>>;
+
+/// The most items of one [`Batch`].
+pub(crate) const BATCH: usize = 64;
+
 /// Why a connection ended.
 enum End {
     /// It closed or failed and is worth opening again; `up` is how long it was open.
@@ -30,34 +39,34 @@ enum End {
 }
 
 /// Runs the stream until it is dropped or fails for good.
-pub(crate) async fn run(
-    settings: Settings,
-    shared: Shared,
-    tx: mpsc::Sender<Result<LiveItem, Error>>,
-) {
+pub(crate) async fn run(settings: Settings, shared: Shared, tx: mpsc::Sender<Batch>) {
     let mut merger = Merger::new(settings.since, settings.hold_limit);
     let mut rng = settings
         .jitter_seed
         .map_or_else(fastrand::Rng::new, fastrand::Rng::with_seed);
     let mut failures = 0;
+    let mut clock = ServerClock::default();
+    clock.read(settings.server_date);
     loop {
         let mut session = Session {
             settings: &settings,
             shared: &shared,
             tx: &tx,
             merger: &mut merger,
+            clock: &mut clock,
+            pending: Vec::new(),
         };
         let up = match session.run().await {
             Ok(End::Lost { up }) => up,
             Ok(End::Gone) => return,
             Err(error) => {
-                let _ = tx.send(Err(error)).await;
+                let _ = tx.send(vec![Err(error)]).await;
                 return;
             }
         };
         failures = settings.backoff.after(failures, up);
         let wait = settings.backoff.wait(failures.saturating_sub(1), rng.f64());
-        shared.stats(|s| s.reconnects += 1);
+        shared.count(|s| &s.reconnects);
         tokio::select! {
             _ = tx.closed() => return,
             _ = tokio::time::sleep(wait) => {}
@@ -69,8 +78,31 @@ pub(crate) async fn run(
 struct Session<'a> {
     settings: &'a Settings,
     shared: &'a Shared,
-    tx: &'a mpsc::Sender<Result<LiveItem, Error>>,
+    tx: &'a mpsc::Sender<Batch>,
+    pending: Batch,
     merger: &'a mut Merger,
+    clock: &'a mut ServerClock,
+}
+
+/// The server's clock as last read (a `Date` header), and when it was read here: the
+/// elapsed time since is measured on this machine's monotonic clock, never its wall
+/// clock.
+#[derive(Default)]
+struct ServerClock(Option<(i64, Instant)>);
+
+impl ServerClock {
+    fn read(&mut self, date_ms: Option<i64>) {
+        if let Some(date) = date_ms {
+            self.0 = Some((date, Instant::now()));
+        }
+    }
+
+    /// The server's clock now, estimated.
+    fn now(&self) -> Option<i64> {
+        let (date, at) = self.0?;
+        let elapsed = i64::try_from(at.elapsed().as_millis()).unwrap_or(i64::MAX);
+        Some(date.saturating_add(elapsed))
+    }
 }
 
 /// The consumer is gone.
@@ -91,10 +123,11 @@ impl Session<'_> {
             },
         };
         let opened = Instant::now();
-        self.shared.stats(|s| s.connections += 1);
+        self.shared.count(|s| &s.connections);
         if let Some(date) = handshake_date {
             self.merger.start_at_least(date);
         }
+        self.clock.read(handshake_date);
         let lost = || {
             Ok(End::Lost {
                 up: Some(opened.elapsed()),
@@ -112,7 +145,7 @@ impl Session<'_> {
             // No server time known (no `Date`, no event yet): the stream starts here.
             None => {
                 let outs = self.merger.end_catch_up();
-                if self.deliver(outs).await.is_err() {
+                if self.deliver(outs).await.is_err() || self.flush().await.is_err() {
                     return Ok(End::Gone);
                 }
                 None
@@ -128,13 +161,34 @@ impl Session<'_> {
                     if self.frame(frame).await.is_err() {
                         return Ok(End::Gone);
                     }
+                    // The frames already read: into the same batch.
+                    let mut open = true;
+                    while open && self.pending.len() < BATCH {
+                        match frames.next().now_or_never() {
+                            Some(Some(Ok(frame))) => {
+                                if self.frame(frame).await.is_err() {
+                                    return Ok(End::Gone);
+                                }
+                            }
+                            Some(_) => open = false,
+                            None => break,
+                        }
+                    }
+                    if self.flush().await.is_err() {
+                        return Ok(End::Gone);
+                    }
+                    if !open {
+                        return lost();
+                    }
                 }
                 answer = async { catch_up.as_mut().expect("guarded by the select").await }, if catch_up.is_some() => {
                     catch_up = None;
                     rounds += 1;
-                    self.shared.stats(|s| s.log_reads += 1);
+                    self.shared.count(|s| &s.log_reads);
                     let outs = match answer {
                         Ok(page) => {
+                            self.clock.read(page.server_now);
+                            self.watch_clock();
                             let (mut outs, next) = self.merger.catch_up(page.events, page.server_now);
                             for (raw, reason) in page.malformed {
                                 if self.emit(LiveItem::Malformed { raw, reason }).await.is_err() {
@@ -165,14 +219,14 @@ impl Session<'_> {
                             outs
                         }
                     };
-                    if self.deliver(outs).await.is_err() {
+                    if self.deliver(outs).await.is_err() || self.flush().await.is_err() {
                         return Ok(End::Gone);
                     }
                 }
                 _ = ping.tick() => {
                     if unanswered >= self.settings.missed_pongs {
                         tracing::debug!(unanswered, "live socket missed its pongs; reconnecting");
-                        self.shared.stats(|s| s.dead_sockets += 1);
+                        self.shared.count(|s| &s.dead_sockets);
                         return lost();
                     }
                     unanswered += 1;
@@ -186,9 +240,13 @@ impl Session<'_> {
 
     /// One frame from the socket. Any frame proves the socket alive.
     async fn frame(&mut self, frame: Message) -> Result<(), Gone> {
-        let text = match frame {
-            Message::Text(text) => text.as_str().to_owned(),
-            Message::Binary(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        let binary;
+        let text = match &frame {
+            Message::Text(text) => text.as_str(),
+            Message::Binary(bytes) => {
+                binary = String::from_utf8_lossy(bytes);
+                &binary
+            }
             Message::Ping(_) | Message::Pong(_) | Message::Close(_) | Message::Frame(_) => {
                 return Ok(());
             }
@@ -196,13 +254,15 @@ impl Session<'_> {
         if text == "pong" {
             return Ok(());
         }
-        match serde_json::from_str::<Value>(&text) {
+        match serde_json::from_str::<Value>(text) {
             Err(error) => {
                 let reason = format!("not JSON: {error}");
-                self.emit(LiveItem::Malformed { raw: text, reason }).await
+                let raw = text.to_owned();
+                self.emit(LiveItem::Malformed { raw, reason }).await
             }
             Ok(event) => match event.get("timestamp").and_then(Value::as_i64) {
                 Some(timestamp) => {
+                    self.watch_clock();
                     let outs = self.merger.socket(timestamp, event);
                     self.deliver(outs).await
                 }
@@ -212,15 +272,22 @@ impl Session<'_> {
         }
     }
 
+    /// Tells the merge how late a genuine timestamp can be.
+    fn watch_clock(&mut self) {
+        if let Some(now) = self.clock.now() {
+            self.merger.set_horizon(now);
+        }
+    }
+
     async fn deliver(&mut self, outs: Vec<Out>) -> Result<(), Gone> {
-        self.shared.stats(|s| s.duplicates = self.merger.duplicates);
+        self.shared.set(|s| &s.duplicates, self.merger.duplicates);
         self.shared
-            .stats(|s| s.hold_overflows = self.merger.overflows);
+            .set(|s| &s.hold_overflows, self.merger.overflows);
         for out in outs {
             match out {
                 Out::Event(event) => self.event(event).await?,
                 Out::Gap { from, to } => {
-                    self.shared.stats(|s| s.gaps += 1);
+                    self.shared.count(|s| &s.gaps);
                     self.emit(LiveItem::Gap { from, to }).await?;
                 }
             }
@@ -240,21 +307,37 @@ impl Session<'_> {
                     .is_some_and(|own| own.contains(id))
             });
         if own {
-            self.shared.stats(|s| s.own_echoes += 1);
+            self.shared.count(|s| &s.own_echoes);
             return Ok(());
         }
-        let raw = event.to_string();
         match LiveEvent::from_value(event) {
             Ok(event) => self.emit(LiveItem::Event(event)).await,
-            Err(reason) => self.emit(LiveItem::Malformed { raw, reason }).await,
+            Err((reason, event)) => {
+                let raw = event.to_string();
+                self.emit(LiveItem::Malformed { raw, reason }).await
+            }
         }
     }
 
-    async fn emit(&self, item: LiveItem) -> Result<(), Gone> {
+    /// Queues an item for the next batch; sends the batch when it is full.
+    async fn emit(&mut self, item: LiveItem) -> Result<(), Gone> {
         if matches!(item, LiveItem::Event(_)) {
-            self.shared.stats(|s| s.delivered += 1);
+            self.shared.count(|s| &s.delivered);
         }
-        self.tx.send(Ok(item)).await.map_err(|_| Gone)
+        self.pending.push(Ok(item));
+        if self.pending.len() >= BATCH {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Sends what is queued (waiting while the consumer's buffer is full).
+    async fn flush(&mut self) -> Result<(), Gone> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::take(&mut self.pending);
+        self.tx.send(batch).await.map_err(|_| Gone)
     }
 }
 

@@ -137,6 +137,17 @@ async fn a_hundred_disconnects_during_a_thousand_changes_lose_and_repeat_nothing
     let (server, client) = mock().await;
     let mut events = subscribe(&client, "storm").await;
     until_subscribed(&server, 1).await;
+    // A consumer that keeps up, as a live view does: each stored event with the
+    // stream's counters at that point.
+    let (tx, mut received) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            let item = next_stored(&mut events).await;
+            if tx.send((stored(&item), events.stats())).is_err() {
+                return;
+            }
+        }
+    });
     let mut rng = fastrand::Rng::with_seed(19);
     let mut drops: Vec<usize> = (0..1000).collect();
     rng.shuffle(&mut drops);
@@ -171,16 +182,21 @@ async fn a_hundred_disconnects_during_a_thousand_changes_lose_and_repeat_nothing
         }
     }
     let expected: Vec<Value> = log(&client, "storm").await.iter().map(logged).collect();
+    let mut next = async || {
+        tokio::time::timeout(GUARD, received.recv())
+            .await
+            .expect("an event arrives")
+            .expect("the consumer goes on")
+    };
     let mut delivered = Vec::new();
     while delivered.len() < expected.len() {
-        delivered.push(stored(&next_stored(&mut events).await));
+        delivered.push(next().await.0);
     }
     // Nothing more is pending: the next stored event is a new one.
     save_comment(&client, "marker", "storm")
         .await
         .expect("saves");
-    let after = stored(&next_stored(&mut events).await);
-    let stats = events.stats();
+    let (after, stats) = next().await;
     let duplicates = delivered.len()
         - delivered
             .iter()
@@ -442,7 +458,7 @@ async fn a_gap_the_log_cannot_cover_is_reported() {
     let mut events = subscribe(&client, "gap").await;
     until_subscribed(&server, 1).await;
     // Each write in a millisecond of its own, so the log's edges are unambiguous.
-    let far = 4_102_444_800_000;
+    let far = chrono::Utc::now().timestamp_millis() + 1_000;
     server.set_event_time(Some(far));
     save_comment(&client, "seen", "gap").await.unwrap();
     let seen = match next_stored(&mut events).await {
@@ -594,4 +610,42 @@ async fn a_subscription_refused_for_good_ends_the_stream_with_its_error() {
             .unwrap()
             .is_none()
     );
+}
+
+#[tokio::test]
+async fn a_frame_stamped_years_ahead_does_not_make_the_catch_up_skip_real_events() {
+    // The kind of bug FastComments' Swift SDK documents: a timestamp that is not an
+    // event log time (there, presence's `ts`) moving the catch-up's start past real
+    // events.
+    let (server, client) = mock().await;
+    let mut events = subscribe(&client, "future").await;
+    until_subscribed(&server, 1).await;
+    let bogus = r#"{"type":"new-comment","timestamp":4102444800000,"comment":{"_id":"bogus"}}"#;
+    server.send_live_frame(TENANT, "future", bogus);
+    match next_stored(&mut events).await {
+        LiveItem::Event(LiveEvent::NewComment(e)) => assert_eq!(e.comment.id, "bogus"),
+        other => panic!("{other:?}"),
+    }
+    server.inject(
+        FaultRule::new(Fault::Status { status: 503 })
+            .path("/sub")
+            .always(),
+    );
+    server.drop_live_sockets(TENANT);
+    let mut written = Vec::new();
+    for n in 0..3 {
+        let saved = save_comment(&client, &format!("real {n}"), "future")
+            .await
+            .unwrap();
+        written.push(saved.comment.id);
+    }
+    server.clear_faults();
+    let mut delivered = Vec::new();
+    while delivered.len() < written.len() {
+        match next_stored(&mut events).await {
+            LiveItem::Event(LiveEvent::NewComment(e)) => delivered.push(e.comment.id),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(delivered, written);
 }
