@@ -38,7 +38,7 @@
 //!   comes and lost while disconnected. A gap the log cannot cover (it expired, or it
 //!   refused the catch-up) is reported as [`LiveItem::Gap`], never silently.
 //! - **Bounds.** The stream holds at most [`LiveBuilder::buffer`] batches of items for
-//!   a slow consumer; when it is full the task stops reading the socket (the server's own
+//!   a slow consumer; when it is full the stream stops reading the socket (the server's own
 //!   buffers fill, and it may drop the connection; the reconnect's catch-up then reads
 //!   from the log what the socket did not deliver). During a catch-up at most
 //!   [`LiveBuilder::hold_limit`] socket frames are held; past that they are dropped and
@@ -46,7 +46,7 @@
 //! - **Staying connected.** A protocol ping every 25 s; a socket that answers nothing for
 //!   two pings in a row is dead. Reconnects wait as [`ReconnectBackoff`] says (a random
 //!   0–4 s, growing while the host stays down, up to a minute).
-//! - **Ends** when dropped (the socket is closed and the task stops) or with one `Err`:
+//! - **Ends** when dropped (the socket is closed) or with one `Err`:
 //!   the subscription refused for good (an unknown tenant: HTTP 4xx on the socket).
 //!   `try_next()?` therefore ends only on such an error, never on one bad frame.
 
@@ -58,6 +58,7 @@ mod socket;
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -179,7 +180,7 @@ pub struct LiveStats {
     pub hold_overflows: u64,
 }
 
-/// The counters the stream and its task share.
+/// The counters the stream and its producer share.
 #[derive(Default)]
 pub(crate) struct Counters {
     connections: AtomicU64,
@@ -193,7 +194,7 @@ pub(crate) struct Counters {
     hold_overflows: AtomicU64,
 }
 
-/// The state the stream and its task share.
+/// The state the stream and its producer share (the counters outlive nothing else).
 #[derive(Clone, Default)]
 pub(crate) struct Shared(Arc<Counters>);
 
@@ -223,7 +224,7 @@ impl Shared {
     }
 }
 
-/// Everything the task needs, fixed when the stream starts.
+/// Everything the producer needs, fixed when the stream starts.
 pub(crate) struct Settings {
     client: Client,
     catch_up_client: Client,
@@ -392,11 +393,13 @@ impl LiveBuilder {
         self
     }
 
-    /// Gets the subscription ids (unless given) and starts the stream's task on the
-    /// current Tokio runtime (it panics outside one, as `tokio::spawn` does). Fails
+    /// Gets the subscription ids (unless given) and opens the socket (once; when that
+    /// fails for a reason worth retrying, the stream tries again after its backoff when
+    /// polled). Needs a Tokio runtime with I/O and time enabled, as the client does. Fails
     /// without a tenant id on the client, with a socket URL that cannot be built, or when
-    /// the id request fails (after the client's retries); everything later is an item or
-    /// the stream's last `Err`.
+    /// the id request fails (after the client's retries), or when the socket is refused
+    /// for good (HTTP 4xx other than 408/429); everything later is an item or the
+    /// stream's last `Err`.
     pub async fn subscribe(self) -> Result<LiveEvents, Error> {
         if self.client.tenant_id().is_none() {
             return Err(Error::InvalidRequest(
@@ -425,25 +428,36 @@ impl LiveBuilder {
             own: self.own,
         };
         socket::subscription_url(&settings)?;
+        let first = match socket::connect(&settings).await {
+            Ok(opened) => Some(opened),
+            Err(socket::ConnectError::Permanent(error)) => return Err(error),
+            // Tried again, after the backoff, once the stream is polled.
+            Err(socket::ConnectError::Transient(_)) => None,
+        };
         let (tx, rx) = mpsc::channel(self.buffer);
         let shared = Shared::default();
-        let task = tokio::spawn(session::run(settings, shared.clone(), tx));
+        let producer = session::run(settings, shared.clone(), tx, first);
         Ok(LiveEvents {
             rx,
             ready: std::collections::VecDeque::new(),
-            task: task.abort_handle(),
+            producer: Some(Box::pin(producer)),
             shared,
         })
     }
 }
 
 /// A page's live events: a [`Stream`] of [`LiveItem`]s, ending only when dropped or
-/// after one `Err` (see the [module docs](self)). Dropping it closes the socket and stops
-/// its task.
+/// after one `Err` (see the [module docs](self)).
+///
+/// Like any Rust stream it works while it is polled: reading the socket, pings,
+/// reconnects and catch-ups all happen inside `next()`, in the consumer's own task (no
+/// task of its own, no thread hop per event). A loop that awaits `next()` keeps it
+/// connected; a consumer busy elsewhere for a while leaves the socket unread (the
+/// reconnect's catch-up then delivers what it missed). Dropping it closes the socket.
 pub struct LiveEvents {
     rx: mpsc::Receiver<session::Batch>,
     ready: std::collections::VecDeque<Result<LiveItem, Error>>,
-    task: tokio::task::AbortHandle,
+    producer: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
     shared: Shared,
 }
 
@@ -466,22 +480,32 @@ impl Stream for LiveEvents {
     type Item = Result<LiveItem, Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        if let Some(item) = self.ready.pop_front() {
-            return Poll::Ready(Some(item));
-        }
-        match self.rx.poll_recv(cx) {
-            Poll::Ready(Some(batch)) => {
-                self.ready.extend(batch);
-                Poll::Ready(self.ready.pop_front())
+        let this = &mut *self;
+        loop {
+            if let Some(item) = this.ready.pop_front() {
+                return Poll::Ready(Some(item));
             }
-            Poll::Ready(None) => Poll::Ready(None),
-            Poll::Pending => Poll::Pending,
+            match this.rx.poll_recv(cx) {
+                Poll::Ready(Some(batch)) => {
+                    this.ready.extend(batch);
+                    continue;
+                }
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => {}
+            }
+            // Nothing queued: let the producer read on. It queues what it reads before
+            // it waits again, so one more look at the queue follows.
+            let Some(producer) = this.producer.as_mut() else {
+                return Poll::Pending;
+            };
+            if producer.as_mut().poll(cx).is_ready() {
+                this.producer = None;
+            }
+            match this.rx.poll_recv(cx) {
+                Poll::Ready(Some(batch)) => this.ready.extend(batch),
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => return Poll::Pending,
+            }
         }
-    }
-}
-
-impl Drop for LiveEvents {
-    fn drop(&mut self) {
-        self.task.abort();
     }
 }

@@ -1,7 +1,7 @@
-//! The task behind a [`LiveEvents`](super::LiveEvents) stream: connect, catch up, merge,
-//! keep alive, reconnect. One task per stream; it ends when the stream is dropped
-//! (`tx.closed()`), or after a permanent failure, which it sends as the stream's last
-//! item.
+//! The producer behind a [`LiveEvents`](super::LiveEvents) stream: connect, catch up,
+//! merge, keep alive, reconnect. A future the stream polls from its own `poll_next`
+//! (no task of its own); it ends when the stream is dropped, or after a permanent
+//! failure, which it sends as the stream's last item.
 
 use std::time::Duration;
 
@@ -38,8 +38,14 @@ enum End {
     Gone,
 }
 
-/// Runs the stream until it is dropped or fails for good.
-pub(crate) async fn run(settings: Settings, shared: Shared, tx: mpsc::Sender<Batch>) {
+/// Runs the stream until it is dropped or fails for good; `first` is the socket
+/// [`subscribe`](super::LiveBuilder::subscribe) opened, when it could.
+pub(crate) async fn run(
+    settings: Settings,
+    shared: Shared,
+    tx: mpsc::Sender<Batch>,
+    mut first: Option<socket::Opened>,
+) {
     let mut merger = Merger::new(settings.since, settings.hold_limit);
     let mut rng = settings
         .jitter_seed
@@ -56,7 +62,7 @@ pub(crate) async fn run(settings: Settings, shared: Shared, tx: mpsc::Sender<Bat
             clock: &mut clock,
             pending: Vec::new(),
         };
-        let up = match session.run().await {
+        let up = match session.run(first.take()).await {
             Ok(End::Lost { up }) => up,
             Ok(End::Gone) => return,
             Err(error) => {
@@ -109,8 +115,13 @@ impl ServerClock {
 struct Gone;
 
 impl Session<'_> {
-    async fn run(&mut self) -> Result<End, Error> {
-        let connect = socket::connect(self.settings);
+    async fn run(&mut self, opened: Option<socket::Opened>) -> Result<End, Error> {
+        let connect = async {
+            match opened {
+                Some(opened) => Ok(opened),
+                None => socket::connect(self.settings).await,
+            }
+        };
         let (ws, handshake_date) = tokio::select! {
             _ = self.tx.closed() => return Ok(End::Gone),
             opened = connect => match opened {

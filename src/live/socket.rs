@@ -135,18 +135,14 @@ pub(crate) fn subscription_url(settings: &Settings) -> Result<String, Error> {
     ))
 }
 
-/// Opens the socket; returns it with the server's clock from the handshake's `Date`.
-pub(crate) async fn connect(
-    settings: &Settings,
-) -> Result<
-    (
-        tokio_tungstenite::WebSocketStream<
-            tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-        >,
-        Option<i64>,
-    ),
-    ConnectError,
-> {
+/// An open socket, with the server's clock from its handshake's `Date`.
+pub(crate) type Opened = (
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    Option<i64>,
+);
+
+/// Opens the socket.
+pub(crate) async fn connect(settings: &Settings) -> Result<Opened, ConnectError> {
     let url = subscription_url(settings).map_err(ConnectError::Permanent)?;
     let request = url.into_client_request()?;
     let config = WebSocketConfig::default()

@@ -239,8 +239,29 @@ async fn writes_during_an_outage_arrive_through_the_catch_up() {
             .unwrap();
         written.push(saved.comment.id);
     }
-    server.clear_faults();
+    // The stream keeps trying while it is polled: nothing arrives while it is refused.
+    let refused = || {
+        server
+            .requests()
+            .iter()
+            .filter(|r| r.path == "/sub")
+            .count()
+    };
     let mut delivered = Vec::new();
+    {
+        let next = next_stored(&mut events);
+        tokio::pin!(next);
+        while refused() < 3 {
+            tokio::select! {
+                item = &mut next => panic!("nothing while the socket is refused: {item:?}"),
+                _ = tokio::time::sleep(Duration::from_millis(1)) => {}
+            }
+        }
+        server.clear_faults();
+        if let LiveItem::Event(LiveEvent::NewComment(e)) = next.await {
+            delivered.push(e.comment.id);
+        }
+    }
     while delivered.len() < written.len() {
         if let LiveItem::Event(LiveEvent::NewComment(e)) = next_stored(&mut events).await {
             delivered.push(e.comment.id);
@@ -286,7 +307,6 @@ async fn two_updates_of_one_comment_in_one_millisecond_are_two_events_once_each(
     );
     // A reconnect reads the log from that millisecond again: neither comes back.
     server.drop_live_sockets(TENANT);
-    until_subscribed(&server, 1).await;
     update(&client, &id, "v3").await;
     let third = texts(next_stored(&mut events).await);
     assert_eq!(third.1.as_deref(), Some("v3"));
@@ -503,6 +523,9 @@ async fn a_dead_socket_is_found_by_missed_pongs_and_what_it_lost_is_caught_up() 
     let (server, client) = mock().await;
     let mut events = subscribe(&client, "dead").await;
     until_subscribed(&server, 1).await;
+    // One event first: the stream is live and its first catch-up done.
+    save_comment(&client, "while alive", "dead").await.unwrap();
+    assert!(matches!(next(&mut events).await, LiveItem::Event(LiveEvent::NewComment(_))));
     server.stall_live_sockets(TENANT, true);
     let started = tokio::time::Instant::now();
     let saved = save_comment(&client, "sent to a dead socket", "dead")
@@ -592,18 +615,32 @@ async fn a_client_drops_the_echo_of_its_own_writes() {
 #[tokio::test]
 async fn a_subscription_refused_for_good_ends_the_stream_with_its_error() {
     let (server, client) = mock().await;
-    server.inject(
+    let refuse = || {
         FaultRule::new(Fault::Status { status: 403 })
             .path("/sub")
-            .always(),
+            .always()
+    };
+    server.inject(refuse());
+    let error = client.live("refused").subscribe().await.unwrap_err();
+    assert_eq!(
+        error.status(),
+        Some(403),
+        "refused at once: subscribe fails"
     );
+    server.clear_faults();
     let mut events = subscribe(&client, "refused").await;
+    server.inject(refuse());
+    server.drop_live_sockets(TENANT);
     let error = tokio::time::timeout(GUARD, events.next())
         .await
         .unwrap()
         .unwrap()
         .unwrap_err();
-    assert_eq!(error.status(), Some(403));
+    assert_eq!(
+        error.status(),
+        Some(403),
+        "refused on a reconnect: the stream's last item"
+    );
     assert!(
         tokio::time::timeout(GUARD, events.next())
             .await
@@ -648,4 +685,43 @@ async fn a_frame_stamped_years_ahead_does_not_make_the_catch_up_skip_real_events
         }
     }
     assert_eq!(delivered, written);
+}
+
+#[tokio::test]
+async fn since_starts_from_a_past_moment_with_the_catch_up_first() {
+    let (server, client) = mock().await;
+    let mut earlier = Vec::new();
+    for n in 0..3 {
+        let saved = save_comment(&client, &format!("before {n}"), "since")
+            .await
+            .unwrap();
+        earlier.push(saved.comment.id);
+    }
+    let log = log(&client, "since").await;
+    let first = log[0]["timestamp"].as_i64().unwrap();
+    let since = chrono::DateTime::from_timestamp_millis(first).unwrap();
+    let mut events = client
+        .live("since")
+        .backoff(quick())
+        .since(since)
+        .subscribe()
+        .await
+        .unwrap();
+    until_subscribed(&server, 1).await;
+    let live = save_comment(&client, "after", "since")
+        .await
+        .unwrap()
+        .comment
+        .id;
+    let mut delivered = Vec::new();
+    while delivered.len() < 4 {
+        if let LiveItem::Event(LiveEvent::NewComment(e)) = next_stored(&mut events).await {
+            delivered.push(e.comment.id);
+        }
+    }
+    earlier.push(live);
+    assert_eq!(
+        delivered, earlier,
+        "the past first, then what happens live, each once"
+    );
 }
