@@ -12,8 +12,9 @@
 //! 2. **Latency** from a write (`SaveComment` through the API) to the event leaving the
 //!    stream, p50 and p99 over 300 writes, beside the raw loop's on the same writes.
 //! 3. **Memory** for 1,000 concurrent subscriptions in one process: resident memory
-//!    added by 1,000 `LiveEvents` streams, beside 1,000 raw sockets (each figure includes
-//!    the mock's side of the sockets, which is the same for both).
+//!    added by 1,000 `LiveEvents` streams, beside 1,000 raw sockets, each measured in a
+//!    fresh child process (each figure includes the mock's side of the sockets, which is
+//!    the same for both).
 
 use std::time::{Duration, Instant};
 
@@ -34,6 +35,7 @@ type Raw =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -42,9 +44,18 @@ fn main() {
         let server = MockServer::start().await.unwrap();
         server.add_tenant(TENANT, KEY);
         let client = server.client(TENANT, KEY).unwrap();
+        // A child process measures one kind of subscription's memory from a fresh heap.
+        if let Some(kind) = args
+            .iter()
+            .position(|a| a == "--memory")
+            .and_then(|i| args.get(i + 1))
+        {
+            println!("{}", subscriptions(&server, &client, kind == "live").await);
+            return;
+        }
         throughput(&server, &client).await;
         latency(&server, &client).await;
-        memory(&server, &client).await;
+        memory();
     });
 }
 
@@ -199,37 +210,44 @@ async fn latency(server: &MockServer, client: &Client) {
     );
 }
 
-async fn memory(server: &MockServer, client: &Client) {
+/// Resident memory added by `SUBSCRIPTIONS` open subscriptions (one page each, so no
+/// subscription sees another's presence), in KiB: `LiveEvents` streams or raw sockets.
+async fn subscriptions(server: &MockServer, client: &Client, live: bool) -> u64 {
     let before = rss_kib();
     let mut raw = Vec::new();
-    // A page each, so that no subscription sees another's presence.
-    for i in 0..SUBSCRIPTIONS {
-        raw.push(raw_socket(server, client, &format!("mem-raw-{i}")).await);
-    }
-    until_subscribed(server, SUBSCRIPTIONS).await;
-    let raw_kib = rss_kib().saturating_sub(before);
-    drop(raw);
-    until_gone(server).await;
-    let before = rss_kib();
     let mut streams = Vec::new();
     for i in 0..SUBSCRIPTIONS {
-        streams.push(
-            client
-                .live(format!("mem-live-{i}"))
-                .subscribe()
-                .await
-                .unwrap(),
-        );
+        if live {
+            streams.push(client.live(format!("mem-{i}")).subscribe().await.unwrap());
+        } else {
+            raw.push(raw_socket(server, client, &format!("mem-{i}")).await);
+        }
     }
     until_subscribed(server, SUBSCRIPTIONS).await;
-    let live_kib = rss_kib().saturating_sub(before);
+    rss_kib().saturating_sub(before)
+}
+
+/// Each kind measured in a process of its own, so neither inherits the other's heap.
+fn memory() {
+    let me = std::env::current_exe().unwrap();
+    let measure = |kind: &str| -> u64 {
+        let out = std::process::Command::new(&me)
+            .args(["--memory", kind])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .unwrap_or(0)
+    };
+    let (raw_kib, live_kib) = (measure("raw"), measure("live"));
     println!(
-        "memory for {SUBSCRIPTIONS} subscriptions (client and mock sides): raw sockets {raw_kib} KiB \
-         ({:.1} KiB each), LiveEvents {live_kib} KiB ({:.1} KiB each)",
+        "memory for {SUBSCRIPTIONS} subscriptions (client and mock sides, a fresh process each): \
+         raw sockets {raw_kib} KiB ({:.1} KiB each), LiveEvents {live_kib} KiB ({:.1} KiB each): {:.2}x",
         raw_kib as f64 / SUBSCRIPTIONS as f64,
-        live_kib as f64 / SUBSCRIPTIONS as f64
+        live_kib as f64 / SUBSCRIPTIONS as f64,
+        live_kib as f64 / raw_kib.max(1) as f64
     );
-    drop(streams);
 }
 
 fn median(values: &mut [f64]) -> f64 {

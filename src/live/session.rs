@@ -73,10 +73,7 @@ pub(crate) async fn run(
         failures = settings.backoff.after(failures, up);
         let wait = settings.backoff.wait(failures.saturating_sub(1), rng.f64());
         shared.count(|s| &s.reconnects);
-        tokio::select! {
-            _ = tx.closed() => return,
-            _ = tokio::time::sleep(wait) => {}
-        }
+        tokio::time::sleep(wait).await;
     }
 }
 
@@ -122,16 +119,13 @@ impl Session<'_> {
                 None => socket::connect(self.settings).await,
             }
         };
-        let (ws, handshake_date) = tokio::select! {
-            _ = self.tx.closed() => return Ok(End::Gone),
-            opened = connect => match opened {
-                Ok(opened) => opened,
-                Err(socket::ConnectError::Permanent(error)) => return Err(error),
-                Err(socket::ConnectError::Transient(reason)) => {
-                    tracing::debug!(%reason, "live socket did not open");
-                    return Ok(End::Lost { up: None });
-                }
-            },
+        let (ws, handshake_date) = match connect.await {
+            Ok(opened) => opened,
+            Err(socket::ConnectError::Permanent(error)) => return Err(error),
+            Err(socket::ConnectError::Transient(reason)) => {
+                tracing::debug!(%reason, "live socket did not open");
+                return Ok(End::Lost { up: None });
+            }
         };
         let opened = Instant::now();
         self.shared.count(|s| &s.connections);
@@ -164,8 +158,9 @@ impl Session<'_> {
         };
         loop {
             tokio::select! {
+                // The stream owns this future: once it is dropped nothing polls here,
+                // so there is no "consumer gone" branch to wait on.
                 biased;
-                _ = self.tx.closed() => return Ok(End::Gone),
                 frame = frames.next() => {
                     let Some(Ok(frame)) = frame else { return lost() };
                     unanswered = 0;

@@ -525,7 +525,10 @@ async fn a_dead_socket_is_found_by_missed_pongs_and_what_it_lost_is_caught_up() 
     until_subscribed(&server, 1).await;
     // One event first: the stream is live and its first catch-up done.
     save_comment(&client, "while alive", "dead").await.unwrap();
-    assert!(matches!(next(&mut events).await, LiveItem::Event(LiveEvent::NewComment(_))));
+    assert!(matches!(
+        next(&mut events).await,
+        LiveItem::Event(LiveEvent::NewComment(_))
+    ));
     server.stall_live_sockets(TENANT, true);
     let started = tokio::time::Instant::now();
     let saved = save_comment(&client, "sent to a dead socket", "dead")
