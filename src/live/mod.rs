@@ -335,9 +335,9 @@ impl LiveBuilder {
     }
 
     /// The protocol ping interval; 25 s by default (FastComments' SDKs; 5 s where NAT
-    /// drops idle sockets).
+    /// drops idle sockets), between 1 ms and a day.
     pub fn ping_interval(mut self, interval: Duration) -> Self {
-        self.ping_interval = interval.max(Duration::from_millis(1));
+        self.ping_interval = interval.clamp(Duration::from_millis(1), Duration::from_secs(86_400));
         self
     }
 

@@ -21,6 +21,14 @@ use crate::Error;
 /// gap (each read returns what the server gives; FastComments documents no page size).
 const MAX_ROUNDS: u32 = 50;
 
+/// Failed log reads (each after the catch-up's own retries) before a catch-up gives up,
+/// reports the gap and goes on live: a log outage must not black out a healthy socket.
+const MAX_FAILED_READS: u32 = 3;
+
+/// A read of the log in flight.
+type Read<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<LogPage, Error>> + Send + 'a>>;
+
 /// Items sent to the stream at once: the frames already read from the socket, at most
 /// [`BATCH`], go through the channel together (one wake-up of the consumer, not one per
 /// event); a batch is sent as soon as no further frame is ready, so batching never
@@ -100,6 +108,18 @@ impl ServerClock {
         }
     }
 
+    /// The server's clock now, or this machine's when the server never sent a `Date`.
+    fn now_or_local(&self) -> Option<i64> {
+        self.now()
+            .or_else(|| Some(chrono::Utc::now().timestamp_millis()))
+    }
+
+    /// The latest the server's clock can be now: a `Date` has whole seconds, so up to
+    /// 999 ms more than [`now`](Self::now). Where a gap ends when nothing later is known.
+    fn latest(&self) -> Option<i64> {
+        self.now().map(|now| now.saturating_add(999))
+    }
+
     /// The server's clock now, estimated.
     fn now(&self) -> Option<i64> {
         let (date, at) = self.0?;
@@ -111,7 +131,7 @@ impl ServerClock {
 /// The consumer is gone.
 struct Gone;
 
-impl Session<'_> {
+impl<'a> Session<'a> {
     async fn run(&mut self, opened: Option<socket::Opened>) -> Result<End, Error> {
         let connect = async {
             match opened {
@@ -129,15 +149,12 @@ impl Session<'_> {
         };
         let opened = Instant::now();
         self.shared.count(|s| &s.connections);
-        if let Some(date) = handshake_date {
-            self.merger.start_at_least(date);
-        }
         self.clock.read(handshake_date);
-        let lost = || {
-            Ok(End::Lost {
-                up: Some(opened.elapsed()),
-            })
-        };
+        // The start: the server's clock, or (a server that sends no `Date`) this
+        // machine's, the one place it is used.
+        if let Some(now) = self.clock.now_or_local() {
+            self.merger.start_at_least(handshake_date.unwrap_or(now));
+        }
         let (mut sink, mut frames) = ws.split();
         let period = self.settings.ping_interval;
         let mut ping = tokio::time::interval_at(Instant::now() + period, period);
@@ -145,24 +162,25 @@ impl Session<'_> {
         let mut unanswered = 0u32;
         self.merger.begin_catch_up();
         let mut rounds = 0u32;
-        let mut catch_up = match self.merger.start() {
-            Some(start) => Some(Box::pin(socket::read_log(self.settings, start))),
-            // No server time known (no `Date`, no event yet): the stream starts here.
-            None => {
-                let outs = self.merger.end_catch_up();
-                if self.deliver(outs).await.is_err() || self.flush().await.is_err() {
-                    return Ok(End::Gone);
-                }
-                None
-            }
-        };
-        loop {
+        let mut failed_reads = 0u32;
+        let mut catch_up = Some(self.read(Duration::ZERO));
+        let mut waiting = false;
+        let end = loop {
             tokio::select! {
                 // The stream owns this future: once it is dropped nothing polls here,
                 // so there is no "consumer gone" branch to wait on.
                 biased;
                 frame = frames.next() => {
-                    let Some(Ok(frame)) = frame else { return lost() };
+                    let frame = match frame {
+                        Some(Ok(frame)) => frame,
+                        Some(Err(error)) => {
+                            if self.unreadable(&error).await.is_err() {
+                                return Ok(End::Gone);
+                            }
+                            break End::Lost { up: Some(opened.elapsed()) };
+                        }
+                        None => break End::Lost { up: Some(opened.elapsed()) },
+                    };
                     unanswered = 0;
                     if self.frame(frame).await.is_err() {
                         return Ok(End::Gone);
@@ -184,47 +202,41 @@ impl Session<'_> {
                         return Ok(End::Gone);
                     }
                     if !open {
-                        return lost();
+                        break End::Lost { up: Some(opened.elapsed()) };
                     }
                 }
                 answer = async { catch_up.as_mut().expect("guarded by the select").await }, if catch_up.is_some() => {
                     catch_up = None;
-                    rounds += 1;
-                    self.shared.count(|s| &s.log_reads);
-                    let outs = match answer {
+                    waiting = false;
+                    let mut outs = Vec::new();
+                    match answer {
                         Ok(page) => {
-                            self.clock.read(page.server_now);
-                            self.watch_clock();
-                            let (mut outs, next) = self.merger.catch_up(page.events, page.server_now);
-                            for (raw, reason) in page.malformed {
-                                if self.emit(LiveItem::Malformed { raw, reason }).await.is_err() {
-                                    return Ok(End::Gone);
-                                }
+                            rounds += 1;
+                            if self.apply(page, &mut outs).await.is_err() {
+                                return Ok(End::Gone);
                             }
-                            match next {
-                                Next::More if rounds < MAX_ROUNDS => {
-                                    let start = self.merger.start().unwrap_or_default();
-                                    catch_up = Some(Box::pin(socket::read_log(self.settings, start)));
-                                }
-                                Next::More => {
-                                    outs.extend(self.merger.catch_up_failed(page.server_now));
-                                    outs.extend(self.merger.end_catch_up());
-                                }
-                                Next::Done => outs.extend(self.merger.end_catch_up()),
+                            if !self.merger.catching_up() {
+                            } else if rounds < MAX_ROUNDS {
+                                catch_up = Some(self.read(Duration::ZERO));
+                            } else {
+                                outs.extend(self.merger.catch_up_failed(self.clock.latest()));
+                                outs.extend(self.merger.end_catch_up());
                             }
-                            outs
                         }
-                        Err(error) if error.is_retryable() => {
-                            tracing::debug!(%error, "live catch-up failed; reconnecting");
-                            return lost();
+                        Err(error) if error.is_retryable() && failed_reads + 1 < MAX_FAILED_READS => {
+                            // The socket is fine: keep it, hold its frames, read again.
+                            failed_reads += 1;
+                            let wait = error.retry_after().unwrap_or_else(|| self.settings.backoff.ceiling(failed_reads));
+                            tracing::debug!(%error, ?wait, "live catch-up failed; reading the log again");
+                            catch_up = Some(self.read(wait));
+                            waiting = true;
                         }
                         Err(error) => {
-                            tracing::warn!(%error, "the event log refused the catch-up: reporting a gap");
-                            let mut outs = self.merger.catch_up_failed(None);
+                            tracing::warn!(%error, "the event log could not be read: reporting a gap and going on live");
+                            outs.extend(self.merger.catch_up_failed(self.clock.latest()));
                             outs.extend(self.merger.end_catch_up());
-                            outs
                         }
-                    };
+                    }
                     if self.deliver(outs).await.is_err() || self.flush().await.is_err() {
                         return Ok(End::Gone);
                     }
@@ -233,15 +245,78 @@ impl Session<'_> {
                     if unanswered >= self.settings.missed_pongs {
                         tracing::debug!(unanswered, "live socket missed its pongs; reconnecting");
                         self.shared.count(|s| &s.dead_sockets);
-                        return lost();
+                        break End::Lost { up: Some(opened.elapsed()) };
                     }
                     unanswered += 1;
                     if sink.send(Message::Ping(Default::default())).await.is_err() {
-                        return lost();
+                        break End::Lost { up: Some(opened.elapsed()) };
                     }
                 }
             }
+        };
+        // The socket is gone. A log read already under way is applied (work fetched is
+        // never thrown away: a socket that closes at once still lets the log through);
+        // frames held for the catch-up are dropped, and the next one reads them again.
+        if let (Some(read), false) = (catch_up, waiting)
+            && let Ok(page) = read.await
+        {
+            let mut outs = Vec::new();
+            if self.apply(page, &mut outs).await.is_err()
+                || self.deliver(outs).await.is_err()
+                || self.flush().await.is_err()
+            {
+                return Ok(End::Gone);
+            }
         }
+        self.merger.abandon_catch_up();
+        Ok(end)
+    }
+
+    /// A read of the log from where the merge says, after `wait`.
+    fn read(&self, wait: Duration) -> Read<'a> {
+        let settings: &'a Settings = self.settings;
+        let from = self.merger.read_from();
+        Box::pin(async move {
+            tokio::time::sleep(wait).await;
+            socket::read_log(settings, from).await
+        })
+    }
+
+    /// Applies one answer of the log; the merge's outputs go to `outs`.
+    async fn apply(&mut self, page: LogPage, outs: &mut Vec<Out>) -> Result<(), Gone> {
+        self.shared.count(|s| &s.log_reads);
+        self.clock.read(page.server_now);
+        self.watch_clock();
+        let (more, next) = self.merger.catch_up(page.events, page.server_now);
+        outs.extend(more);
+        for (raw, reason) in page.malformed {
+            if self.merger.first_report(&raw) {
+                self.emit(LiveItem::Malformed { raw, reason }).await?;
+            }
+        }
+        if next == Next::Done {
+            outs.extend(self.merger.end_catch_up());
+        }
+        Ok(())
+    }
+
+    /// A frame tungstenite could not read (text that is not UTF-8, a frame over the
+    /// size limit): an item, before the reconnect such an error forces.
+    async fn unreadable(&mut self, error: &tungstenite::Error) -> Result<(), Gone> {
+        use tungstenite::error::{CapacityError, Error as WsError};
+        let reason = match error {
+            WsError::Utf8(_) => "a text frame that is not UTF-8".to_owned(),
+            WsError::Capacity(CapacityError::MessageTooLong { size, max_size }) => {
+                format!("a frame of {size} bytes, over the {max_size}-byte limit")
+            }
+            _ => return Ok(()),
+        };
+        self.emit(LiveItem::Malformed {
+            raw: String::new(),
+            reason,
+        })
+        .await?;
+        self.flush().await
     }
 
     /// One frame from the socket. Any frame proves the socket alive.
@@ -280,7 +355,7 @@ impl Session<'_> {
 
     /// Tells the merge how late a genuine timestamp can be.
     fn watch_clock(&mut self) {
-        if let Some(now) = self.clock.now() {
+        if let Some(now) = self.clock.now_or_local() {
             self.merger.set_horizon(now);
         }
     }

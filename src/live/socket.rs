@@ -65,10 +65,12 @@ impl ConnectError {
                     excerpt,
                     retry_after: None,
                 };
-                if crate::error::is_retryable_status(status) {
-                    ConnectError::Transient(error.to_string())
-                } else {
+                // A refusal for good is a 4xx other than 408 and 429; a 5xx (a
+                // proxy's 52x included) or a redirect is worth trying again.
+                if (400..500).contains(&status) && status != 408 && status != 429 {
                     ConnectError::Permanent(error)
+                } else {
+                    ConnectError::Transient(error.to_string())
                 }
             }
             other => ConnectError::Transient(other.to_string()),

@@ -239,7 +239,8 @@ async fn writes_during_an_outage_arrive_through_the_catch_up() {
             .unwrap();
         written.push(saved.comment.id);
     }
-    // The stream keeps trying while it is polled: nothing arrives while it is refused.
+    // The stream keeps trying while it is polled; what the log gave it before the
+    // socket was found closed may come meanwhile.
     let refused = || {
         server
             .requests()
@@ -248,20 +249,17 @@ async fn writes_during_an_outage_arrive_through_the_catch_up() {
             .count()
     };
     let mut delivered = Vec::new();
-    {
-        let next = next_stored(&mut events);
-        tokio::pin!(next);
-        while refused() < 3 {
-            tokio::select! {
-                item = &mut next => panic!("nothing while the socket is refused: {item:?}"),
-                _ = tokio::time::sleep(Duration::from_millis(1)) => {}
+    while refused() < 3 {
+        tokio::select! {
+            item = next_stored(&mut events) => {
+                if let LiveItem::Event(LiveEvent::NewComment(e)) = item {
+                    delivered.push(e.comment.id);
+                }
             }
-        }
-        server.clear_faults();
-        if let LiveItem::Event(LiveEvent::NewComment(e)) = next.await {
-            delivered.push(e.comment.id);
+            _ = tokio::time::sleep(Duration::from_millis(1)) => {}
         }
     }
+    server.clear_faults();
     while delivered.len() < written.len() {
         if let LiveItem::Event(LiveEvent::NewComment(e)) = next_stored(&mut events).await {
             delivered.push(e.comment.id);
@@ -727,4 +725,100 @@ async fn since_starts_from_a_past_moment_with_the_catch_up_first() {
         delivered, earlier,
         "the past first, then what happens live, each once"
     );
+}
+
+#[tokio::test]
+async fn a_log_outage_reports_a_gap_and_the_healthy_socket_goes_on() {
+    let (server, client) = mock().await;
+    server.inject(
+        FaultRule::new(Fault::Status { status: 503 })
+            .path("/event-log/tenant-a")
+            .always(),
+    );
+    let mut events = client
+        .live("log-down")
+        .backoff(quick())
+        .catch_up_retry(fastcomments::RetryPolicy::none())
+        .subscribe()
+        .await
+        .unwrap();
+    until_subscribed(&server, 1).await;
+    let saved = save_comment(&client, "live while the log is down", "log-down")
+        .await
+        .unwrap();
+    let mut items = Vec::new();
+    loop {
+        let item = next_stored(&mut events).await;
+        let done = matches!(&item, LiveItem::Event(LiveEvent::NewComment(e)) if e.comment.id == saved.comment.id);
+        items.push(item);
+        if done {
+            break;
+        }
+    }
+    assert!(
+        matches!(items[0], LiveItem::Gap { .. }),
+        "the catch-up that could not run is a gap: {items:?}"
+    );
+    assert_eq!(events.stats().connections, 1, "and the socket was kept");
+}
+
+#[tokio::test]
+async fn a_log_that_refuses_for_good_reports_a_gap_covering_the_outage() {
+    let (server, client) = mock().await;
+    let mut events = subscribe(&client, "refusing-log").await;
+    until_subscribed(&server, 1).await;
+    save_comment(&client, "seen", "refusing-log").await.unwrap();
+    let LiveItem::Event(seen) = next_stored(&mut events).await else {
+        panic!("an event first")
+    };
+    server.inject(
+        FaultRule::new(Fault::Status { status: 503 })
+            .path("/sub")
+            .always(),
+    );
+    server.drop_live_sockets(TENANT);
+    for n in 0..3 {
+        save_comment(&client, &format!("lost {n}"), "refusing-log")
+            .await
+            .unwrap();
+    }
+    let stamps: Vec<i64> = log(&client, "refusing-log")
+        .await
+        .iter()
+        .map(|e| e["timestamp"].as_i64().unwrap())
+        .collect();
+    server.clear_faults();
+    server.inject(
+        FaultRule::new(Fault::Status { status: 400 })
+            .path("/event-log/tenant-a")
+            .always(),
+    );
+    let LiveItem::Gap { from, to } = next_stored(&mut events).await else {
+        panic!("a gap")
+    };
+    assert_eq!(from, seen.timestamp().unwrap());
+    assert!(
+        to >= stamps[2],
+        "the gap covers the writes it could not read: {to} < {stamps:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_proxy_error_or_a_redirect_on_a_reconnect_is_tried_again() {
+    for status in [521u16, 502, 301] {
+        let (server, client) = mock().await;
+        let mut events = subscribe(&client, "flaky").await;
+        until_subscribed(&server, 1).await;
+        server.inject(
+            FaultRule::new(Fault::Status { status })
+                .path("/sub")
+                .times(3),
+        );
+        server.drop_live_sockets(TENANT);
+        let saved = save_comment(&client, "after", "flaky").await.unwrap();
+        match next_stored(&mut events).await {
+            LiveItem::Event(LiveEvent::NewComment(e)) => assert_eq!(e.comment.id, saved.comment.id),
+            other => panic!("{status}: {other:?}"),
+        }
+    }
 }
