@@ -8,6 +8,7 @@ mod failures;
 mod hostile;
 mod integration;
 mod live;
+mod live_hostile;
 mod mock_flows;
 mod mock_live;
 mod mock_robustness;
