@@ -21,8 +21,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use fastcomments::integration::{
-    BoxError, Checkpoint, Event, FileStore, Integration, LogEvent, MemoryStore, Permanent, Site,
-    StateStore, Token, UploadComment,
+    BoxError, Checkpoint, Event, Fence, FileStore, Integration, LogEvent, MemoryStore, Permanent,
+    Site, StateStore, Token, UploadComment,
 };
 use fastcomments::mock::MockServer;
 use fastcomments::{Client, Region};
@@ -209,7 +209,12 @@ impl Site for SqliteSite {
         })
     }
 
-    async fn apply(&self, event: &LogEvent, checkpoint: &Checkpoint) -> Result<(), BoxError> {
+    async fn apply(
+        &self,
+        event: &LogEvent,
+        checkpoint: &Checkpoint,
+        _fence: Fence,
+    ) -> Result<(), BoxError> {
         let mut db = self.0.lock().unwrap();
         let tx = db.transaction()?;
         apply_event(&tx, event).map_err(classify)?;
@@ -225,6 +230,7 @@ impl Site for SqliteSite {
         event: &LogEvent,
         checkpoint: &Checkpoint,
         reason: &str,
+        _fence: Fence,
     ) -> Result<(), BoxError> {
         let mut db = self.0.lock().unwrap();
         let tx = db.transaction()?;
@@ -285,6 +291,7 @@ impl Site for SqliteSite {
         &self,
         ids: &BTreeMap<String, String>,
         cursor: Option<&str>,
+        _fence: Fence,
     ) -> Result<(), BoxError> {
         let mut db = self.0.lock().unwrap();
         let tx = db.transaction()?;
@@ -311,6 +318,7 @@ impl Site for SqliteSite {
         comment: &UploadComment,
         reason: &str,
         cursor: &str,
+        _fence: Fence,
     ) -> Result<(), BoxError> {
         let mut db = self.0.lock().unwrap();
         let tx = db.transaction()?;

@@ -32,7 +32,7 @@ use super::error::{BoxError, Error};
 use super::event::EventComment;
 use super::runner::Integration;
 use super::site::Site;
-use super::store::StateStore;
+use super::store::{Fence, StateStore};
 use super::wire::IdMapping;
 
 /// The most mappings one `PATCH /integrations/v1/comment-ids` takes (FastComments'
@@ -50,7 +50,8 @@ pub trait DownloadSite: Site {
     fn download_cursor(&self) -> impl Future<Output = Result<u64, BoxError>> + Send;
 
     /// Stores one page of downloaded comments and `cursor` (the comments received so
-    /// far, this page included), atomically. A comment the site holds already (by its
+    /// far, this page included), atomically, unless `fence` is lower than the highest
+    /// the site has seen ([`StaleFence`](super::StaleFence) then, and nothing stored). A comment the site holds already (by its
     /// FastComments id, or by `externalId` for one it uploaded) is updated, not added
     /// again; for each comment it adds, the site records the mapping
     /// (FastComments id → its own id) to send, in the same write.
@@ -58,6 +59,7 @@ pub trait DownloadSite: Site {
         &self,
         comments: &[EventComment],
         cursor: u64,
+        fence: Fence,
     ) -> impl Future<Output = Result<(), BoxError>> + Send;
 
     /// Up to `limit` recorded mappings not yet marked sent, oldest first.
@@ -115,7 +117,7 @@ impl<S: DownloadSite, St: StateStore> Integration<S, St> {
                 reason: "the token is not validated yet: tick until it is".into(),
             });
         }
-        self.take_lease().await?;
+        self.begin_lease().await?;
         let deadline = Instant::now() + self.config.tick_budget;
         let mut report = DownloadReport::default();
         let outcome = self.download_pages(&mut report, deadline).await;
@@ -155,7 +157,7 @@ impl<S: DownloadSite, St: StateStore> Integration<S, St> {
             let received = (page.comments.len() + page.undecodable.len()) as u64;
             if received > 0 {
                 self.site
-                    .store_download(&page.comments, cursor + received)
+                    .store_download(&page.comments, cursor + received, self.fence())
                     .await
                     .map_err(Error::site)?;
             }

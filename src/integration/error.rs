@@ -91,6 +91,20 @@ pub enum Error {
         /// When its lease expires, in epoch milliseconds.
         until_ms: i64,
     },
+    /// This runner's lease was taken over while it was not looking (paused past the
+    /// lease's expiry: a GC pause, a VM migration, a debugger): a store or the site
+    /// refused a write carrying its old [`Fence`](super::Fence). Nothing of that write
+    /// landed, and the runner stops; the next tick takes the lease afresh if it is
+    /// free. Transient, never a reason to skip anything.
+    #[error(
+        "the lease was taken over: fence {fence} is stale (now {current}); this runner writes nothing more"
+    )]
+    Fenced {
+        /// The fence this runner wrote with.
+        fence: super::Fence,
+        /// The current fence, the new holder's.
+        current: super::Fence,
+    },
     /// The event log did not move past one millisecond: more events share it than one
     /// page holds, so paging by `fromDateTime` cannot reach the rest.
     #[error("the event log is stuck at {at_ms} ms: {detail}")]
@@ -155,11 +169,25 @@ impl Error {
     }
 
     pub(crate) fn site(error: BoxError) -> Error {
-        Error::Site(error)
+        Error::fenced(&*error).unwrap_or(Error::Site(error))
     }
 
     pub(crate) fn store(error: BoxError) -> Error {
-        Error::Store(error)
+        Error::fenced(&*error).unwrap_or(Error::Store(error))
+    }
+
+    /// [`Error::SkipFailed`], or [`Error::Fenced`] when the skip was refused for its
+    /// fence.
+    pub(crate) fn skip_failed(item: String, source: BoxError) -> Error {
+        Error::fenced(&*source).unwrap_or(Error::SkipFailed { item, source })
+    }
+
+    /// A [`StaleFence`](super::StaleFence) anywhere in `error` as [`Error::Fenced`].
+    pub(crate) fn fenced(error: &(dyn std::error::Error + 'static)) -> Option<Error> {
+        super::StaleFence::find(error).map(|stale| Error::Fenced {
+            fence: stale.fence,
+            current: stale.current,
+        })
     }
 }
 

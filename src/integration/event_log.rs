@@ -89,7 +89,7 @@ impl<S: Site, St: StateStore> Integration<S, St> {
                 continue;
             }
             let next = checkpoint.after(&event);
-            match self.site.apply(&event, &next).await {
+            match self.site.apply(&event, &next, self.fence()).await {
                 Ok(()) => {
                     report.applied += 1;
                     if let Event::Malformed { reason, .. } = &event.event {
@@ -101,12 +101,9 @@ impl<S: Site, St: StateStore> Integration<S, St> {
                     // Given up: the checkpoint moves past it in the site's one write.
                     let reason = error.to_string();
                     self.site
-                        .skip(&event, &next, &reason)
+                        .skip(&event, &next, &reason, self.fence())
                         .await
-                        .map_err(|source| Error::SkipFailed {
-                            item: event.id.clone(),
-                            source,
-                        })?;
+                        .map_err(|source| Error::skip_failed(event.id.clone(), source))?;
                     tracing::warn!(event = %event.id, %reason, "integration event failed permanently; skipped");
                     report.skipped_events.push((event.id.clone(), reason));
                 }

@@ -11,6 +11,7 @@ use super::download::DownloadSite;
 use super::error::BoxError;
 use super::event::{Event, EventComment, EventVote, LogEvent};
 use super::site::Site;
+use super::store::{Fence, StaleFence};
 use super::wire::{IdMapping, UploadComment};
 
 /// A comment of a [`MemorySite`].
@@ -64,6 +65,8 @@ pub struct MemoryData {
     pub download_cursor: u64,
     /// Id mappings of downloaded comments not yet sent to FastComments, oldest first.
     pub unsent_ids: Vec<IdMapping>,
+    /// The highest [`Fence`] a write carried: a lower one is refused.
+    pub fence: Fence,
     next_id: u64,
     /// FastComments id → local id.
     by_fastcomments: BTreeMap<String, String>,
@@ -124,6 +127,23 @@ impl MemorySite {
 
     fn with<R>(&self, f: impl FnOnce(&mut MemoryData) -> R) -> R {
         f(&mut self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Runs the write `f` unless `fence` is lower than the highest seen, which it then
+    /// becomes: one atomic step under the lock.
+    fn write(&self, fence: Fence, f: impl FnOnce(&mut MemoryData)) -> Result<(), BoxError> {
+        self.with(|data| {
+            if fence < data.fence {
+                return Err(StaleFence {
+                    fence,
+                    current: data.fence,
+                }
+                .into());
+            }
+            data.fence = fence;
+            f(data);
+            Ok(())
+        })
     }
 }
 
@@ -251,8 +271,13 @@ impl Site for MemorySite {
         Ok(self.with(|data| data.checkpoint.clone()))
     }
 
-    async fn apply(&self, event: &LogEvent, checkpoint: &Checkpoint) -> Result<(), BoxError> {
-        self.with(|data| {
+    async fn apply(
+        &self,
+        event: &LogEvent,
+        checkpoint: &Checkpoint,
+        fence: Fence,
+    ) -> Result<(), BoxError> {
+        self.write(fence, |data| {
             match &event.event {
                 Event::NewComment(c) | Event::UpdatedComment(c) => {
                     data.upsert(c);
@@ -264,8 +289,7 @@ impl Site for MemorySite {
             }
             *data.effects.entry(event.id.clone()).or_default() += 1;
             data.checkpoint = checkpoint.clone();
-        });
-        Ok(())
+        })
     }
 
     async fn skip(
@@ -273,13 +297,13 @@ impl Site for MemorySite {
         event: &LogEvent,
         checkpoint: &Checkpoint,
         reason: &str,
+        fence: Fence,
     ) -> Result<(), BoxError> {
-        self.with(|data| {
+        self.write(fence, |data| {
             data.skipped_events
                 .push((event.id.clone(), reason.to_owned()));
             data.checkpoint = checkpoint.clone();
-        });
-        Ok(())
+        })
     }
 
     async fn upload_cursor(&self) -> Result<Option<String>, BoxError> {
@@ -312,14 +336,14 @@ impl Site for MemorySite {
         &self,
         ids: &BTreeMap<String, String>,
         cursor: Option<&str>,
+        fence: Fence,
     ) -> Result<(), BoxError> {
-        self.with(|data| {
+        self.write(fence, |data| {
             for (external, id) in ids {
                 data.link(external, id);
             }
             data.upload_cursor = cursor.map(str::to_owned);
-        });
-        Ok(())
+        })
     }
 
     async fn skip_upload(
@@ -327,13 +351,13 @@ impl Site for MemorySite {
         comment: &UploadComment,
         reason: &str,
         cursor: &str,
+        fence: Fence,
     ) -> Result<(), BoxError> {
-        self.with(|data| {
+        self.write(fence, |data| {
             data.skipped_uploads
                 .push((comment.external_id.clone(), reason.to_owned()));
             data.upload_cursor = Some(cursor.to_owned());
-        });
-        Ok(())
+        })
     }
 }
 
@@ -342,8 +366,13 @@ impl DownloadSite for MemorySite {
         Ok(self.with(|data| data.download_cursor))
     }
 
-    async fn store_download(&self, comments: &[EventComment], cursor: u64) -> Result<(), BoxError> {
-        self.with(|data| {
+    async fn store_download(
+        &self,
+        comments: &[EventComment],
+        cursor: u64,
+        fence: Fence,
+    ) -> Result<(), BoxError> {
+        self.write(fence, |data| {
             for comment in comments {
                 if let Some(local_id) = data.upsert(comment) {
                     data.unsent_ids
@@ -351,8 +380,7 @@ impl DownloadSite for MemorySite {
                 }
             }
             data.download_cursor = cursor;
-        });
-        Ok(())
+        })
     }
 
     async fn unsent_ids(&self, limit: usize) -> Result<Vec<IdMapping>, BoxError> {

@@ -112,6 +112,8 @@ pub use event::{Event, EventComment, EventVote, LogEvent};
 pub use memory::{LocalComment, MemoryData, MemorySite};
 pub use runner::{Flavour, Integration, IntegrationBuilder, MAX_INTERVAL, TickReport};
 pub use site::Site;
-pub use store::{FileStore, IntegrationState, Lease, MemoryStore, StateStore};
+pub use store::{
+    Fence, FileStore, IntegrationState, Lease, LeaseOutcome, MemoryStore, StaleFence, StateStore,
+};
 pub use token::Token;
 pub use wire::{Command, IdMapping, TokenStatus, UploadComment};

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::future::{Either, select};
@@ -13,7 +14,7 @@ use super::api::IntegrationApi;
 use super::checkpoint::Checkpoint;
 use super::error::Error;
 use super::site::Site;
-use super::store::{IntegrationState, StateStore};
+use super::store::{Fence, IntegrationState, LeaseOutcome, StateStore};
 use super::token::Token;
 use super::wire::Command;
 use crate::Client;
@@ -92,7 +93,13 @@ pub(crate) struct Config {
     pub(crate) longest_call: Duration,
     pub(crate) owner: String,
     pub(crate) on_upload: Option<Arc<dyn Fn(u64, u64) + Send + Sync>>,
+    /// The runner's clock, epoch milliseconds: what leases are compared with in stores
+    /// without a clock of their own.
+    pub(crate) clock: Clock,
 }
+
+/// A runner's clock: now, in epoch milliseconds.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -136,6 +143,8 @@ pub struct Integration<S, St> {
     pub(crate) site: S,
     pub(crate) store: St,
     pub(crate) config: Config,
+    /// The fence of the lease this runner took last (0: none yet).
+    pub(crate) fence: AtomicU64,
 }
 
 /// Builder for [`Integration`].
@@ -180,6 +189,7 @@ impl<S: Site, St: StateStore> Integration<S, St> {
                 longest_call,
                 owner: format!("runner-{}", uuid::Uuid::new_v4()),
                 on_upload: None,
+                clock: Arc::new(wall_ms),
             },
         }
     }
@@ -227,7 +237,7 @@ impl<S: Site, St: StateStore> Integration<S, St> {
             }
         };
         report.validated = true;
-        self.take_lease().await?;
+        self.begin_lease().await?;
         let outcome = self.held(validation, &mut report).await;
         let released = self.store.release_lease(&self.config.owner).await;
         let state = outcome?;
@@ -248,7 +258,10 @@ impl<S: Site, St: StateStore> Integration<S, St> {
         if let Some(tenant_id) = validation.filter(|_| !state.validated) {
             state.validated = true;
             state.tenant_id = tenant_id;
-            self.store.save(&state).await.map_err(Error::store)?;
+            self.store
+                .save(&state, self.fence())
+                .await
+                .map_err(Error::store)?;
         }
         self.round(&mut state, report).await?;
         Ok(state)
@@ -303,32 +316,69 @@ impl<S: Site, St: StateStore> Integration<S, St> {
         Ok(status.is_token_validated.then_some(status.tenant_id))
     }
 
-    /// Takes or renews the lease; fails when another runner holds it.
+    /// Stores a new token's state under the lease (a token changed while another
+    /// runner ticks is refused with [`Error::LeaseHeld`] rather than written under it).
+    async fn save_under_lease(&self, state: &IntegrationState) -> Result<(), Error> {
+        let fence = self.begin_lease().await?;
+        let saved = self.store.save(state, fence).await.map_err(Error::store);
+        let released = self.store.release_lease(&self.config.owner).await;
+        saved?;
+        released.map_err(Error::store)
+    }
+
+    /// Takes the lease at the start of a tick (or download) and keeps its fence for the
+    /// writes that follow; fails when another runner holds it.
+    pub(crate) async fn begin_lease(&self) -> Result<Fence, Error> {
+        let fence = self.acquire().await?;
+        self.fence.store(fence.0, Ordering::SeqCst);
+        Ok(fence)
+    }
+
+    /// Renews the lease taken by [`begin_lease`](Integration::begin_lease); fails when
+    /// another runner holds it, or took it in between (the fence moved: this runner
+    /// stops and writes nothing more).
     ///
     /// The lease lasts the longest call the client can make, retries included
     /// ([`Client::longest_call`]), plus [`lease_ttl`](IntegrationBuilder::lease_ttl):
     /// it is renewed after every call, before the writes that use its answer, so a
     /// runner waiting on a slow call never loses it, and one whose lease was taken over
-    /// meanwhile stops before it writes.
+    /// meanwhile stops before it writes. The writes carry the fence as well, so one
+    /// paused between this renewal and its write is refused where it writes.
     pub(crate) async fn take_lease(&self) -> Result<(), Error> {
-        let now = wall_ms();
+        let fence = self.acquire().await?;
+        let held = self.fence();
+        if fence != held {
+            return Err(Error::Fenced {
+                fence: held,
+                current: fence,
+            });
+        }
+        Ok(())
+    }
+
+    async fn acquire(&self) -> Result<Fence, Error> {
         let ttl = self
             .config
             .lease_ttl
             .saturating_add(self.config.longest_call);
         let ttl = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
-        let held = self
+        let outcome = self
             .store
-            .acquire_lease(&self.config.owner, now, now.saturating_add(ttl))
+            .acquire_lease(&self.config.owner, (self.config.clock)(), ttl)
             .await
             .map_err(Error::store)?;
-        match held {
-            None => Ok(()),
-            Some(lease) => Err(Error::LeaseHeld {
+        match outcome {
+            LeaseOutcome::Taken(fence) => Ok(fence),
+            LeaseOutcome::Held(lease) => Err(Error::LeaseHeld {
                 owner: lease.owner,
                 until_ms: lease.until_ms,
             }),
         }
+    }
+
+    /// The fence of the lease this runner holds, carried by every write.
+    pub(crate) fn fence(&self) -> Fence {
+        Fence(self.fence.load(Ordering::SeqCst))
     }
 
     async fn round(
@@ -393,11 +443,17 @@ impl<S: Site, St: StateStore> Integration<S, St> {
             }
             Command::SetSyncDone { .. } if !state.sync_done => {
                 state.sync_done = true;
-                self.store.save(state).await.map_err(Error::store)
+                self.store
+                    .save(state, self.fence())
+                    .await
+                    .map_err(Error::store)
             }
             Command::SetSetupCompleted { .. } if !state.setup_completed => {
                 state.setup_completed = true;
-                self.store.save(state).await.map_err(Error::store)
+                self.store
+                    .save(state, self.fence())
+                    .await
+                    .map_err(Error::store)
             }
             Command::SetSyncDone { .. } | Command::SetSetupCompleted { .. } => Ok(()),
             Command::Unknown { name, .. } => {
@@ -489,6 +545,17 @@ impl<S: Site, St: StateStore> IntegrationBuilder<S, St> {
         self
     }
 
+    /// The runner's clock, in epoch milliseconds (default the wall clock). Stores without
+    /// a clock of their own ([`MemoryStore`](super::MemoryStore),
+    /// [`FileStore`](super::FileStore)) compare leases with it, so a runner whose clock
+    /// runs ahead can take a lease that has not expired; the SQL stores use the
+    /// database's clock and ignore it. For tests of exactly that, and for a clock the
+    /// process keeps in step some other way.
+    pub fn clock(mut self, now_ms: impl Fn() -> i64 + Send + Sync + 'static) -> Self {
+        self.config.clock = Arc::new(now_ms);
+        self
+    }
+
     /// Called after each accepted upload batch with `(uploaded so far in this upload,
     /// remaining)`: a progress line for the admin.
     pub fn on_upload(mut self, f: impl Fn(u64, u64) + Send + Sync + 'static) -> Self {
@@ -499,31 +566,37 @@ impl<S: Site, St: StateStore> IntegrationBuilder<S, St> {
     /// Loads the stored state, settles the token (given, stored, or a new one) and
     /// stores it.
     pub async fn build(self) -> Result<Integration<S, St>, Error> {
-        let mut state = self.store.load().await.map_err(Error::store)?;
-        let token = match (self.token, state.token.clone()) {
-            (Some(given), Some(stored)) if given == stored => given,
+        let state = self.store.load().await.map_err(Error::store)?;
+        let (token, changed) = match (self.token, state.token.clone()) {
+            (Some(given), Some(stored)) if given == stored => (given, None),
             (Some(given), _) => {
-                state = IntegrationState {
+                let fresh = IntegrationState {
                     token: Some(given.clone()),
                     ..IntegrationState::default()
                 };
-                self.store.save(&state).await.map_err(Error::store)?;
-                given
+                (given, Some(fresh))
             }
-            (None, Some(stored)) => stored,
+            (None, Some(stored)) => (stored, None),
             (None, None) => {
                 let token = Token::generate();
-                state.token = Some(token.clone());
-                self.store.save(&state).await.map_err(Error::store)?;
-                token
+                let fresh = IntegrationState {
+                    token: Some(token.clone()),
+                    ..state
+                };
+                (token, Some(fresh))
             }
         };
-        Ok(Integration {
+        let integration = Integration {
             api: self.client.integration(token),
             site: self.site,
             store: self.store,
             config: self.config,
-        })
+            fence: AtomicU64::new(0),
+        };
+        if let Some(state) = changed {
+            integration.save_under_lease(&state).await?;
+        }
+        Ok(integration)
     }
 }
 

@@ -6,6 +6,7 @@ use std::future::Future;
 use super::checkpoint::Checkpoint;
 use super::error::BoxError;
 use super::event::{Event, LogEvent};
+use super::store::Fence;
 use super::wire::UploadComment;
 
 /// The site's comment store, as the integration reads and writes it.
@@ -19,6 +20,16 @@ use super::wire::UploadComment;
 ///
 /// The integration calls one method at a time, in order: an implementation needs no
 /// locking of its own beyond what its store needs.
+///
+/// # Fencing
+///
+/// Every write carries the [`Fence`] of the lease it is made under. A site stores the
+/// highest fence it has seen, in the same atomic write, and refuses a write with a
+/// lower one by returning [`StaleFence`](super::StaleFence) (boxed) and storing
+/// nothing: that write comes from a runner that was paused past its lease while
+/// another took over, and must not land. [`MemorySite`](super::MemorySite) and
+/// `SqlSite` (features `sqlite`, `postgres`) do this; a site that keeps no fence of its
+/// own relies on the state store's lease alone, which a paused runner can outlive.
 ///
 /// # Failures: transient or permanent
 ///
@@ -44,18 +55,22 @@ use super::wire::UploadComment;
 /// ```
 /// use std::collections::BTreeMap;
 /// use std::sync::Mutex;
-/// use fastcomments::integration::{BoxError, Checkpoint, Event, LogEvent, Site, UploadComment};
+/// use fastcomments::integration::{BoxError, Checkpoint, Event, Fence, LogEvent, Site, StaleFence, UploadComment};
 ///
 /// /// Keeps FastComments' comments by id; has nothing of its own to upload.
 /// #[derive(Default)]
-/// struct Mirror(Mutex<(BTreeMap<String, String>, Checkpoint)>);
+/// struct Mirror(Mutex<(BTreeMap<String, String>, Checkpoint, Fence)>);
 ///
 /// impl Site for Mirror {
 ///     async fn checkpoint(&self) -> Result<Checkpoint, BoxError> {
 ///         Ok(self.0.lock().unwrap().1.clone())
 ///     }
-///     async fn apply(&self, event: &LogEvent, next: &Checkpoint) -> Result<(), BoxError> {
+///     async fn apply(&self, event: &LogEvent, next: &Checkpoint, fence: Fence) -> Result<(), BoxError> {
 ///         let mut store = self.0.lock().unwrap(); // one "transaction"
+///         if fence < store.2 {
+///             return Err(StaleFence { fence, current: store.2 }.into());
+///         }
+///         store.2 = fence;
 ///         match &event.event {
 ///             Event::NewComment(c) | Event::UpdatedComment(c) => {
 ///                 store.0.insert(c.id.clone(), c.comment_html.clone().unwrap_or_default());
@@ -71,7 +86,7 @@ use super::wire::UploadComment;
 ///         Ok(Vec::new())
 ///     }
 ///     async fn count_after(&self, _: Option<&str>) -> Result<u64, BoxError> { Ok(0) }
-///     async fn record_upload(&self, _: &BTreeMap<String, String>, _: Option<&str>) -> Result<(), BoxError> {
+///     async fn record_upload(&self, _: &BTreeMap<String, String>, _: Option<&str>, _: Fence) -> Result<(), BoxError> {
 ///         Ok(())
 ///     }
 /// }
@@ -83,11 +98,14 @@ pub trait Site: Send + Sync {
 
     /// Applies `event` and stores `checkpoint` with it, atomically. Called once per event
     /// of the log, in order, including events of unknown types and malformed ones (which
-    /// a site may ignore, but whose checkpoint it must store).
+    /// a site may ignore, but whose checkpoint it must store). Refused with
+    /// [`StaleFence`](super::StaleFence), nothing stored, when `fence` is lower than the
+    /// highest the site has seen (see [Fencing](Site#fencing)).
     fn apply(
         &self,
         event: &LogEvent,
         checkpoint: &Checkpoint,
+        fence: Fence,
     ) -> impl Future<Output = Result<(), BoxError>> + Send;
 
     /// Stores `checkpoint` for an event the site could not apply (its
@@ -106,6 +124,7 @@ pub trait Site: Send + Sync {
         event: &LogEvent,
         checkpoint: &Checkpoint,
         reason: &str,
+        fence: Fence,
     ) -> impl Future<Output = Result<(), BoxError>> + Send {
         let marker = LogEvent {
             event: Event::Skipped {
@@ -114,7 +133,7 @@ pub trait Site: Send + Sync {
             },
             ..event.clone()
         };
-        async move { self.apply(&marker, checkpoint).await }
+        async move { self.apply(&marker, checkpoint, fence).await }
     }
 
     /// The upload cursor stored by the last [`record_upload`](Site::record_upload): the
@@ -136,11 +155,13 @@ pub trait Site: Send + Sync {
     ) -> impl Future<Output = Result<u64, BoxError>> + Send;
 
     /// Stores the FastComments ids given to uploaded comments (`externalId → id`) and the
-    /// new upload cursor, atomically (`None` starts the upload over: a re-sync).
+    /// new upload cursor, atomically (`None` starts the upload over: a re-sync); refused
+    /// like [`apply`](Site::apply) under a stale `fence`.
     fn record_upload(
         &self,
         ids: &BTreeMap<String, String>,
         cursor: Option<&str>,
+        fence: Fence,
     ) -> impl Future<Output = Result<(), BoxError>> + Send;
 
     /// Stores the upload cursor past `comment`, which FastComments refuses even alone
@@ -159,8 +180,12 @@ pub trait Site: Send + Sync {
         comment: &UploadComment,
         reason: &str,
         cursor: &str,
+        fence: Fence,
     ) -> impl Future<Output = Result<(), BoxError>> + Send {
         let _ = (comment, reason);
-        async move { self.record_upload(&BTreeMap::new(), Some(cursor)).await }
+        async move {
+            self.record_upload(&BTreeMap::new(), Some(cursor), fence)
+                .await
+        }
     }
 }

@@ -35,14 +35,98 @@ pub struct IntegrationState {
     pub upload_in_progress: bool,
 }
 
+/// A fencing token: a number that grows with every new holder of a site's lease.
+///
+/// Taking a lease ([`StateStore::acquire_lease`]) returns the fence; renewing it keeps
+/// the same fence; every write that matters carries it ([`StateStore::save`],
+/// [`Site::apply`](super::Site::apply), [`Site::record_upload`](super::Site::record_upload),
+/// [`DownloadSite::store_download`](super::DownloadSite::store_download) and the skips).
+/// A store refuses a write whose fence is not the current one (a SQL store in the
+/// write's own transaction); a site kept elsewhere stores the highest fence it has seen
+/// and refuses lower ones. Either way it answers [`StaleFence`], and the runner stops.
+///
+/// Why it is needed: a lease is a promise about time, and a runner cannot keep a promise
+/// about time while it is paused (a GC pause, a VM migration, a debugger). A runner
+/// paused past its lease's expiry wakes up believing it still holds it; meanwhile a
+/// second runner took the lease, with a higher fence, and wrote. The first runner's
+/// next write carries the lower fence and is refused where it lands, so it writes
+/// nothing and stops; the second runner's writes are the only ones after the takeover.
+/// The check sits in the write itself, not before it, so no pause between the check
+/// and the write can reopen the window.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct Fence(pub u64);
+
+impl std::fmt::Display for Fence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A write refused because its [`Fence`] is not the current one: the lease it was made
+/// under was taken over by another runner since. Stores and sites return it (boxed);
+/// the integration turns it into [`Error::Fenced`](super::Error::Fenced) and stops.
+///
+/// ```
+/// use fastcomments::integration::{BoxError, Fence, StaleFence};
+/// let error: BoxError = StaleFence { fence: Fence(3), current: Fence(4) }.into();
+/// assert!(StaleFence::find(&*error).is_some());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("write refused: fence {fence} is stale, the lease is at fence {current}")]
+pub struct StaleFence {
+    /// The fence the write carried.
+    pub fence: Fence,
+    /// The current (higher) fence.
+    pub current: Fence,
+}
+
+impl StaleFence {
+    /// The [`StaleFence`] in `error` or down its `source()` chain.
+    pub fn find<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a StaleFence> {
+        let mut next = Some(error);
+        while let Some(error) = next {
+            if let Some(stale) = error.downcast_ref::<StaleFence>() {
+                return Some(stale);
+            }
+            next = error.source();
+        }
+        None
+    }
+
+    /// `Ok` when `fence` may write where `current` is the fence on record.
+    pub fn check(fence: Fence, current: Fence) -> Result<(), StaleFence> {
+        if fence == current {
+            Ok(())
+        } else {
+            Err(StaleFence { fence, current })
+        }
+    }
+}
+
 /// Who may sync the site until when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Lease {
     /// The runner holding it.
     pub owner: String,
-    /// Until when, in epoch milliseconds (wall clock: runners may be processes apart).
+    /// Until when, in epoch milliseconds, by the store's clock: the runner's wall clock
+    /// for [`MemoryStore`] and [`FileStore`], the database's for the SQL stores.
     pub until_ms: i64,
+    /// The fence its holder writes with.
+    #[serde(default)]
+    pub fence: Fence,
+}
+
+/// What [`StateStore::acquire_lease`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeaseOutcome {
+    /// The lease is the caller's (taken, or renewed with the same fence).
+    Taken(Fence),
+    /// Another runner holds it and it has not expired.
+    Held(Lease),
 }
 
 /// Where the integration keeps its [`IntegrationState`] and [`Lease`]. Provided:
@@ -52,18 +136,27 @@ pub trait StateStore: Send + Sync {
     fn load(&self) -> impl Future<Output = Result<IntegrationState, BoxError>> + Send;
 
     /// Replaces the stored state (not the lease), atomically: a crash leaves the old
-    /// state or the new one.
-    fn save(&self, state: &IntegrationState) -> impl Future<Output = Result<(), BoxError>> + Send;
+    /// state or the new one. Refused with [`StaleFence`] unless `fence` is the current
+    /// one (the last one [`acquire_lease`](StateStore::acquire_lease) gave), checked in
+    /// the same atomic step as the write.
+    fn save(
+        &self,
+        state: &IntegrationState,
+        fence: Fence,
+    ) -> impl Future<Output = Result<(), BoxError>> + Send;
 
-    /// Takes the lease for `owner` until `until_ms`, or renews it, unless another owner
-    /// holds one that has not expired at `now_ms`; returns that holder then. Atomic
+    /// Takes the lease for `owner` for `ttl_ms`, or renews it, unless another owner
+    /// holds one that has not expired; returns that holder then. "Now" is the store's
+    /// clock: `now_ms` (the runner's wall clock) for stores without one, the
+    /// database's own for the SQL stores, which ignore `now_ms`. A new holder gets a
+    /// higher [`Fence`] than every holder before it; a renewal keeps its fence. Atomic
     /// against every other runner using the same store.
     fn acquire_lease(
         &self,
         owner: &str,
         now_ms: i64,
-        until_ms: i64,
-    ) -> impl Future<Output = Result<Option<Lease>, BoxError>> + Send;
+        ttl_ms: i64,
+    ) -> impl Future<Output = Result<LeaseOutcome, BoxError>> + Send;
 
     /// Gives the lease up, if `owner` holds it.
     fn release_lease(&self, owner: &str) -> impl Future<Output = Result<(), BoxError>> + Send;
@@ -74,20 +167,37 @@ pub trait StateStore: Send + Sync {
 struct Stored {
     state: IntegrationState,
     lease: Option<Lease>,
+    /// The last fence given (kept when the lease is released).
+    #[serde(default)]
+    fence: Fence,
 }
 
 impl Stored {
-    fn acquire(&mut self, owner: &str, now_ms: i64, until_ms: i64) -> Option<Lease> {
+    fn acquire(&mut self, owner: &str, now_ms: i64, ttl_ms: i64) -> LeaseOutcome {
+        let until_ms = now_ms.saturating_add(ttl_ms);
         match &self.lease {
-            Some(held) if held.owner != owner && held.until_ms > now_ms => Some(held.clone()),
-            _ => {
+            Some(held) if held.owner != owner && held.until_ms > now_ms => {
+                LeaseOutcome::Held(held.clone())
+            }
+            held => {
+                // The same owner renews with its fence; anyone else is a new holder.
+                if held.as_ref().is_none_or(|l| l.owner != owner) {
+                    self.fence = Fence(self.fence.0 + 1);
+                }
                 self.lease = Some(Lease {
                     owner: owner.to_owned(),
                     until_ms,
+                    fence: self.fence,
                 });
-                None
+                LeaseOutcome::Taken(self.fence)
             }
         }
+    }
+
+    fn save(&mut self, state: IntegrationState, fence: Fence) -> Result<(), StaleFence> {
+        StaleFence::check(fence, self.fence)?;
+        self.state = state;
+        Ok(())
     }
 
     fn release(&mut self, owner: &str) {
@@ -118,18 +228,17 @@ impl StateStore for MemoryStore {
         Ok(self.with(|s| s.state.clone()))
     }
 
-    async fn save(&self, state: &IntegrationState) -> Result<(), BoxError> {
-        self.with(|s| s.state = state.clone());
-        Ok(())
+    async fn save(&self, state: &IntegrationState, fence: Fence) -> Result<(), BoxError> {
+        Ok(self.with(|s| s.save(state.clone(), fence))?)
     }
 
     async fn acquire_lease(
         &self,
         owner: &str,
         now_ms: i64,
-        until_ms: i64,
-    ) -> Result<Option<Lease>, BoxError> {
-        Ok(self.with(|s| s.acquire(owner, now_ms, until_ms)))
+        ttl_ms: i64,
+    ) -> Result<LeaseOutcome, BoxError> {
+        Ok(self.with(|s| s.acquire(owner, now_ms, ttl_ms)))
     }
 
     async fn release_lease(&self, owner: &str) -> Result<(), BoxError> {
@@ -239,26 +348,29 @@ impl StateStore for FileStore {
         self.update(|s| (s.state.clone(), false)).await
     }
 
-    async fn save(&self, state: &IntegrationState) -> Result<(), BoxError> {
+    async fn save(&self, state: &IntegrationState, fence: Fence) -> Result<(), BoxError> {
         let state = state.clone();
-        self.update(move |s| {
-            s.state = state;
-            ((), true)
-        })
-        .await
+        let saved = self
+            .update(move |s| {
+                let saved = s.save(state, fence);
+                let changed = saved.is_ok();
+                (saved, changed)
+            })
+            .await?;
+        Ok(saved?)
     }
 
     async fn acquire_lease(
         &self,
         owner: &str,
         now_ms: i64,
-        until_ms: i64,
-    ) -> Result<Option<Lease>, BoxError> {
+        ttl_ms: i64,
+    ) -> Result<LeaseOutcome, BoxError> {
         let owner = owner.to_owned();
         self.update(move |s| {
-            let held = s.acquire(&owner, now_ms, until_ms);
-            let changed = held.is_none();
-            (held, changed)
+            let outcome = s.acquire(&owner, now_ms, ttl_ms);
+            let changed = matches!(outcome, LeaseOutcome::Taken(_));
+            (outcome, changed)
         })
         .await
     }
@@ -298,15 +410,19 @@ mod tests {
             tenant_id: Some("tenant".into()),
             ..IntegrationState::default()
         };
-        assert_eq!(store.acquire_lease("a", 0, 100).await.unwrap(), None);
-        store.save(&state).await.unwrap();
+        let fence = match store.acquire_lease("a", 0, 100).await.unwrap() {
+            LeaseOutcome::Taken(fence) => fence,
+            held => panic!("{held:?}"),
+        };
+        store.save(&state, fence).await.unwrap();
         assert_eq!(FileStore::new(&path).load().await.unwrap(), state);
-        let held = store.acquire_lease("b", 50, 150).await.unwrap();
+        let held = store.acquire_lease("b", 50, 100).await.unwrap();
         assert_eq!(
             held,
-            Some(Lease {
+            LeaseOutcome::Held(Lease {
                 owner: "a".into(),
-                until_ms: 100
+                until_ms: 100,
+                fence,
             })
         );
         let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap())
@@ -334,27 +450,71 @@ mod tests {
         );
     }
 
+    fn taken(outcome: LeaseOutcome) -> Fence {
+        match outcome {
+            LeaseOutcome::Taken(fence) => fence,
+            held => panic!("expected the lease, got {held:?}"),
+        }
+    }
+
     #[tokio::test]
     async fn a_lease_is_refused_to_another_owner_until_it_expires() {
         let store = MemoryStore::new();
-        assert_eq!(store.acquire_lease("a", 0, 100).await.unwrap(), None);
+        let a = taken(store.acquire_lease("a", 0, 100).await.unwrap());
         assert_eq!(
-            store.acquire_lease("a", 10, 200).await.unwrap(),
-            None,
-            "renewed"
+            taken(store.acquire_lease("a", 10, 190).await.unwrap()),
+            a,
+            "renewed with its fence"
         );
-        assert!(store.acquire_lease("b", 150, 300).await.unwrap().is_some());
-        assert_eq!(
-            store.acquire_lease("b", 200, 300).await.unwrap(),
-            None,
-            "expired"
-        );
+        assert!(matches!(
+            store.acquire_lease("b", 150, 150).await.unwrap(),
+            LeaseOutcome::Held(Lease { until_ms: 200, .. })
+        ));
+        let b = taken(store.acquire_lease("b", 200, 100).await.unwrap());
+        assert!(b > a, "a new holder gets a higher fence");
         store.release_lease("a").await.unwrap();
         assert!(
-            store.acquire_lease("a", 210, 300).await.unwrap().is_some(),
+            matches!(
+                store.acquire_lease("a", 210, 90).await.unwrap(),
+                LeaseOutcome::Held(_)
+            ),
             "b still holds it"
         );
         store.release_lease("b").await.unwrap();
-        assert_eq!(store.acquire_lease("a", 210, 300).await.unwrap(), None);
+        let again = taken(store.acquire_lease("a", 210, 90).await.unwrap());
+        assert!(again > b, "a released fence is never given again");
+    }
+
+    #[tokio::test]
+    async fn a_save_under_a_stale_fence_is_refused_and_changes_nothing() {
+        let path = temp_path("fenced.json");
+        let file = FileStore::new(&path);
+        let memory = MemoryStore::new();
+        let first = IntegrationState {
+            tenant_id: Some("first".into()),
+            ..IntegrationState::default()
+        };
+        let late = IntegrationState {
+            tenant_id: Some("late".into()),
+            ..IntegrationState::default()
+        };
+        let a = taken(file.acquire_lease("a", 0, 100).await.unwrap());
+        let b = taken(file.acquire_lease("b", 100, 100).await.unwrap());
+        file.save(&first, b).await.unwrap();
+        let error = file.save(&late, a).await.unwrap_err();
+        assert_eq!(
+            StaleFence::find(&*error),
+            Some(&StaleFence {
+                fence: a,
+                current: b
+            })
+        );
+        assert_eq!(file.load().await.unwrap(), first);
+
+        let a = taken(memory.acquire_lease("a", 0, 100).await.unwrap());
+        let b = taken(memory.acquire_lease("b", 100, 100).await.unwrap());
+        memory.save(&first, b).await.unwrap();
+        assert!(memory.save(&late, a).await.is_err());
+        assert_eq!(memory.load().await.unwrap(), first);
     }
 }

@@ -32,15 +32,21 @@ impl<S: Site, St: StateStore> Integration<S, St> {
         if state.upload_complete && single.is_none() {
             // A new SendComments after a finished upload: an admin asked for a re-sync.
             self.site
-                .record_upload(&BTreeMap::new(), None)
+                .record_upload(&BTreeMap::new(), None, self.fence())
                 .await
                 .map_err(Error::site)?;
             state.upload_complete = false;
-            self.store.save(state).await.map_err(Error::store)?;
+            self.store
+                .save(state, self.fence())
+                .await
+                .map_err(Error::store)?;
         }
         if !state.upload_in_progress {
             state.upload_in_progress = true;
-            self.store.save(state).await.map_err(Error::store)?;
+            self.store
+                .save(state, self.fence())
+                .await
+                .map_err(Error::store)?;
         }
         let mut cursor = self.site.upload_cursor().await.map_err(Error::site)?;
         let mut size = self.config.batch_size;
@@ -78,11 +84,10 @@ impl<S: Site, St: StateStore> Integration<S, St> {
                         ));
                     }
                     self.site
-                        .skip_upload(comment, &reason, &comment.external_id)
+                        .skip_upload(comment, &reason, &comment.external_id, self.fence())
                         .await
-                        .map_err(|source| Error::SkipFailed {
-                            item: comment.external_id.clone(),
-                            source,
+                        .map_err(|source| {
+                            Error::skip_failed(comment.external_id.clone(), source)
                         })?;
                     tracing::warn!(comment = %comment.external_id, %reason, "local comment refused by FastComments even alone; skipped");
                     report
@@ -105,7 +110,7 @@ impl<S: Site, St: StateStore> Integration<S, St> {
                 ));
             }
             self.site
-                .record_upload(&ids, next.as_deref())
+                .record_upload(&ids, next.as_deref(), self.fence())
                 .await
                 .map_err(Error::site)?;
             cursor = next;
@@ -118,7 +123,11 @@ impl<S: Site, St: StateStore> Integration<S, St> {
             if left == 0 {
                 state.upload_complete = true;
                 state.upload_in_progress = false;
-                return self.store.save(state).await.map_err(Error::store);
+                return self
+                    .store
+                    .save(state, self.fence())
+                    .await
+                    .map_err(Error::store);
             }
             if single.is_some() {
                 return Ok(());

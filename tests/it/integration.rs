@@ -6,9 +6,9 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{TimeZone, Utc};
 use fastcomments::integration::{
-    BoxError, Checkpoint, Error, Event, Flavour, Integration, IntegrationState, Lease, LogEvent,
-    MemoryData, MemorySite, MemoryStore, Permanent, Site, StateStore, TickReport, Token,
-    UploadComment,
+    BoxError, Checkpoint, Error, Event, Fence, Flavour, Integration, IntegrationState,
+    LeaseOutcome, LogEvent, MemoryData, MemorySite, MemoryStore, Permanent, Site, StateStore,
+    TickReport, Token, UploadComment,
 };
 use fastcomments::mock::{Fault, FaultRule, MockServer};
 use fastcomments::{Client, RetryPolicy};
@@ -493,15 +493,12 @@ async fn a_second_runner_is_refused_while_the_first_holds_the_lease() {
     let server = server().await;
     server.confirm_integration(TOKEN, TENANT);
     let store = MemoryStore::new();
-    let now = Utc::now().timestamp_millis();
-    assert_eq!(
-        store
-            .acquire_lease("runner-0", now, now + 60_000)
-            .await
-            .unwrap(),
-        None
-    );
     let integration = start(server.base_url(), site_with(2), store.clone()).await;
+    let now = Utc::now().timestamp_millis();
+    assert!(matches!(
+        store.acquire_lease("runner-0", now, 60_000).await.unwrap(),
+        LeaseOutcome::Taken(_)
+    ));
     let error = integration.tick().await.unwrap_err();
     assert!(
         matches!(&error, Error::LeaseHeld { owner, .. } if owner == "runner-0"),
@@ -513,8 +510,11 @@ async fn a_second_runner_is_refused_while_the_first_holds_the_lease() {
     );
     store.release_lease("runner-0").await.unwrap();
     assert_eq!(integration.tick().await.unwrap().uploaded, 2);
-    let lease: Option<Lease> = store.acquire_lease("runner-0", now, now + 1).await.unwrap();
-    assert_eq!(lease, None, "the tick gave the lease back");
+    let lease = store.acquire_lease("runner-0", now, 1).await.unwrap();
+    assert!(
+        matches!(lease, LeaseOutcome::Taken(_)),
+        "the tick gave the lease back"
+    );
 }
 
 #[tokio::test]
@@ -586,8 +586,13 @@ impl Site for CrashingSite {
     async fn checkpoint(&self) -> Result<Checkpoint, BoxError> {
         self.1.step(self.0.checkpoint()).await
     }
-    async fn apply(&self, event: &LogEvent, checkpoint: &Checkpoint) -> Result<(), BoxError> {
-        self.1.step(self.0.apply(event, checkpoint)).await
+    async fn apply(
+        &self,
+        event: &LogEvent,
+        checkpoint: &Checkpoint,
+        fence: Fence,
+    ) -> Result<(), BoxError> {
+        self.1.step(self.0.apply(event, checkpoint, fence)).await
     }
     async fn upload_cursor(&self) -> Result<Option<String>, BoxError> {
         self.1.step(self.0.upload_cursor()).await
@@ -606,8 +611,9 @@ impl Site for CrashingSite {
         &self,
         ids: &BTreeMap<String, String>,
         cursor: Option<&str>,
+        fence: Fence,
     ) -> Result<(), BoxError> {
-        self.1.step(self.0.record_upload(ids, cursor)).await
+        self.1.step(self.0.record_upload(ids, cursor, fence)).await
     }
 }
 
@@ -618,17 +624,17 @@ impl StateStore for CrashingStore {
     async fn load(&self) -> Result<IntegrationState, BoxError> {
         self.1.step(self.0.load()).await
     }
-    async fn save(&self, state: &IntegrationState) -> Result<(), BoxError> {
-        self.1.step(self.0.save(state)).await
+    async fn save(&self, state: &IntegrationState, fence: Fence) -> Result<(), BoxError> {
+        self.1.step(self.0.save(state, fence)).await
     }
     async fn acquire_lease(
         &self,
         owner: &str,
         now_ms: i64,
-        until_ms: i64,
-    ) -> Result<Option<Lease>, BoxError> {
+        ttl_ms: i64,
+    ) -> Result<LeaseOutcome, BoxError> {
         self.1
-            .step(self.0.acquire_lease(owner, now_ms, until_ms))
+            .step(self.0.acquire_lease(owner, now_ms, ttl_ms))
             .await
     }
     async fn release_lease(&self, owner: &str) -> Result<(), BoxError> {
@@ -826,7 +832,7 @@ async fn soak_ten_thousand_events_under_random_faults_lose_and_double_nothing() 
                 continue;
             }
             checkpoint = checkpoint.after(e);
-            reference.apply(e, &checkpoint).await.unwrap();
+            reference.apply(e, &checkpoint, Fence(1)).await.unwrap();
         }
         if !p.has_more {
             break;
@@ -1062,7 +1068,12 @@ impl Site for Failing {
     async fn checkpoint(&self) -> Result<Checkpoint, BoxError> {
         self.site.checkpoint().await
     }
-    async fn apply(&self, event: &LogEvent, checkpoint: &Checkpoint) -> Result<(), BoxError> {
+    async fn apply(
+        &self,
+        event: &LogEvent,
+        checkpoint: &Checkpoint,
+        fence: Fence,
+    ) -> Result<(), BoxError> {
         if self.refuse_all {
             return Err(Permanent::new("this site refuses everything").into());
         }
@@ -1078,7 +1089,7 @@ impl Site for Failing {
                 });
             }
         }
-        self.site.apply(event, checkpoint).await?;
+        self.site.apply(event, checkpoint, fence).await?;
         self.order.lock().unwrap().push(event.id.clone());
         self.seen.lock().unwrap().push(event.clone());
         if let Some(f) = &self.after_apply {
@@ -1106,8 +1117,9 @@ impl Site for Failing {
         &self,
         ids: &BTreeMap<String, String>,
         cursor: Option<&str>,
+        fence: Fence,
     ) -> Result<(), BoxError> {
-        self.site.record_upload(ids, cursor).await
+        self.site.record_upload(ids, cursor, fence).await
     }
 }
 
@@ -1309,13 +1321,10 @@ async fn a_runner_whose_lease_was_taken_over_stops_before_the_next_page() {
         let now = Utc::now().timestamp_millis();
         futures::executor::block_on(async move {
             thief.release_lease("runner-1").await.unwrap();
-            assert_eq!(
-                thief
-                    .acquire_lease("runner-2", now, now + 60_000)
-                    .await
-                    .unwrap(),
-                None
-            );
+            assert!(matches!(
+                thief.acquire_lease("runner-2", now, 60_000).await.unwrap(),
+                LeaseOutcome::Taken(_)
+            ));
         });
     }));
     let integration = start(server.base_url(), site.clone(), store).await;
@@ -1445,8 +1454,8 @@ async fn a_crash_at_every_point_of_the_download_neither_loses_nor_doubles_a_comm
         async fn checkpoint(&self) -> Result<Checkpoint, BoxError> {
             self.0.checkpoint().await
         }
-        async fn apply(&self, e: &LogEvent, c: &Checkpoint) -> Result<(), BoxError> {
-            self.0.apply(e, c).await
+        async fn apply(&self, e: &LogEvent, c: &Checkpoint, f: Fence) -> Result<(), BoxError> {
+            self.0.apply(e, c, f).await
         }
         async fn upload_cursor(&self) -> Result<Option<String>, BoxError> {
             self.0.upload_cursor().await
@@ -1465,8 +1474,9 @@ async fn a_crash_at_every_point_of_the_download_neither_loses_nor_doubles_a_comm
             &self,
             i: &BTreeMap<String, String>,
             c: Option<&str>,
+            f: Fence,
         ) -> Result<(), BoxError> {
-            self.0.record_upload(i, c).await
+            self.0.record_upload(i, c, f).await
         }
     }
     impl DownloadSite for Crashing {
@@ -1477,8 +1487,9 @@ async fn a_crash_at_every_point_of_the_download_neither_loses_nor_doubles_a_comm
             &self,
             c: &[fastcomments::integration::EventComment],
             n: u64,
+            f: Fence,
         ) -> Result<(), BoxError> {
-            self.1.step(self.0.store_download(c, n)).await
+            self.1.step(self.0.store_download(c, n, f)).await
         }
         async fn unsent_ids(&self, n: usize) -> Result<Vec<IdMapping>, BoxError> {
             self.1.step(self.0.unsent_ids(n)).await
