@@ -51,6 +51,8 @@ pub mod operations;
 pub mod pagination;
 mod response;
 pub mod retry;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub mod sql;
 #[cfg(feature = "sso")]
 pub mod sso;
 #[cfg(feature = "webhook")]

@@ -13,7 +13,7 @@ use super::token::Token;
 
 /// What the integration remembers between runs. `Debug` hides the token.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 #[non_exhaustive]
 pub struct IntegrationState {
     /// The token, once made or given.

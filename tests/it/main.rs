@@ -18,6 +18,7 @@ mod msrv;
 mod pagination;
 mod reachability;
 mod retry;
+mod sql;
 mod sso;
 mod stored_truth;
 mod unknown_enums;
