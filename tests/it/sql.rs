@@ -305,3 +305,301 @@ async fn clock_skew_on_postgres() {
     let db = SqlDb::connect(&postgres_database().await).await.unwrap();
     a_skewed_clock_cannot_take_a_live_lease(db).await;
 }
+
+/// A site of the fleet tests: `n` local comments to upload, FastComments' nine testing
+/// events to apply.
+async fn fleet_site(
+    server: &MockServer,
+    fleet: &Fleet,
+    i: usize,
+    interval: Duration,
+) -> (String, String) {
+    let (tenant, site_id) = (format!("tenant-{i}"), format!("site-{i}"));
+    let token = format!("token-{i:04}-4f0e-8a63-3b2f1c9d4e77");
+    server.add_tenant(&tenant, &format!("key-{i}"));
+    server.confirm_integration(&token, &tenant);
+    server.create_integration_testing_events(&tenant, 1_000 + i as i64);
+    let site = SqlSite::open(fleet.db().clone(), site_id.clone())
+        .await
+        .unwrap();
+    let mut parent = None;
+    for n in 0..3 {
+        let date = Utc::now() - chrono::Duration::days(3 - n);
+        let id = site
+            .add_local("post-1", "Local", &format!("<p>{n}</p>"), date, parent)
+            .await
+            .unwrap();
+        parent = Some(id);
+    }
+    fleet
+        .add_site(&FleetSite::new(&site_id, Token::new(token), interval))
+        .await
+        .unwrap();
+    (tenant, site_id)
+}
+
+/// What a site holds, without the ids that differ between tenants.
+fn shape(
+    comments: &[fastcomments::sql::SqlComment],
+) -> Vec<(String, String, i64, i64, bool, bool)> {
+    let mut shape: Vec<_> = comments
+        .iter()
+        .map(|c| {
+            (
+                c.author.clone(),
+                c.html.clone(),
+                c.votes_up,
+                c.votes_down,
+                c.from_fastcomments,
+                c.fastcomments_id.is_some(),
+            )
+        })
+        .collect();
+    shape.sort();
+    shape
+}
+
+/// The fault-free result: one site synced by one runner, alone.
+async fn reference_shape(server: &MockServer) -> Vec<(String, String, i64, i64, bool, bool)> {
+    let fleet = Fleet::new(sqlite().await);
+    let (_, site_id) = fleet_site(server, &fleet, 9_999, Duration::from_secs(60)).await;
+    let worker = fleet.worker(client(server), SqlSiteFactory).build();
+    for _ in 0..20 {
+        sqlx::query("UPDATE fastcomments_sites SET next_due_ms = 0")
+            .execute(fleet.db().pool())
+            .await
+            .unwrap();
+        for outcome in worker.tick_due(1).await.unwrap() {
+            outcome.result.unwrap();
+        }
+    }
+    let site = SqlSite::open(fleet.db().clone(), site_id).await.unwrap();
+    assert_eq!(site.applied().await.unwrap().len(), 9);
+    shape(&site.comments().await.unwrap())
+}
+
+async fn scalar(db: &SqlDb, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(db.pool()).await.unwrap()
+}
+
+/// Events applied in all, (site, event) pairs applied more than once, and local
+/// comments FastComments has not given an id yet.
+async fn progress(db: &SqlDb) -> (i64, i64, i64) {
+    (
+        scalar(db, "SELECT COUNT(*) FROM fastcomments_applied").await,
+        scalar(
+            db,
+            "SELECT COUNT(*) FROM (SELECT site_id, event_id FROM fastcomments_applied
+             GROUP BY site_id, event_id HAVING COUNT(*) > 1) AS doubled",
+        )
+        .await,
+        scalar(
+            db,
+            "SELECT COUNT(*) FROM fastcomments_comments WHERE from_fastcomments = 0 AND fc_id IS NULL",
+        )
+        .await,
+    )
+}
+
+/// Waits (polling the database, never timing anything) until every site is synced.
+async fn until_synced(db: &SqlDb, sites: i64) {
+    for _ in 0..1_500 {
+        let (applied, doubled, unsent) = progress(db).await;
+        assert_eq!(doubled, 0, "an event applied twice");
+        if applied == sites * 9 && unsent == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!(
+        "the fleet did not sync every site: {:?}",
+        progress(db).await
+    );
+}
+
+/// Every site holds what a fault-free run gives, and FastComments holds each local
+/// comment once, under the id the site recorded.
+async fn assert_same_as_fault_free(server: &MockServer, db: &SqlDb, sites: &[(String, String)]) {
+    let reference = reference_shape(server).await;
+    for (tenant, site_id) in sites {
+        let site = SqlSite::open(db.clone(), site_id.clone()).await.unwrap();
+        let comments = site.comments().await.unwrap();
+        assert_eq!(shape(&comments), reference, "{site_id}");
+        let uploads = server.integration_uploads(tenant);
+        assert_eq!(uploads.len(), 3, "{tenant}: {uploads:?}");
+        for upload in uploads {
+            let local: i64 = upload["externalId"].as_str().unwrap().parse().unwrap();
+            let row = comments.iter().find(|c| c.local_id == local).unwrap();
+            assert_eq!(row.fastcomments_id.as_deref(), upload["_id"].as_str());
+        }
+    }
+}
+
+/// Not a test of its own: the body of one worker process of the fleet test below,
+/// which starts this binary with this test's name and the environment it needs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a worker process, started by four_worker_processes_share_200_sites"]
+async fn fleet_worker_process() {
+    let (Ok(db), Ok(mock), Ok(id)) = (
+        std::env::var("FC_FLEET_DB"),
+        std::env::var("FC_FLEET_MOCK"),
+        std::env::var("FC_FLEET_WORKER"),
+    ) else {
+        return;
+    };
+    let db = SqlDb::connect(&db).await.unwrap();
+    let client = Client::builder()
+        .base_url(mock)
+        .retry(RetryPolicy::none())
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let worker = Fleet::new(db)
+        .worker(client, SqlSiteFactory)
+        .id(id)
+        .concurrency(8)
+        .lease_ttl(Duration::from_secs(1))
+        .poll(Duration::from_millis(100))
+        .batch_size(2)
+        .build();
+    worker.run(std::future::pending()).await;
+}
+
+/// 4 worker processes share 200 sites; one is killed with SIGKILL while it holds
+/// leases mid-sync. Every site ends as a fault-free run leaves it, every event applied
+/// once, every comment uploaded once, and the killed worker's sites were taken over:
+/// their fences (lease generations) moved past the ones it held.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_worker_processes_share_200_sites_and_a_killed_one_loses_nothing() {
+    let _one = POSTGRES.lock().await;
+    const SITES: usize = 200;
+    let url = postgres_database().await;
+    let db = SqlDb::connect(&url).await.unwrap();
+    let server = server().await;
+    let fleet = Fleet::new(db.clone());
+    let mut sites = Vec::new();
+    for i in 0..SITES {
+        sites.push(fleet_site(&server, &fleet, i, Duration::from_secs(2)).await);
+    }
+    let mut workers: Vec<std::process::Child> = (0..4)
+        .map(|n| {
+            std::process::Command::new(std::env::current_exe().unwrap())
+                .args([
+                    "sql::fleet_worker_process",
+                    "--exact",
+                    "--ignored",
+                    "--quiet",
+                ])
+                .env("FC_FLEET_DB", &url)
+                .env("FC_FLEET_MOCK", server.base_url())
+                .env("FC_FLEET_WORKER", format!("worker-{n}"))
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+
+    let mut held: Vec<(String, i64)> = Vec::new();
+    for _ in 0..3_000 {
+        let (applied, _, _) = progress(&db).await;
+        held = sqlx::query_as(
+            "SELECT site_id, fence FROM fastcomments_sites WHERE lease_owner = 'worker-0'",
+        )
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
+        if !held.is_empty() && applied > 0 {
+            assert!(applied < (SITES * 9) as i64, "the kill comes mid-sync");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(!held.is_empty(), "worker-0 never held a lease");
+    workers[0].kill().unwrap(); // SIGKILL
+    workers[0].wait().unwrap();
+
+    until_synced(&db, SITES as i64).await;
+    for worker in &mut workers[1..] {
+        worker.kill().unwrap();
+        worker.wait().unwrap();
+    }
+    let mut taken_over = 0;
+    for (site_id, fence) in &held {
+        let (now, owner): (i64, Option<String>) =
+            sqlx::query_as("SELECT fence, lease_owner FROM fastcomments_sites WHERE site_id = $1")
+                .bind(site_id)
+                .fetch_one(db.pool())
+                .await
+                .unwrap();
+        assert!(
+            now > *fence,
+            "{site_id}: still at the killed worker's fence {fence}"
+        );
+        assert_ne!(owner.as_deref(), Some("worker-0"));
+        taken_over += 1;
+    }
+    let (applied, doubled, unsent) = progress(&db).await;
+    let uploaded: usize = sites
+        .iter()
+        .map(|(tenant, _)| server.integration_uploads(tenant).len())
+        .sum();
+    eprintln!(
+        "fleet: 4 worker processes, {SITES} sites, 1 killed holding {} leases ({taken_over} taken over); \
+         {applied} events applied, {doubled} doubled, {unsent} comments unsent, {uploaded} uploaded",
+        held.len()
+    );
+    assert_same_as_fault_free(&server, &db, &sites).await;
+}
+
+/// PostgreSQL restarted under two running workers: their claims and ticks fail for a
+/// moment (transient: nothing skipped), they reconnect and go on, and nothing is lost
+/// or doubled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_restart_under_the_fleet_loses_and_doubles_nothing() {
+    let _one = POSTGRES.lock().await;
+    const SITES: usize = 40;
+    let restart = std::env::var("FASTCOMMENTS_TEST_POSTGRES_RESTART")
+        .expect("FASTCOMMENTS_TEST_POSTGRES_RESTART, set by .ci/with-postgres");
+    let db = SqlDb::connect(&postgres_database().await).await.unwrap();
+    let server = server().await;
+    let fleet = Fleet::new(db.clone());
+    let mut sites = Vec::new();
+    for i in 0..SITES {
+        sites.push(fleet_site(&server, &fleet, i, Duration::from_secs(2)).await);
+    }
+    let stop = Arc::new(Notify::new());
+    let runs: Vec<_> = (0..2)
+        .map(|n| {
+            let worker = fleet
+                .worker(client(&server), SqlSiteFactory)
+                .id(format!("worker-{n}"))
+                .concurrency(4)
+                .lease_ttl(Duration::from_secs(1))
+                .poll(Duration::from_millis(100))
+                .batch_size(1)
+                .build();
+            let stop = stop.clone();
+            tokio::spawn(async move { worker.run(stop.notified()).await })
+        })
+        .collect();
+    loop {
+        let (applied, _, _) = progress(&db).await;
+        if applied > 0 {
+            assert!(applied < (SITES * 9) as i64, "the restart comes mid-sync");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let restarted = std::process::Command::new(&restart).status().unwrap();
+    assert!(restarted.success(), "{restart} failed");
+
+    until_synced(&db, SITES as i64).await;
+    stop.notify_waiters();
+    let mut interrupted = 0;
+    for run in runs {
+        let report = run.await.unwrap();
+        interrupted += report.claim_errors + report.failed;
+    }
+    assert!(interrupted > 0, "the restart reached the workers");
+    assert_same_as_fault_free(&server, &db, &sites).await;
+}
