@@ -103,7 +103,7 @@ impl SiteFactory for SqlSiteFactory {
     type Site = SqlSite;
 
     async fn site(&self, db: &SqlDb, site: &FleetSite) -> Result<SqlSite, BoxError> {
-        Ok(SqlSite::open(db.clone(), site.site_id.clone()).await?)
+        Ok(SqlSite::new(db.clone(), site.site_id.clone()))
     }
 }
 

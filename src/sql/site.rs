@@ -62,7 +62,9 @@ pub struct SqlSite {
 }
 
 impl SqlSite {
-    /// The site `site_id` in `db`; creates its rows when it has none.
+    /// The site `site_id` in `db`; creates its rows when it has none (the lease row
+    /// too, so that a write under no lease is refused with a clear
+    /// [`StaleFence`](crate::integration::StaleFence)).
     pub async fn open(db: SqlDb, site_id: impl Into<String>) -> Result<SqlSite, sqlx::Error> {
         let site_id = site_id.into();
         for table in ["fastcomments_sites", "fastcomments_sync"] {
@@ -74,6 +76,15 @@ impl SqlSite {
             .await?;
         }
         Ok(SqlSite { db, site_id })
+    }
+
+    /// The site `site_id` in `db`, with no round trip: its rows are made by its first
+    /// write (a fleet's factory uses it; its lease row exists already).
+    pub fn new(db: SqlDb, site_id: impl Into<String>) -> SqlSite {
+        SqlSite {
+            db,
+            site_id: site_id.into(),
+        }
     }
 
     /// The site's id.
@@ -178,11 +189,14 @@ impl SqlSite {
         tx: &mut Transaction<'static, Any>,
         checkpoint: &Checkpoint,
     ) -> Result<(), BoxError> {
-        sqlx::query("UPDATE fastcomments_sync SET checkpoint = $2 WHERE site_id = $1")
-            .bind(&self.site_id)
-            .bind(serde_json::to_string(checkpoint)?)
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO fastcomments_sync (site_id, checkpoint) VALUES ($1, $2)
+             ON CONFLICT (site_id) DO UPDATE SET checkpoint = excluded.checkpoint",
+        )
+        .bind(&self.site_id)
+        .bind(serde_json::to_string(checkpoint)?)
+        .execute(&mut **tx)
+        .await?;
         Ok(())
     }
 
@@ -191,11 +205,14 @@ impl SqlSite {
         tx: &mut Transaction<'static, Any>,
         cursor: Option<&str>,
     ) -> Result<(), BoxError> {
-        sqlx::query("UPDATE fastcomments_sync SET upload_cursor = $2 WHERE site_id = $1")
-            .bind(&self.site_id)
-            .bind(cursor)
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO fastcomments_sync (site_id, upload_cursor) VALUES ($1, $2)
+             ON CONFLICT (site_id) DO UPDATE SET upload_cursor = excluded.upload_cursor",
+        )
+        .bind(&self.site_id)
+        .bind(cursor)
+        .execute(&mut **tx)
+        .await?;
         Ok(())
     }
 
@@ -222,8 +239,9 @@ async fn next_local_id(
     site_id: &str,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
-        "UPDATE fastcomments_sync SET next_local_id = next_local_id + 1
-         WHERE site_id = $1 RETURNING next_local_id - 1",
+        "INSERT INTO fastcomments_sync (site_id, next_local_id) VALUES ($1, 2)
+         ON CONFLICT (site_id) DO UPDATE SET next_local_id = fastcomments_sync.next_local_id + 1
+         RETURNING next_local_id - 1",
     )
     .bind(site_id)
     .fetch_one(&mut **tx)
