@@ -219,8 +219,9 @@ impl<F: SiteFactory> WorkerBuilder<F> {
         self
     }
 
-    /// How often an idle worker looks for due sites, and how soon a site with work
-    /// left (setup not done, a tick out of budget) is due again (default 1 s).
+    /// How often an idle worker looks for due sites, and how soon a validated site with
+    /// work left (setup not done, a tick out of budget) is due again (default 1 s). A
+    /// site whose token no admin has confirmed yet is ticked at its interval.
     pub fn poll(mut self, every: Duration) -> Self {
         self.inner.poll = every;
         self
@@ -490,7 +491,11 @@ impl<F: SiteFactory> Inner<F> {
     async fn tick(&self, claimed: Claimed) -> TickOutcome {
         let site_id = claimed.site.site_id.clone();
         let result = self.run_tick(&claimed.site).await;
-        let work_left = matches!(&result, Ok(r) if r.budget_exhausted || !r.setup_done);
+        // Work left comes back after `poll`. A token no admin has confirmed yet waits
+        // for its interval: a fleet of unconfirmed sites polled every second would
+        // flood FastComments (the kind of Disqus' WordPress plugin's sync flood).
+        let work_left =
+            matches!(&result, Ok(r) if r.validated && (r.budget_exhausted || !r.setup_done));
         if work_left && let Err(error) = self.due_soon(&site_id).await {
             tracing::warn!(site = %site_id, %error, "could not bring the site's next tick forward");
         }

@@ -25,7 +25,7 @@
 //! fastcomments_sites    (site_id PK, token, domain, content, interval_ms, next_due_ms,
 //!                        last_due_ms, claimed_ms, state JSON, lease_owner,
 //!                        lease_until_ms, fence)
-//! fastcomments_comments (site_id, local_id, fc_id, parent_local_id, url_id, author, html,
+//! fastcomments_comments (site_id, local_id, fc_id, parent_local_id, parent_fc_id, url_id, author, html,
 //!                        date_ms, votes_up, votes_down, from_fastcomments)
 //! fastcomments_votes    (site_id, vote_id, local_id, direction)
 //! fastcomments_sync     (site_id PK, checkpoint JSON, upload_cursor, next_local_id)

@@ -20,8 +20,11 @@ pub struct SqlComment {
     pub local_id: i64,
     /// FastComments' id, once known (from an upload's answer or an event).
     pub fastcomments_id: Option<String>,
-    /// The parent's local id.
+    /// The parent's local id, once the parent is held (a reply that arrives before its
+    /// parent is linked when the parent comes).
     pub parent: Option<i64>,
+    /// The parent's FastComments id, for a comment that came from FastComments.
+    pub parent_fastcomments_id: Option<String>,
     /// The page.
     pub url_id: String,
     /// The author's name.
@@ -125,7 +128,7 @@ impl SqlSite {
     pub async fn comments(&self) -> Result<Vec<SqlComment>, sqlx::Error> {
         let rows = sqlx::query(
             "SELECT local_id, fc_id, parent_local_id, url_id, author, html, date_ms,
-                    votes_up, votes_down, from_fastcomments
+                    votes_up, votes_down, from_fastcomments, parent_fc_id
              FROM fastcomments_comments WHERE site_id = $1 ORDER BY local_id",
         )
         .bind(&self.site_id)
@@ -144,6 +147,7 @@ impl SqlSite {
                 votes_up: r.get(7),
                 votes_down: r.get(8),
                 from_fastcomments: r.get::<i64, _>(9) != 0,
+                parent_fastcomments_id: r.get(10),
             })
             .collect())
     }
@@ -326,22 +330,39 @@ impl Effect<'_> {
                 let local = next_local_id(self.tx, self.site_id).await?;
                 sqlx::query(
                     "INSERT INTO fastcomments_comments
-                         (site_id, local_id, fc_id, parent_local_id, url_id, author, html,
-                          date_ms, from_fastcomments)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1)",
+                         (site_id, local_id, fc_id, parent_local_id, parent_fc_id, url_id,
+                          author, html, date_ms, from_fastcomments)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1)",
                 )
                 .bind(self.site_id)
                 .bind(local)
                 .bind(&c.id)
                 .bind(parent)
+                .bind(c.parent_id.as_deref())
                 .bind(c.url_id.as_deref().unwrap_or_default())
                 .bind(c.commenter_name.as_deref().unwrap_or_default())
                 .bind(c.comment_html.as_deref().unwrap_or_default())
                 .bind(c.date.unwrap_or_default())
                 .execute(&mut **self.tx)
                 .await?;
+                self.adopt(local, &c.id).await?;
             }
         }
+        Ok(())
+    }
+
+    /// Replies stored before their parent (its event came later, or the parent predates
+    /// the integration and arrived by a re-sync) get their parent's local id now.
+    async fn adopt(&mut self, parent: i64, parent_fc_id: &str) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE fastcomments_comments SET parent_local_id = $2
+             WHERE site_id = $1 AND parent_fc_id = $3 AND parent_local_id IS NULL",
+        )
+        .bind(self.site_id)
+        .bind(parent)
+        .bind(parent_fc_id)
+        .execute(&mut **self.tx)
+        .await?;
         Ok(())
     }
 

@@ -603,3 +603,72 @@ async fn a_postgres_restart_under_the_fleet_loses_and_doubles_nothing() {
     assert!(interrupted > 0, "the restart reached the workers");
     assert_same_as_fault_free(&server, &db, &sites).await;
 }
+
+/// A reply whose event comes before its parent's (the parent predates the integration,
+/// or arrives by a re-sync) is linked to the parent when the parent comes: the kind of
+/// Disqus' WordPress sync failing on a child synced before its parent.
+#[tokio::test]
+async fn a_reply_stored_before_its_parent_is_linked_when_the_parent_comes() {
+    let server = server().await;
+    server.confirm_integration(TOKEN, "tenant-a");
+    let comment = |id: &str, parent: Option<&str>| {
+        serde_json::json!({"type": "new-comment", "comment": {
+            "_id": id, "urlId": "post-1", "commenterName": "Remote", "commentHTML": id,
+            "date": "2024-02-01T00:00:00Z", "parentId": parent}})
+        .to_string()
+    };
+    server.push_integration_event("tenant-a", 1, comment("reply", Some("parent")));
+    server.push_integration_event("tenant-a", 2, comment("parent", None));
+    let db = sqlite().await;
+    let site = SqlSite::open(db.clone(), SITE).await.unwrap();
+    let integration = runner(&server, &db, site.clone(), "runner-a").await;
+    assert_eq!(integration.tick().await.unwrap().applied, 2);
+    let comments = site.comments().await.unwrap();
+    let id_of = |fc: &str| {
+        comments
+            .iter()
+            .find(|c| c.fastcomments_id.as_deref() == Some(fc))
+            .unwrap()
+    };
+    assert_eq!(id_of("reply").parent, Some(id_of("parent").local_id));
+    assert_eq!(
+        id_of("reply").parent_fastcomments_id.as_deref(),
+        Some("parent")
+    );
+    assert_eq!(id_of("parent").parent, None);
+}
+
+/// A site whose token no admin has confirmed is ticked at its interval, not every poll
+/// (a fleet of them would flood FastComments, the kind of Disqus' WordPress plugin's
+/// sync flood); a confirmed site with setup left comes back after `poll`.
+#[tokio::test]
+async fn an_unconfirmed_site_waits_its_interval_and_a_confirmed_one_with_work_left_does_not() {
+    let server = server().await;
+    server.confirm_integration(TOKEN, "tenant-a");
+    let fleet = Fleet::new(sqlite().await);
+    let interval = Duration::from_secs(60);
+    for (site, token) in [
+        ("confirmed", TOKEN),
+        ("unconfirmed", "never-confirmed-token"),
+    ] {
+        fleet
+            .add_site(&FleetSite::new(site, Token::new(token), interval))
+            .await
+            .unwrap();
+    }
+    let worker = fleet.worker(client(&server), SqlSiteFactory).build();
+    let outcomes = worker.tick_due(10).await.unwrap();
+    assert_eq!(outcomes.len(), 2);
+    for outcome in outcomes {
+        let report = outcome.result.unwrap();
+        assert_eq!(report.validated, outcome.site_id == "confirmed");
+    }
+    let next: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT site_id, next_due_ms - claimed_ms FROM fastcomments_sites ORDER BY site_id",
+    )
+    .fetch_all(fleet.db().pool())
+    .await
+    .unwrap();
+    assert_eq!(next[1], ("unconfirmed".to_owned(), 60_000));
+    assert!(next[0].1 < 60_000, "setup left: due again soon: {next:?}");
+}

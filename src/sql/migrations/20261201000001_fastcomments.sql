@@ -23,6 +23,7 @@ CREATE TABLE IF NOT EXISTS fastcomments_comments (
     local_id          BIGINT NOT NULL,
     fc_id             TEXT,
     parent_local_id   BIGINT,
+    parent_fc_id      TEXT,
     url_id            TEXT NOT NULL,
     author            TEXT NOT NULL,
     html              TEXT NOT NULL,
