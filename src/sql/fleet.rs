@@ -391,11 +391,15 @@ impl<F: SiteFactory> Worker<F> {
             }
             tokio::select! {
                 () = &mut shutdown => break,
-                Some(done) = ticks.join_next(), if !ticks.is_empty() => {
-                    if let Ok(outcome) = done {
-                        self.inner.count(&outcome, &mut report);
+                Some(done) = ticks.join_next(), if !ticks.is_empty() => match done {
+                    Ok(outcome) => self.inner.count(&outcome, &mut report),
+                    Err(error) => {
+                        // A tick that panicked (a site's own code): its writes were
+                        // atomic, its lease expires, the site comes again.
+                        report.failed += 1;
+                        tracing::error!(worker = %self.inner.id, %error, "a fleet tick panicked");
                     }
-                }
+                },
                 () = tokio::time::sleep(wait) => {}
             }
         }
