@@ -63,7 +63,10 @@ async fn worker(url: &str) -> Result<(), BoxError> {
 
 async fn demo() -> Result<(), BoxError> {
     let server = MockServer::start().await?;
+    // A fresh database each run: a container reuses pids, so the pid alone could find
+    // an earlier demo's sites.
     let dir = std::env::temp_dir().join(format!("fastcomments-fleet-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
     let url = format!("sqlite://{}", dir.join("fleet.sqlite").display());
     println!(

@@ -20,7 +20,7 @@ use tokio::task::JoinSet;
 
 use super::db::{Backend, SqlDb};
 use super::site::SqlSite;
-use super::state::{SqlStateStore, fence_of};
+use super::state::{SqlStateStore, fence_of, fence_value};
 use crate::Client;
 use crate::integration::{
     BoxError, Error, Fence, Integration, IntegrationState, Site, TickReport, Token,
@@ -503,6 +503,13 @@ impl<F: SiteFactory> Inner<F> {
         if work_left && let Err(error) = self.due_soon(&site_id).await {
             tracing::warn!(site = %site_id, %error, "could not bring the site's next tick forward");
         }
+        // A failed tick has nothing in flight under its lease: give the lease up (if it
+        // is still ours) so the site comes again at its cadence, not when a lease sized
+        // for the longest call expires. A fenced tick holds nothing to give up.
+        let failed = matches!(&result, Err(e) if !matches!(e, Error::Fenced { .. }));
+        if failed && let Err(error) = self.release(&site_id, claimed.fence).await {
+            tracing::warn!(site = %site_id, %error, "could not release a failed tick's lease; it expires");
+        }
         TickOutcome {
             site_id,
             fence: claimed.fence,
@@ -531,6 +538,19 @@ impl<F: SiteFactory> Inner<F> {
             builder = builder.clock(move || clock());
         }
         builder.build().await?.tick().await
+    }
+
+    /// Gives up one site's lease, if `fence` still holds it; its next due time stays.
+    async fn release(&self, site_id: &str, fence: Fence) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE fastcomments_sites SET lease_owner = NULL, lease_until_ms = 0
+             WHERE site_id = $1 AND fence = $2",
+        )
+        .bind(site_id)
+        .bind(fence_value(fence))
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
     }
 
     /// A site with work left is due again after `poll`, not after its interval.

@@ -11,7 +11,7 @@ use fastcomments::integration::{
     BoxError, Checkpoint, Error, Fence, FileStore, Integration, LeaseOutcome, LogEvent, MemorySite,
     MemoryStore, Site, StateStore, Token, UploadComment,
 };
-use fastcomments::mock::MockServer;
+use fastcomments::mock::{Fault, FaultRule, MockServer};
 use fastcomments::sql::{Fleet, FleetSite, SqlDb, SqlSite, SqlSiteFactory, SqlStateStore};
 use fastcomments::{Client, RetryPolicy};
 use sqlx::Connection;
@@ -37,10 +37,13 @@ fn postgres_url() -> String {
 async fn postgres_database() -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let url = postgres_url();
+    // Random as well as counted: a server kept between runs may hold an earlier run's
+    // database of the same pid.
     let name = format!(
-        "fc_{}_{}",
+        "fc_{}_{}_{:08x}",
         std::process::id(),
-        NEXT.fetch_add(1, Ordering::SeqCst)
+        NEXT.fetch_add(1, Ordering::SeqCst),
+        fastrand::u32(..)
     );
     sqlx::any::install_default_drivers();
     let mut admin = sqlx::AnyConnection::connect(&url).await.unwrap();
@@ -53,14 +56,16 @@ async fn postgres_database() -> String {
     format!("{server}/{name}")
 }
 
-/// A fresh SQLite database in a file of its own.
+/// A fresh SQLite database in a file of its own. The name is random, not the process
+/// id alone: a container reuses pids from run to run, and an earlier run's file (its
+/// migrations, its rows) must never be found again.
 async fn sqlite() -> SqlDb {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
     let dir = std::env::temp_dir().join(format!(
-        "fc-sql-{}-{}",
+        "fc-sql-{}-{:016x}",
         std::process::id(),
-        NEXT.fetch_add(1, Ordering::SeqCst)
+        fastrand::u64(..)
     ));
+    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let url = format!("sqlite://{}", dir.join("site.sqlite").display());
     SqlDb::connect(&url).await.unwrap()
@@ -271,7 +276,11 @@ async fn a_skewed_clock_cannot_take_a_live_lease(db: SqlDb) {
 
     // What a store that compares runners' clocks does with the same skew.
     for file in [false, true] {
-        let path = std::env::temp_dir().join(format!("fc-skew-{}-{file}.json", std::process::id()));
+        let path = std::env::temp_dir().join(format!(
+            "fc-skew-{}-{:016x}-{file}.json",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
         let _ = std::fs::remove_file(&path);
         let (held_first, taken_by_skewed) = if file {
             let s = FileStore::new(&path);
@@ -560,7 +569,8 @@ async fn a_postgres_restart_under_the_fleet_loses_and_doubles_nothing() {
     const SITES: usize = 40;
     let restart = std::env::var("FASTCOMMENTS_TEST_POSTGRES_RESTART")
         .expect("FASTCOMMENTS_TEST_POSTGRES_RESTART, set by .ci/with-postgres");
-    let db = SqlDb::connect(&postgres_database().await).await.unwrap();
+    let url = postgres_database().await;
+    let db = SqlDb::connect(&url).await.unwrap();
     let server = server().await;
     let fleet = Fleet::new(db.clone());
     let mut sites = Vec::new();
@@ -590,8 +600,33 @@ async fn a_postgres_restart_under_the_fleet_loses_and_doubles_nothing() {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    // A restart between two statements is invisible (the pool waits for a refused
+    // connection to be accepted again); one that cuts a statement in flight is the
+    // fault. So hold the sites table until a worker's statement waits on it, then
+    // restart: at least one statement is cut, whatever the machine's speed.
+    let mut holder = sqlx::AnyConnection::connect(&url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
+    sqlx::query("LOCK TABLE fastcomments_sites IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let mut watcher = sqlx::AnyConnection::connect(&url).await.unwrap();
+    loop {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_stat_activity
+             WHERE wait_event_type = 'Lock' AND datname = current_database()",
+        )
+        .fetch_one(&mut watcher)
+        .await
+        .unwrap();
+        if waiting > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let restarted = std::process::Command::new(&restart).status().unwrap();
     assert!(restarted.success(), "{restart} failed");
+    drop((holder, watcher)); // cut by the restart, with the statements they held
 
     until_synced(&db, SITES as i64).await;
     stop.notify_waiters();
@@ -671,4 +706,49 @@ async fn an_unconfirmed_site_waits_its_interval_and_a_confirmed_one_with_work_le
     .unwrap();
     assert_eq!(next[1], ("unconfirmed".to_owned(), 60_000));
     assert!(next[0].1 < 60_000, "setup left: due again soon: {next:?}");
+}
+
+/// A tick that fails (FastComments answers 503 and the worker's policy does not retry)
+/// gives its lease back at once, keeping its cadence: the site is not held for a lease
+/// sized for the longest call, and the next worker's claim takes it when it is due.
+#[tokio::test]
+async fn a_failed_tick_gives_its_lease_back_and_keeps_its_cadence() {
+    let server = server().await;
+    server.confirm_integration(TOKEN, "tenant-a");
+    let fleet = Fleet::new(sqlite().await);
+    fleet
+        .add_site(&FleetSite::new(
+            "site",
+            Token::new(TOKEN),
+            Duration::from_secs(60),
+        ))
+        .await
+        .unwrap();
+    server.inject(FaultRule::new(Fault::Status { status: 503 }).always());
+    let worker = fleet
+        .worker(client(&server), SqlSiteFactory)
+        .id("first")
+        .build();
+    let outcomes = worker.tick_due(10).await.unwrap();
+    assert!(outcomes[0].result.is_err(), "{:?}", outcomes[0].result);
+    let (owner, next): (Option<String>, i64) =
+        sqlx::query_as("SELECT lease_owner, next_due_ms - claimed_ms FROM fastcomments_sites")
+            .fetch_one(fleet.db().pool())
+            .await
+            .unwrap();
+    assert_eq!(owner, None, "the failed tick's lease is given back");
+    assert_eq!(next, 60_000, "the site comes again at its cadence");
+
+    // When it is due, another worker takes it with a new fence and syncs it.
+    server.clear_faults();
+    sqlx::query("UPDATE fastcomments_sites SET next_due_ms = 0")
+        .execute(fleet.db().pool())
+        .await
+        .unwrap();
+    let other = fleet
+        .worker(client(&server), SqlSiteFactory)
+        .id("second")
+        .build();
+    let outcomes = other.tick_due(10).await.unwrap();
+    assert!(outcomes[0].result.as_ref().unwrap().validated);
 }
