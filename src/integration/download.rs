@@ -121,7 +121,10 @@ impl<S: DownloadSite, St: StateStore> Integration<S, St> {
         let deadline = Instant::now() + self.config.tick_budget;
         let mut report = DownloadReport::default();
         let outcome = self.download_pages(&mut report, deadline).await;
-        let released = self.store.release_lease(&self.config.owner).await;
+        let released = self
+            .store
+            .release_lease(&self.config.owner, self.fence())
+            .await;
         outcome?;
         released.map_err(Error::store)?;
         Ok(report)

@@ -239,7 +239,10 @@ impl<S: Site, St: StateStore> Integration<S, St> {
         report.validated = true;
         self.begin_lease().await?;
         let outcome = self.held(validation, &mut report).await;
-        let released = self.store.release_lease(&self.config.owner).await;
+        let released = self
+            .store
+            .release_lease(&self.config.owner, self.fence())
+            .await;
         let state = outcome?;
         released.map_err(Error::store)?;
         report.setup_done = state.sync_done || state.setup_completed;
@@ -321,7 +324,10 @@ impl<S: Site, St: StateStore> Integration<S, St> {
     async fn save_under_lease(&self, state: &IntegrationState) -> Result<(), Error> {
         let fence = self.begin_lease().await?;
         let saved = self.store.save(state, fence).await.map_err(Error::store);
-        let released = self.store.release_lease(&self.config.owner).await;
+        let released = self
+            .store
+            .release_lease(&self.config.owner, self.fence())
+            .await;
         saved?;
         released.map_err(Error::store)
     }

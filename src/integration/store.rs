@@ -149,8 +149,11 @@ pub trait StateStore: Send + Sync {
     /// holds one that has not expired; returns that holder then. "Now" is the store's
     /// clock: `now_ms` (the runner's wall clock) for stores without one, the
     /// database's own for the SQL stores, which ignore `now_ms`. A new holder gets a
-    /// higher [`Fence`] than every holder before it; a renewal keeps its fence. Atomic
-    /// against every other runner using the same store.
+    /// higher [`Fence`] than every holder before it; a renewal (the same owner, before
+    /// the lease expired) keeps its fence. The same owner after the lease expired is a
+    /// new holder: two runners given one owner name (a restart while the old process
+    /// is paused) never share a fence. Atomic against every other runner using the
+    /// same store.
     fn acquire_lease(
         &self,
         owner: &str,
@@ -158,8 +161,13 @@ pub trait StateStore: Send + Sync {
         ttl_ms: i64,
     ) -> impl Future<Output = Result<LeaseOutcome, BoxError>> + Send;
 
-    /// Gives the lease up, if `owner` holds it.
-    fn release_lease(&self, owner: &str) -> impl Future<Output = Result<(), BoxError>> + Send;
+    /// Gives the lease up, if `owner` holds it under `fence` (a runner fenced out never
+    /// frees the lease of the holder that replaced it, even under the same owner name).
+    fn release_lease(
+        &self,
+        owner: &str,
+        fence: Fence,
+    ) -> impl Future<Output = Result<(), BoxError>> + Send;
 }
 
 /// What a store holds.
@@ -180,8 +188,14 @@ impl Stored {
                 LeaseOutcome::Held(held.clone())
             }
             held => {
-                // The same owner renews with its fence; anyone else is a new holder.
-                if held.as_ref().is_none_or(|l| l.owner != owner) {
+                // The same owner renews with its fence while the lease lasts; anyone
+                // else, or the same owner after it expired (a paused runner's lease may
+                // have been taken in between by a restarted one of the same name), is
+                // a new holder.
+                if held
+                    .as_ref()
+                    .is_none_or(|l| l.owner != owner || l.until_ms <= now_ms)
+                {
                     self.fence = Fence(self.fence.0 + 1);
                 }
                 self.lease = Some(Lease {
@@ -200,8 +214,12 @@ impl Stored {
         Ok(())
     }
 
-    fn release(&mut self, owner: &str) {
-        if self.lease.as_ref().is_some_and(|l| l.owner == owner) {
+    fn release(&mut self, owner: &str, fence: Fence) {
+        if self
+            .lease
+            .as_ref()
+            .is_some_and(|l| l.owner == owner && l.fence == fence)
+        {
             self.lease = None;
         }
     }
@@ -241,8 +259,8 @@ impl StateStore for MemoryStore {
         Ok(self.with(|s| s.acquire(owner, now_ms, ttl_ms)))
     }
 
-    async fn release_lease(&self, owner: &str) -> Result<(), BoxError> {
-        self.with(|s| s.release(owner));
+    async fn release_lease(&self, owner: &str, fence: Fence) -> Result<(), BoxError> {
+        self.with(|s| s.release(owner, fence));
         Ok(())
     }
 }
@@ -375,10 +393,10 @@ impl StateStore for FileStore {
         .await
     }
 
-    async fn release_lease(&self, owner: &str) -> Result<(), BoxError> {
+    async fn release_lease(&self, owner: &str, fence: Fence) -> Result<(), BoxError> {
         let owner = owner.to_owned();
         self.update(move |s| {
-            s.release(&owner);
+            s.release(&owner, fence);
             ((), true)
         })
         .await
@@ -472,7 +490,7 @@ mod tests {
         ));
         let b = taken(store.acquire_lease("b", 200, 100).await.unwrap());
         assert!(b > a, "a new holder gets a higher fence");
-        store.release_lease("a").await.unwrap();
+        store.release_lease("a", a).await.unwrap();
         assert!(
             matches!(
                 store.acquire_lease("a", 210, 90).await.unwrap(),
@@ -480,7 +498,7 @@ mod tests {
             ),
             "b still holds it"
         );
-        store.release_lease("b").await.unwrap();
+        store.release_lease("b", b).await.unwrap();
         let again = taken(store.acquire_lease("a", 210, 90).await.unwrap());
         assert!(again > b, "a released fence is never given again");
     }

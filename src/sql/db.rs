@@ -148,8 +148,25 @@ fn backend_of(url: &str) -> Result<Backend, sqlx::Error> {
     Ok(backend)
 }
 
-/// `url` with the password of its user info replaced by `***`.
+/// `url` with the password of its user info, and the value of every query parameter
+/// that may hold a secret (`password`, `sslpassword`, anything naming a pass, secret or
+/// token), replaced by `***`.
 pub(crate) fn redact(url: &str) -> String {
+    // The query starts after the user info: a `?` in an unencoded password is not one.
+    let host_start = url.rfind('@').map_or(0, |at| at + 1);
+    let (url, query) = match url[host_start..].find('?') {
+        Some(q) => (&url[..host_start + q], Some(&url[host_start + q + 1..])),
+        None => (url, None),
+    };
+    let mut shown = redact_user_info(url);
+    if let Some(query) = query {
+        shown.push('?');
+        shown.push_str(&redact_query(query));
+    }
+    shown
+}
+
+fn redact_user_info(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
@@ -162,6 +179,21 @@ pub(crate) fn redact(url: &str) -> String {
         }
         _ => url.to_owned(),
     }
+}
+
+fn redact_query(query: &str) -> String {
+    let secret = |key: &str| {
+        let key = key.to_ascii_lowercase();
+        ["pass", "secret", "token"].iter().any(|s| key.contains(s))
+    };
+    query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((key, _)) if secret(key) => format!("{key}=***"),
+            _ => pair.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 #[cfg(test)]
@@ -180,9 +212,21 @@ mod tests {
         );
         assert_eq!(redact("sqlite://a.db"), "sqlite://a.db");
         assert_eq!(
+            redact("postgres://fc@h/fc?sslmode=require&password=s3cr3t&sslpassword=k3y"),
+            "postgres://fc@h/fc?sslmode=require&password=***&sslpassword=***"
+        );
+        assert_eq!(
+            redact("postgres://fc:a@h/fc?PassWord=b"),
+            "postgres://fc:***@h/fc?PassWord=***"
+        );
+        assert_eq!(
             redact("postgres://u:p@ss@host/db"),
             "postgres://u:***@host/db",
             "the last @ ends the user info"
+        );
+        assert_eq!(
+            redact("postgres://u:p?ss@host/db?sslmode=off"),
+            "postgres://u:***@host/db?sslmode=off"
         );
     }
 

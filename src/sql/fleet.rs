@@ -20,10 +20,10 @@ use tokio::task::JoinSet;
 
 use super::db::{Backend, SqlDb};
 use super::site::SqlSite;
-use super::state::{SqlStateStore, fence_of, fence_value};
+use super::state::{MAX_LEASE_MS, SqlStateStore, fence_of, fence_value};
 use crate::Client;
 use crate::integration::{
-    BoxError, Error, Fence, Integration, IntegrationState, Site, TickReport, Token,
+    BoxError, Error, Fence, Integration, IntegrationState, MAX_INTERVAL, Site, TickReport, Token,
 };
 
 /// A site of a fleet: a row of `fastcomments_sites`. `Debug` hides the token.
@@ -39,19 +39,26 @@ pub struct FleetSite {
     /// How to reach its content: handed to the [`SiteFactory`] as is (a database URL,
     /// a directory, a JSON object; [`SqlSiteFactory`] ignores it).
     pub content: String,
-    /// How often it is ticked.
+    /// How often it is ticked, between [`MIN_FLEET_INTERVAL`] and [`MAX_INTERVAL`].
     pub interval: Duration,
 }
 
+/// The shortest interval a fleet site is ticked at, one second: a zero interval would
+/// tick a site as fast as a worker can, flooding FastComments (the schema's `CHECK`
+/// holds hand-written rows to it too).
+pub const MIN_FLEET_INTERVAL: Duration = Duration::from_secs(1);
+
 impl FleetSite {
-    /// A site ticked every `interval`, with no domain and no content.
+    /// A site ticked every `interval` (brought within [`MIN_FLEET_INTERVAL`] and
+    /// [`MAX_INTERVAL`], two weeks, after which FastComments' events expire), with no
+    /// domain and no content.
     pub fn new(site_id: impl Into<String>, token: Token, interval: Duration) -> FleetSite {
         FleetSite {
             site_id: site_id.into(),
             token,
             domain: String::new(),
             content: String::new(),
-            interval,
+            interval: interval.clamp(MIN_FLEET_INTERVAL, MAX_INTERVAL),
         }
     }
 
@@ -125,7 +132,9 @@ impl Fleet {
     }
 
     /// Adds `site`, due at once, or updates it; a changed token starts its
-    /// integration state over (a new token is validated anew).
+    /// integration state over (a new token is validated anew), a shorter interval
+    /// brings its next tick forward. The interval is brought within
+    /// [`MIN_FLEET_INTERVAL`] and [`MAX_INTERVAL`] here too (the field is public).
     pub async fn add_site(&self, site: &FleetSite) -> Result<(), sqlx::Error> {
         let state = IntegrationState {
             token: Some(site.token.clone()),
@@ -139,6 +148,9 @@ impl Fleet {
              ON CONFLICT (site_id) DO UPDATE SET
                  token = excluded.token, domain = excluded.domain,
                  content = excluded.content, interval_ms = excluded.interval_ms,
+                 next_due_ms = CASE WHEN fastcomments_sites.next_due_ms > {now} + excluded.interval_ms
+                                    THEN {now} + excluded.interval_ms
+                                    ELSE fastcomments_sites.next_due_ms END,
                  state = CASE WHEN fastcomments_sites.token IS DISTINCT FROM excluded.token
                               THEN excluded.state ELSE fastcomments_sites.state END",
             now = self.db.now_ms()
@@ -147,20 +159,26 @@ impl Fleet {
         .bind(site.token.expose())
         .bind(&site.domain)
         .bind(&site.content)
-        .bind(millis(site.interval))
+        .bind(millis(site.interval.clamp(MIN_FLEET_INTERVAL, MAX_INTERVAL)))
         .bind(state)
         .execute(self.db.pool())
         .await?;
         Ok(())
     }
 
-    /// Takes `site_id` out of the fleet (its state and lease go; a [`SqlSite`]'s
-    /// comments stay). Whether it was there.
+    /// Takes `site_id` out of the fleet: its token, state and lease go, and its fence
+    /// grows, so a tick in flight writes nothing more. Its row stays, keeping the fence:
+    /// a site removed and added again never hands out a fence it gave before (a
+    /// [`SqlSite`]'s comments stay as well). Whether it was in the fleet.
     pub async fn remove_site(&self, site_id: &str) -> Result<bool, sqlx::Error> {
-        let done = sqlx::query("DELETE FROM fastcomments_sites WHERE site_id = $1")
-            .bind(site_id)
-            .execute(self.db.pool())
-            .await?;
+        let done = sqlx::query(
+            "UPDATE fastcomments_sites SET token = NULL, state = '{}', lease_owner = NULL,
+                 lease_until_ms = 0, fence = fence + 1
+             WHERE site_id = $1 AND token IS NOT NULL",
+        )
+        .bind(site_id)
+        .execute(self.db.pool())
+        .await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -452,24 +470,27 @@ impl<F: SiteFactory> Worker<F> {
                        claimed_ms - last_due_ms"
         ))
         .bind(&inner.id)
-        .bind(millis(inner.lease()))
+        .bind(millis(inner.lease()).min(MAX_LEASE_MS))
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .fetch_all(inner.db.pool())
         .await?;
-        Ok(rows
-            .iter()
-            .map(|r| Claimed {
-                site: FleetSite {
-                    site_id: r.get(0),
-                    token: Token::new(r.get::<String, _>(1)),
-                    domain: r.get(2),
-                    content: r.get(3),
-                    interval: Duration::from_millis(u64::try_from(r.get::<i64, _>(4)).unwrap_or(0)),
-                },
-                fence: fence_of(r.get(5)),
-                lateness_ms: r.get(6),
-            })
-            .collect())
+        let mut claimed = Vec::with_capacity(rows.len());
+        for row in &rows {
+            match claimed_of(row) {
+                Ok(site) => claimed.push(site),
+                // A row this worker cannot read (written by hand, or by another
+                // version): reported and given back, never a panic or a stopped fleet.
+                Err(error) => {
+                    let site_id = row.try_get::<String, _>(0).unwrap_or_default();
+                    let fence = row.try_get::<i64, _>(5).map(fence_of).unwrap_or_default();
+                    tracing::error!(worker = %inner.id, site = %site_id, %error, "a fleet site's row cannot be read; skipped");
+                    if let Err(error) = inner.release(&site_id, fence).await {
+                        tracing::warn!(site = %site_id, %error, "could not give an unreadable site's lease back; it expires");
+                    }
+                }
+            }
+        }
+        Ok(claimed)
     }
 
     /// Gives up every lease this worker holds; those sites are due at once.
@@ -503,11 +524,16 @@ impl<F: SiteFactory> Inner<F> {
         if work_left && let Err(error) = self.due_soon(&site_id).await {
             tracing::warn!(site = %site_id, %error, "could not bring the site's next tick forward");
         }
-        // A failed tick has nothing in flight under its lease: give the lease up (if it
-        // is still ours) so the site comes again at its cadence, not when a lease sized
-        // for the longest call expires. A fenced tick holds nothing to give up.
-        let failed = matches!(&result, Err(e) if !matches!(e, Error::Fenced { .. }));
-        if failed && let Err(error) = self.release(&site_id, claimed.fence).await {
+        // A tick that failed, or ended before the integration took the lease (a token
+        // not confirmed yet), leaves the claim's lease behind with nothing in flight
+        // under it: give it up (if it is still ours) so the site comes again at its
+        // cadence, not when a lease sized for the longest call expires. A fenced tick
+        // holds nothing to give up.
+        let left_behind = match &result {
+            Ok(report) => !report.validated,
+            Err(error) => !matches!(error, Error::Fenced { .. }),
+        };
+        if left_behind && let Err(error) = self.release(&site_id, claimed.fence).await {
             tracing::warn!(site = %site_id, %error, "could not release a failed tick's lease; it expires");
         }
         TickOutcome {
@@ -579,6 +605,22 @@ impl<F: SiteFactory> Inner<F> {
             }
         }
     }
+}
+
+/// A claimed row, read without panicking on what a hand-written row may hold.
+fn claimed_of(row: &sqlx::any::AnyRow) -> Result<Claimed, sqlx::Error> {
+    let interval_ms: i64 = row.try_get(4)?;
+    Ok(Claimed {
+        site: FleetSite {
+            site_id: row.try_get(0)?,
+            token: Token::new(row.try_get::<String, _>(1)?),
+            domain: row.try_get(2)?,
+            content: row.try_get(3)?,
+            interval: Duration::from_millis(u64::try_from(interval_ms).unwrap_or(0)),
+        },
+        fence: fence_of(row.try_get(5)?),
+        lateness_ms: row.try_get(6)?,
+    })
 }
 
 fn millis(d: Duration) -> i64 {

@@ -59,7 +59,8 @@ mod state;
 
 pub use db::{Backend, SqlDb};
 pub use fleet::{
-    Fleet, FleetSite, SiteFactory, SqlSiteFactory, TickOutcome, Worker, WorkerBuilder, WorkerReport,
+    Fleet, FleetSite, MIN_FLEET_INTERVAL, SiteFactory, SqlSiteFactory, TickOutcome, Worker,
+    WorkerBuilder, WorkerReport,
 };
 pub use site::{SqlComment, SqlSite};
 pub use state::SqlStateStore;

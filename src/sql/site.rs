@@ -264,13 +264,21 @@ fn classify(error: sqlx::Error) -> BoxError {
                 | ErrorKind::ForeignKeyViolation
                 | ErrorKind::NotNullViolation
                 | ErrorKind::CheckViolation
-        )
+        ) || db.code().is_some_and(|code| is_data_exception(&code))
     );
     if permanent {
         Permanent::new(error).into()
     } else {
         error.into()
     }
+}
+
+/// Whether a database error code is a SQLSTATE of class 22, "data exception": a value
+/// the column cannot hold (a NUL character in PostgreSQL text, a number out of range),
+/// the same whenever the same event is applied again. SQLite's numeric result codes
+/// never have five characters.
+fn is_data_exception(code: &str) -> bool {
+    code.len() == 5 && code.starts_with("22")
 }
 
 /// The effect of one event, inside its transaction.
@@ -280,30 +288,38 @@ struct Effect<'a> {
 }
 
 impl Effect<'_> {
-    /// The local id of a comment known by its `externalId` (a local id) or
-    /// FastComments id.
+    /// The local id of a comment known by its FastComments id or, for one this site
+    /// uploaded whose id it has not recorded yet, its `externalId` (a local id). An
+    /// `externalId` is trusted only for a local comment with no FastComments id or the
+    /// same one: another integration's `externalId` (a WordPress id, say) that happens
+    /// to be a number never lands on an unrelated local comment.
     async fn local_of(
         &mut self,
         external: Option<&str>,
         fc_id: Option<&str>,
     ) -> Result<Option<i64>, sqlx::Error> {
-        if let Some(local) = external.and_then(|e| e.parse::<i64>().ok()) {
+        if let Some(fc_id) = fc_id {
             let found: Option<i64> = sqlx::query_scalar(
-                "SELECT local_id FROM fastcomments_comments WHERE site_id = $1 AND local_id = $2",
+                "SELECT local_id FROM fastcomments_comments WHERE site_id = $1 AND fc_id = $2",
             )
             .bind(self.site_id)
-            .bind(local)
+            .bind(fc_id)
             .fetch_optional(&mut **self.tx)
             .await?;
             if found.is_some() {
                 return Ok(found);
             }
         }
-        let Some(fc_id) = fc_id else { return Ok(None) };
+        let Some(local) = external.and_then(|e| e.parse::<i64>().ok()) else {
+            return Ok(None);
+        };
         sqlx::query_scalar(
-            "SELECT local_id FROM fastcomments_comments WHERE site_id = $1 AND fc_id = $2",
+            "SELECT local_id FROM fastcomments_comments
+             WHERE site_id = $1 AND local_id = $2 AND from_fastcomments = 0
+               AND (fc_id IS NULL OR fc_id = $3)",
         )
         .bind(self.site_id)
+        .bind(local)
         .bind(fc_id)
         .fetch_optional(&mut **self.tx)
         .await
@@ -324,6 +340,7 @@ impl Effect<'_> {
                 .bind(c.commenter_name.as_deref())
                 .execute(&mut **self.tx)
                 .await?;
+                self.adopt(local, &c.id).await?;
             }
             None => {
                 let parent = self.local_of(None, c.parent_id.as_deref()).await?;
@@ -381,11 +398,13 @@ impl Effect<'_> {
         Ok(())
     }
 
+    /// Counts a vote up (`direction` 1) or down (-1). Any other direction is kept in
+    /// `fastcomments_votes` as sent and counted in neither column.
     async fn count_vote(&mut self, local: i64, direction: i64, by: i64) -> Result<(), sqlx::Error> {
-        let column = if direction >= 0 {
-            "votes_up"
-        } else {
-            "votes_down"
+        let column = match direction.signum() {
+            1 => "votes_up",
+            -1 => "votes_down",
+            _ => return Ok(()),
         };
         sqlx::query(&format!(
             "UPDATE fastcomments_comments SET {column} = {column} + $3
@@ -577,13 +596,24 @@ impl Site for SqlSite {
     ) -> Result<(), BoxError> {
         let mut tx = self.begin(fence).await?;
         for (external, fc_id) in ids {
+            // The server answers with the ids this site sent: another one is its fault,
+            // the same at every try.
+            let local = local_id_of(external).map_err(Permanent::new)?;
             sqlx::query(
                 "UPDATE fastcomments_comments SET fc_id = $3 WHERE site_id = $1 AND local_id = $2",
             )
             .bind(&self.site_id)
-            .bind(local_id_of(external)?)
+            .bind(local)
             .bind(fc_id)
             .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+            // Replies whose events came before this id was recorded.
+            Effect {
+                tx: &mut tx,
+                site_id: &self.site_id,
+            }
+            .adopt(local, fc_id)
             .await
             .map_err(classify)?;
         }

@@ -13,7 +13,9 @@ use crate::integration::{
 ///
 /// The lease is taken in one `UPDATE … WHERE lease_owner IS NULL OR lease_owner = $me
 /// OR lease_until_ms <= now`, `now` being the database's clock: the runners' clocks
-/// play no part, so one running ten minutes ahead cannot take a live lease.
+/// play no part, so one running ten minutes ahead cannot take a live lease. The fence
+/// stays only for a renewal (`$me`, not expired) and grows otherwise. Leases longer
+/// than 30 days are cut to 30 days.
 /// [`save`](StateStore::save) checks the fence in the write's own transaction.
 ///
 /// ```no_run
@@ -79,6 +81,10 @@ pub(crate) async fn lease_of(db: &SqlDb, site_id: &str) -> Result<Option<Lease>,
     }))
 }
 
+/// The longest lease a SQL store records, 30 days in milliseconds: longer ones are cut
+/// to it, so `now + ttl` fits a `BIGINT` (a lease of `Duration::MAX` would overflow it).
+pub(crate) const MAX_LEASE_MS: i64 = 30 * 24 * 3_600_000;
+
 pub(crate) fn fence_of(value: i64) -> Fence {
     Fence(u64::try_from(value).unwrap_or_default())
 }
@@ -90,14 +96,16 @@ pub(crate) fn fence_value(fence: Fence) -> i64 {
 /// The first statement of every fenced write: locks the site's lease row until the
 /// transaction ends (a row lock on PostgreSQL, the write lock on SQLite) and fails with
 /// [`StaleFence`] unless `fence` is the current one. A takeover then either committed
-/// before it (refused here) or waits for the write to commit.
+/// before it (refused here) or waits for the write to commit. Fence 0 is no lease's
+/// (the first lease gives 1), so a write under it is always refused.
 pub(crate) async fn check_fence(
     tx: &mut Transaction<'_, Any>,
     site_id: &str,
     fence: Fence,
 ) -> Result<(), BoxError> {
     let locked = sqlx::query(
-        "UPDATE fastcomments_sites SET fence = fence WHERE site_id = $1 AND fence = $2",
+        "UPDATE fastcomments_sites SET fence = fence
+         WHERE site_id = $1 AND fence = $2 AND fence > 0",
     )
     .bind(site_id)
     .bind(fence_value(fence))
@@ -158,7 +166,8 @@ impl StateStore for SqlStateStore {
         let now = self.db.now_ms();
         let taken: Option<i64> = sqlx::query_scalar(&format!(
             "UPDATE fastcomments_sites SET
-                 fence = CASE WHEN lease_owner = $2 THEN fence ELSE fence + 1 END,
+                 fence = CASE WHEN lease_owner = $2 AND lease_until_ms > {now}
+                              THEN fence ELSE fence + 1 END,
                  lease_owner = $2,
                  lease_until_ms = {now} + $3
              WHERE site_id = $1
@@ -167,7 +176,7 @@ impl StateStore for SqlStateStore {
         ))
         .bind(&self.site_id)
         .bind(owner)
-        .bind(ttl_ms.max(0))
+        .bind(ttl_ms.clamp(0, MAX_LEASE_MS))
         .fetch_optional(self.db.pool())
         .await?;
         if let Some(fence) = taken {
@@ -179,13 +188,14 @@ impl StateStore for SqlStateStore {
         }
     }
 
-    async fn release_lease(&self, owner: &str) -> Result<(), BoxError> {
+    async fn release_lease(&self, owner: &str, fence: Fence) -> Result<(), BoxError> {
         sqlx::query(
             "UPDATE fastcomments_sites SET lease_owner = NULL, lease_until_ms = 0
-             WHERE site_id = $1 AND lease_owner = $2",
+             WHERE site_id = $1 AND lease_owner = $2 AND fence = $3",
         )
         .bind(&self.site_id)
         .bind(owner)
+        .bind(fence_value(fence))
         .execute(self.db.pool())
         .await?;
         Ok(())

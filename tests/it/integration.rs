@@ -495,10 +495,10 @@ async fn a_second_runner_is_refused_while_the_first_holds_the_lease() {
     let store = MemoryStore::new();
     let integration = start(server.base_url(), site_with(2), store.clone()).await;
     let now = Utc::now().timestamp_millis();
-    assert!(matches!(
-        store.acquire_lease("runner-0", now, 60_000).await.unwrap(),
-        LeaseOutcome::Taken(_)
-    ));
+    let LeaseOutcome::Taken(fence) = store.acquire_lease("runner-0", now, 60_000).await.unwrap()
+    else {
+        panic!("runner-0 takes the free lease")
+    };
     let error = integration.tick().await.unwrap_err();
     assert!(
         matches!(&error, Error::LeaseHeld { owner, .. } if owner == "runner-0"),
@@ -508,7 +508,7 @@ async fn a_second_runner_is_refused_while_the_first_holds_the_lease() {
         server.integration_uploads(TENANT).is_empty(),
         "nothing uploaded by the second"
     );
-    store.release_lease("runner-0").await.unwrap();
+    store.release_lease("runner-0", fence).await.unwrap();
     assert_eq!(integration.tick().await.unwrap().uploaded, 2);
     let lease = store.acquire_lease("runner-0", now, 1).await.unwrap();
     assert!(
@@ -637,8 +637,8 @@ impl StateStore for CrashingStore {
             .step(self.0.acquire_lease(owner, now_ms, ttl_ms))
             .await
     }
-    async fn release_lease(&self, owner: &str) -> Result<(), BoxError> {
-        self.1.step(self.0.release_lease(owner)).await
+    async fn release_lease(&self, owner: &str, fence: Fence) -> Result<(), BoxError> {
+        self.1.step(self.0.release_lease(owner, fence)).await
     }
 }
 
@@ -1314,15 +1314,17 @@ async fn a_runner_whose_lease_was_taken_over_stops_before_the_next_page() {
     let store = MemoryStore::new();
     let mut site = Failing::default();
     let thief = store.clone();
-    // While the first event is applied, this runner's lease "expires" and another
-    // runner takes it.
+    // While the first event is applied, this runner's lease expires (by the clock of
+    // a runner a year ahead) and another runner takes it.
     site.after_apply = Some(Arc::new(move || {
         let thief = thief.clone();
-        let now = Utc::now().timestamp_millis();
+        let later = Utc::now().timestamp_millis() + 365 * 24 * 3_600_000;
         futures::executor::block_on(async move {
-            thief.release_lease("runner-1").await.unwrap();
             assert!(matches!(
-                thief.acquire_lease("runner-2", now, 60_000).await.unwrap(),
+                thief
+                    .acquire_lease("runner-2", later, 60_000)
+                    .await
+                    .unwrap(),
                 LeaseOutcome::Taken(_)
             ));
         });

@@ -19,6 +19,7 @@ mod pagination;
 mod reachability;
 mod retry;
 mod sql;
+mod sql_hostile;
 mod sso;
 mod stored_truth;
 mod unknown_enums;

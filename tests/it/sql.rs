@@ -17,11 +17,11 @@ use fastcomments::{Client, RetryPolicy};
 use sqlx::Connection;
 use tokio::sync::Notify;
 
-const SITE: &str = "site-1";
-const TOKEN: &str = "0d7e3a52-7c1b-4f0e-8a63-3b2f1c9d4e77";
+pub(crate) const SITE: &str = "site-1";
+pub(crate) const TOKEN: &str = "0d7e3a52-7c1b-4f0e-8a63-3b2f1c9d4e77";
 
 /// Serializes the PostgreSQL tests of this process: one of them restarts the server.
-static POSTGRES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+pub(crate) static POSTGRES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// The server's URL, from `.ci/with-postgres`. Missing, the test fails: it never skips.
 fn postgres_url() -> String {
@@ -34,7 +34,7 @@ fn postgres_url() -> String {
 }
 
 /// A fresh, empty PostgreSQL database: its URL.
-async fn postgres_database() -> String {
+pub(crate) async fn postgres_database() -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let url = postgres_url();
     // Random as well as counted: a server kept between runs may hold an earlier run's
@@ -59,7 +59,7 @@ async fn postgres_database() -> String {
 /// A fresh SQLite database in a file of its own. The name is random, not the process
 /// id alone: a container reuses pids from run to run, and an earlier run's file (its
 /// migrations, its rows) must never be found again.
-async fn sqlite() -> SqlDb {
+pub(crate) async fn sqlite() -> SqlDb {
     let dir = std::env::temp_dir().join(format!(
         "fc-sql-{}-{:016x}",
         std::process::id(),
@@ -71,13 +71,13 @@ async fn sqlite() -> SqlDb {
     SqlDb::connect(&url).await.unwrap()
 }
 
-async fn server() -> MockServer {
+pub(crate) async fn server() -> MockServer {
     let server = MockServer::start().await.unwrap();
     server.add_tenant("tenant-a", "key-a");
     server
 }
 
-fn client(server: &MockServer) -> Client {
+pub(crate) fn client(server: &MockServer) -> Client {
     Client::builder()
         .base_url(server.base_url())
         .retry(RetryPolicy::none())
@@ -86,7 +86,7 @@ fn client(server: &MockServer) -> Client {
         .unwrap()
 }
 
-async fn runner<S: Site>(
+pub(crate) async fn runner<S: Site>(
     server: &MockServer,
     db: &SqlDb,
     site: S,
@@ -104,11 +104,23 @@ async fn runner<S: Site>(
 /// A site whose next `apply` stops until the test lets it go: a runner paused
 /// mid-tick (a GC pause, a VM migration, a debugger).
 #[derive(Clone)]
-struct Paused {
-    site: SqlSite,
-    armed: Arc<AtomicBool>,
-    paused: Arc<Notify>,
-    resume: Arc<Notify>,
+pub(crate) struct Paused {
+    pub(crate) site: SqlSite,
+    pub(crate) armed: Arc<AtomicBool>,
+    pub(crate) paused: Arc<Notify>,
+    pub(crate) resume: Arc<Notify>,
+}
+
+impl Paused {
+    /// `site`, armed: its next `apply` waits for `resume`.
+    pub(crate) fn new(site: SqlSite) -> Paused {
+        Paused {
+            site,
+            armed: Arc::new(AtomicBool::new(true)),
+            paused: Arc::new(Notify::new()),
+            resume: Arc::new(Notify::new()),
+        }
+    }
 }
 
 impl Site for Paused {
@@ -154,12 +166,7 @@ async fn a_paused_runner_writes_nothing_after_a_takeover(db: SqlDb) {
     server.confirm_integration(TOKEN, "tenant-a");
     let events = server.create_integration_testing_events("tenant-a", 1_000);
     let site = SqlSite::open(db.clone(), SITE).await.unwrap();
-    let paused = Paused {
-        site: site.clone(),
-        armed: Arc::new(AtomicBool::new(true)),
-        paused: Arc::new(Notify::new()),
-        resume: Arc::new(Notify::new()),
-    };
+    let paused = Paused::new(site.clone());
     let a = runner(&server, &db, paused.clone(), "runner-a").await;
     let b = runner(&server, &db, site.clone(), "runner-b").await;
     let mut a_tick = tokio::spawn(async move { a.tick().await });
@@ -387,7 +394,7 @@ async fn reference_shape(server: &MockServer) -> Vec<(String, String, i64, i64, 
     shape(&site.comments().await.unwrap())
 }
 
-async fn scalar(db: &SqlDb, sql: &str) -> i64 {
+pub(crate) async fn scalar(db: &SqlDb, sql: &str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(db.pool()).await.unwrap()
 }
 
@@ -706,6 +713,15 @@ async fn an_unconfirmed_site_waits_its_interval_and_a_confirmed_one_with_work_le
     .unwrap();
     assert_eq!(next[1], ("unconfirmed".to_owned(), 60_000));
     assert!(next[0].1 < 60_000, "setup left: due again soon: {next:?}");
+    // The unconfirmed tick took no lease of its own: the claim's is given back, so
+    // the site is claimable when it is due, not when a lease sized for the longest
+    // call expires.
+    let leased = scalar(
+        fleet.db(),
+        "SELECT COUNT(*) FROM fastcomments_sites WHERE site_id = 'unconfirmed' AND lease_owner IS NOT NULL",
+    )
+    .await;
+    assert_eq!(leased, 0);
 }
 
 /// A tick that fails (FastComments answers 503 and the worker's policy does not retry)

@@ -6,7 +6,10 @@ CREATE TABLE IF NOT EXISTS fastcomments_sites (
     token          TEXT,
     domain         TEXT NOT NULL DEFAULT '',
     content        TEXT NOT NULL DEFAULT '',
-    interval_ms    BIGINT NOT NULL DEFAULT 60000,
+    -- One second to two weeks (Fleet's MIN_FLEET_INTERVAL and MAX_INTERVAL): a row
+    -- written by hand cannot make a worker tick in a hot loop or overflow a due time.
+    interval_ms    BIGINT NOT NULL DEFAULT 60000
+                   CHECK (interval_ms BETWEEN 1000 AND 1209600000),
     next_due_ms    BIGINT NOT NULL DEFAULT 0,
     last_due_ms    BIGINT NOT NULL DEFAULT 0,
     claimed_ms     BIGINT NOT NULL DEFAULT 0,
