@@ -25,6 +25,7 @@
 //! The deadline bounds the whole call, the attempt in flight included. All arithmetic on
 //! durations saturates: no schedule, header or setting can overflow it.
 
+use std::cell::Cell;
 use std::collections::BTreeSet;
 use std::fmt;
 use std::future::Future;
@@ -374,6 +375,7 @@ where
             Ok(value) => return Ok(value),
             Err(error) => error,
         };
+        note_throttling(&error);
         match policy.decide(request, &error, attempts, started.elapsed()) {
             Decision::Retry(wait) => {
                 policy.notify(&RetryEvent {
@@ -393,6 +395,30 @@ where
             }
             Decision::Stop { .. } => return Err(error),
         }
+    }
+}
+
+tokio::task_local! {
+    /// Whether a call run under [`observe_throttling`] met a 429 or a `Retry-After`.
+    static THROTTLED: Cell<bool>;
+}
+
+/// Runs `call` (any number of client calls) and tells whether the service throttled any
+/// of their attempts: an answer 429, or one with `Retry-After`. What the adaptive
+/// pagination depth learns from ([`crate::pagination::AdaptiveDepth`]).
+pub(crate) async fn observe_throttling<F: Future>(call: F) -> (F::Output, bool) {
+    THROTTLED
+        .scope(Cell::new(false), async move {
+            let output = call.await;
+            (output, THROTTLED.with(Cell::get))
+        })
+        .await
+}
+
+fn note_throttling(error: &Error) {
+    if error.status() == Some(429) || error.retry_after().is_some() {
+        // Outside `observe_throttling` there is no one to tell.
+        let _ = THROTTLED.try_with(|throttled| throttled.set(true));
     }
 }
 
@@ -437,6 +463,40 @@ mod tests {
             code: Some(code.into()),
             ..ApiError::default()
         }))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_call_answered_429_or_with_retry_after_is_observed_as_throttled() {
+        let policy = RetryPolicy::default().base(Duration::from_millis(10));
+        let kind = RequestKind {
+            operation: "GetComments",
+            method: &reqwest::Method::GET,
+        };
+        let retry_after = Error::Http {
+            status: 503,
+            excerpt: String::new(),
+            retry_after: Some(Duration::from_secs(1)),
+        };
+        for (first, throttled) in [
+            (status(429), true),
+            (retry_after, true),
+            (status(503), false),
+        ] {
+            let mut answers = vec![Ok(()), Err(first)];
+            let (result, seen) = observe_throttling(run(&policy, &kind, || {
+                Some(std::future::ready(answers.pop()?))
+            }))
+            .await;
+            assert!(result.is_ok());
+            assert_eq!(seen, throttled);
+        }
+        // Outside an observer a throttled call goes on as before.
+        let mut answers = vec![Ok(()), Err(status(429))];
+        assert!(
+            run(&policy, &kind, || Some(std::future::ready(answers.pop()?)))
+                .await
+                .is_ok()
+        );
     }
 
     #[test]

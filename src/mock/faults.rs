@@ -2,8 +2,9 @@
 //!
 //! A test scripts faults with [`MockServer::inject`](super::MockServer::inject); a mock
 //! running standalone takes the same rules as JSON at `POST /__mock/faults` (and forgets
-//! them at `DELETE /__mock/faults`), and a latency for every request at
-//! `POST /__mock/latency` (`{"millis": 20}`):
+//! them at `DELETE /__mock/faults`), a latency for every request at
+//! `POST /__mock/latency` (`{"millis": 20}`), and a rate limit per tenant at
+//! `POST /__mock/rate-limit` (`{"perSecond": 50}`: 429 with `Retry-After` beyond):
 //!
 //! ```text
 //! curl -X POST localhost:8080/__mock/faults -H 'content-type: application/json' \
@@ -64,6 +65,10 @@ pub(crate) async fn inject(
         if !latency.is_zero() {
             tokio::time::sleep(latency).await;
         }
+        let tenant = tenant_of(request.uri().query());
+        if let Err(wait) = state.rate_limit.admit(&tenant, tokio::time::Instant::now()) {
+            return rate_limited(wait);
+        }
     }
     let Some(fault) = fault else {
         return next.run(request).await;
@@ -111,6 +116,37 @@ pub(crate) async fn inject(
         )
             .into_response(),
     }
+}
+
+/// The tenant a request is counted against by the rate limit: its `tenantId` query
+/// parameter (every API-key operation takes it there); requests without one share a
+/// bucket.
+fn tenant_of(query: Option<&str>) -> String {
+    query
+        .into_iter()
+        .flat_map(|q| q.split('&'))
+        .find_map(|pair| pair.strip_prefix("tenantId="))
+        .map(|value| {
+            percent_encoding::percent_decode_str(value)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+        .unwrap_or_default()
+}
+
+/// 429 with `Retry-After` in whole seconds, FastComments' error body.
+fn rate_limited(wait: Duration) -> Response {
+    let mut response = Failure::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate-limited",
+        "too many requests for this tenant: try again after Retry-After".to_owned(),
+    )
+    .into_response();
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(wait.as_secs().max(1)),
+    );
+    response
 }
 
 fn status_code(status: u16) -> StatusCode {
@@ -169,6 +205,24 @@ pub(crate) fn control_routes() -> Router<Arc<State>> {
     Router::new()
         .route("/__mock/faults", post(add_rule).delete(clear_rules))
         .route("/__mock/latency", post(set_latency))
+        .route("/__mock/rate-limit", post(set_rate_limit))
+}
+
+/// `{"perSecond": 50}`: at most 50 requests a second per tenant from now on;
+/// `{"perSecond": null}` (or 0): no limit.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RateLimitBody {
+    per_second: Option<u32>,
+}
+
+async fn set_rate_limit(
+    AxumState(state): AxumState<Arc<State>>,
+    bytes: Bytes,
+) -> Result<StatusCode, Failure> {
+    let limit: RateLimitBody = body(&bytes)?;
+    state.rate_limit.set(limit.per_second);
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `{"millis": 20}`: the latency of every request from now on.

@@ -382,6 +382,36 @@ impl MockServer {
         self.state.faults.set_latency(latency);
     }
 
+    /// Limits every tenant to `per_second` requests a second (a token bucket holding a
+    /// second's worth), as FastComments' rate limit does: a request beyond it is
+    /// answered 429 with `Retry-After` in whole seconds. The tenant is the request's
+    /// `tenantId` query parameter (requests without one share a bucket). `None` lifts it.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use fastcomments::RetryPolicy;
+    /// use fastcomments::mock::MockServer;
+    /// let server = MockServer::start().await?;
+    /// server.add_tenant("demo", "key");
+    /// server.set_rate_limit(Some(1));
+    /// let client = server.client("demo", "key")?.with_retry(RetryPolicy::none());
+    /// client.get_pages().send().await?;
+    /// let error = client.get_pages().send().await.unwrap_err();
+    /// assert_eq!(error.status(), Some(429));
+    /// assert!(error.retry_after().is_some());
+    /// assert_eq!(server.rate_limited(), 1);
+    /// # Ok(()) }
+    /// ```
+    pub fn set_rate_limit(&self, per_second: Option<u32>) {
+        self.state.rate_limit.set(per_second);
+    }
+
+    /// How many requests the rate limit answered 429 since it was set.
+    pub fn rate_limited(&self) -> u64 {
+        self.state.rate_limit.refused()
+    }
+
     /// Forgets every scripted fault.
     pub fn clear_faults(&self) {
         self.state.faults.clear();

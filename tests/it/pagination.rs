@@ -151,6 +151,31 @@ async fn a_503_on_page_3_is_retried_and_the_stream_goes_on_without_gap_or_duplic
     assert_eq!(page_3.len(), 2, "page 3 was asked for twice");
 }
 
+/// Under the mock's rate limit (4 requests a second, 429 with `Retry-After` beyond), an
+/// adaptive stream is throttled, waits what the server says, shrinks its depth, and
+/// still yields every comment once and in order.
+#[tokio::test]
+async fn an_adaptive_stream_under_a_rate_limit_backs_off_and_yields_every_comment_once() {
+    let (server, client) = mock().await;
+    server.seed_comments(TENANT, "post", 60);
+    server.set_rate_limit(Some(4));
+    let client = client.with_retry(RetryPolicy::default().base(Duration::from_secs(1)));
+    let mut stream = client
+        .get_comments()
+        .stream()
+        .page_size(5)
+        .adaptive_depth(8);
+    assert_eq!(stream.current_depth(), 1, "it starts at 1");
+    let mut texts = Vec::new();
+    while let Some(comment) = stream.try_next().await.unwrap() {
+        texts.push(comment.comment);
+    }
+    assert_eq!(texts, newest_first(60));
+    assert!(server.rate_limited() > 0, "the limit was met");
+    // A burst of 4 fast pages can grow it to 5 at most; the 429s halve it.
+    assert!(stream.current_depth() < 5, "{}", stream.current_depth());
+}
+
 #[tokio::test]
 async fn a_400_on_page_3_is_yielded_and_ends_the_stream() {
     let (server, client) = mock().await;

@@ -14,11 +14,13 @@ pub(crate) mod faults;
 pub(crate) mod feed;
 pub(crate) mod integration;
 pub(crate) mod live;
+pub(crate) mod rate_limit;
 pub(crate) mod webhooks;
 
 use serde_json::{Map, Value};
 
 use faults::Faults;
+use rate_limit::RateLimit;
 
 /// One stored object (comment, page, ...), as the JSON the API sends.
 pub(crate) type Object = Map<String, Value>;
@@ -37,6 +39,8 @@ pub(crate) struct State {
     tenants: Mutex<HashMap<String, Tenant>>,
     requests: Mutex<VecDeque<RecordedRequest>>,
     pub(crate) faults: Faults,
+    /// Requests per second per tenant, answered 429 beyond.
+    pub(crate) rate_limit: RateLimit,
     /// The seed of generated answers and items.
     seed: AtomicU64,
     /// The collections of list operations that take no tenant (the moderation API).

@@ -33,9 +33,12 @@
 //! - with `skip` and `page` paging the next pages are fetched while the caller consumes
 //!   the current one, and while the caller waits for a page the next is already on its way
 //!   ([`Pages::depth`]: requests beyond the page being waited for or consumed, 1 by
-//!   default, 0 for strictly sequential). Cursor and `afterId` paging are sequential by
-//!   nature: the next request needs the last page. Memory is bounded by the depth: at
-//!   most `depth + 2` pages are held (the one consumed, and those fetched);
+//!   default, 0 for strictly sequential), or at a depth learned from the service's
+//!   answers ([`Pages::adaptive_depth`], [`AdaptiveDepth`]: it grows while pages come
+//!   back steady and shrinks on a 429, a `Retry-After` or a latency rise). Cursor and
+//!   `afterId` paging are sequential by nature: the next request needs the last page.
+//!   Memory is bounded by the depth: at most `depth + 2` pages are held (the one
+//!   consumed, and those fetched), the ceiling's for an adaptive depth;
 //! - dropping the stream cancels the requests in flight; nothing runs in the background.
 
 use std::collections::hash_map::DefaultHasher;
@@ -48,6 +51,10 @@ use futures_util::future::BoxFuture;
 use futures_util::stream::{FuturesOrdered, Stream, StreamExt};
 
 use crate::Error;
+
+mod depth;
+
+pub use depth::{AdaptiveDepth, LATENCY_RISE, LATENCY_SLACK, Observation};
 
 /// How an operation pages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,9 +188,28 @@ pub struct Pages<'a, B: Paginated<'a>> {
     mode: PagingMode,
     start: u64,
     page_size: Option<u64>,
-    depth: usize,
+    depth: Depth,
     state: State<'a, B::Item>,
 }
+
+/// How far ahead a stream fetches.
+#[derive(Debug, Clone)]
+enum Depth {
+    Fixed(usize),
+    Adaptive(AdaptiveDepth),
+}
+
+impl Depth {
+    fn now(&self) -> usize {
+        match self {
+            Depth::Fixed(depth) => *depth,
+            Depth::Adaptive(controller) => controller.depth(),
+        }
+    }
+}
+
+/// A page as it arrives, with what its request told about the service.
+type Fetched<T> = (Result<Page<T>, Error>, Option<Observation>);
 
 /// What a running stream holds.
 struct State<'a, T> {
@@ -202,7 +228,7 @@ struct State<'a, T> {
     pages: HashSet<u64>,
     /// Every cursor and `afterId` requested, to tell one that comes back.
     positions: HashSet<String>,
-    in_flight: FuturesOrdered<BoxFuture<'a, Result<Page<T>, Error>>>,
+    in_flight: FuturesOrdered<BoxFuture<'a, Fetched<T>>>,
     arrived: VecDeque<Result<Page<T>, Error>>,
     items: VecDeque<T>,
 }
@@ -217,7 +243,7 @@ impl<'a, B: Paginated<'a>> Pages<'a, B> {
             mode: B::MODES[0],
             start: 0,
             page_size: B::PAGE_SIZE_PARAMETER.map(|_| B::DEFAULT_PAGE_SIZE),
-            depth: 1,
+            depth: Depth::Fixed(1),
             state: State {
                 started: false,
                 finished: false,
@@ -263,8 +289,31 @@ impl<'a, B: Paginated<'a>> Pages<'a, B> {
     /// sequential. Only `skip` and `page` paging can fetch ahead (and `skip` paging only
     /// once the page size is known: asked for, or learned from the first page).
     pub fn depth(mut self, depth: usize) -> Self {
-        self.depth = depth;
+        self.depth = Depth::Fixed(depth);
         self
+    }
+
+    /// Learns the depth from the service's answers instead, never beyond `ceiling`: it
+    /// starts at 1, grows by one per page that comes back unthrottled at a steady
+    /// latency, and halves on a 429, a `Retry-After` or a latency rise
+    /// ([`AdaptiveDepth`] has the rules). For a long listing against a service whose
+    /// capacity is unknown (an export): as fast as it allows, without a storm of 429s.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &fastcomments::Client) -> Result<(), fastcomments::Error> {
+    /// use futures::TryStreamExt;
+    /// let comments: Vec<_> = client.get_comments().stream().adaptive_depth(16).try_collect().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn adaptive_depth(mut self, ceiling: usize) -> Self {
+        self.depth = Depth::Adaptive(AdaptiveDepth::new(ceiling));
+        self
+    }
+
+    /// The depth the stream fetches at now: the fixed one, or what the adaptive one has
+    /// learned so far.
+    pub fn current_depth(&self) -> usize {
+        self.depth.now()
     }
 
     /// The page size sent with each request.
@@ -303,6 +352,7 @@ impl<'a, B: Paginated<'a>> Pages<'a, B> {
             // `depth` requests beyond the page being waited for or consumed.
             let room = self
                 .depth
+                .now()
                 .saturating_add(usize::from(state.items.is_empty()));
             if state.finished || outstanding >= room {
                 return;
@@ -317,12 +367,12 @@ impl<'a, B: Paginated<'a>> Pages<'a, B> {
                 _ => None,
             };
             match self.builder.clone().at(&position, size) {
-                Ok(builder) => state.in_flight.push_back(builder.fetch()),
+                Ok(builder) => state.in_flight.push_back(observed(builder.fetch())),
                 Err(error) => {
                     state.next = None;
                     state
                         .in_flight
-                        .push_back(Box::pin(async move { Err(error) }));
+                        .push_back(Box::pin(async move { (Err(error), None) }));
                 }
             }
         }
@@ -403,6 +453,21 @@ impl<'a, B: Paginated<'a>> Pages<'a, B> {
     }
 }
 
+/// `fetch`, timed (on tokio's clock) and watched for throttling.
+fn observed<'a, T: Send + 'a>(
+    fetch: BoxFuture<'a, Result<Page<T>, Error>>,
+) -> BoxFuture<'a, Fetched<T>> {
+    Box::pin(async move {
+        let started = tokio::time::Instant::now();
+        let (page, throttled) = crate::retry::observe_throttling(fetch).await;
+        let observation = Observation {
+            latency: started.elapsed(),
+            throttled,
+        };
+        (page, Some(observation))
+    })
+}
+
 /// A hash of a page's items: their ids, or their JSON for items without one.
 fn fingerprint<'a, B: Paginated<'a>>(items: &[B::Item]) -> u64 {
     let mut hasher = DefaultHasher::new();
@@ -432,7 +497,14 @@ impl<'a, B: Paginated<'a>> Stream for Pages<'a, B> {
             // Drive the requests in flight, keeping what has arrived in order.
             while !this.state.in_flight.is_empty() {
                 match this.state.in_flight.poll_next_unpin(cx) {
-                    Poll::Ready(Some(page)) => this.state.arrived.push_back(page),
+                    Poll::Ready(Some((page, observation))) => {
+                        if let (Depth::Adaptive(controller), Some(observation)) =
+                            (&mut this.depth, observation)
+                        {
+                            controller.observe(observation);
+                        }
+                        this.state.arrived.push_back(page);
+                    }
                     Poll::Ready(None) | Poll::Pending => break,
                 }
             }
