@@ -6,7 +6,11 @@
 //!
 //! 1. Throughput: 100,000 comments, 20 ms of latency per request, 100 per page: the loop a
 //!    user would write over the generated calls (request a page, consume it, request the
-//!    next) against `stream()` at depth 0 and depth 1, in one run; items/s and the ratios.
+//!    next) against `stream()` at depth 0, depth 1 and an adaptive depth (ceiling 16), in
+//!    one run; items/s and the ratios.
+//! 2. Under a rate limit (the mock's, per tenant, 429 with `Retry-After` beyond): 30,000
+//!    comments at depth 1 and at an adaptive depth; the rate reached against the rate the
+//!    limit allows, and the 429s each drew.
 //! 2. Memory: the peak RSS of a client process streaming 10,000 and then 1,000,000
 //!    comments from a mock server running in another process (so that its data does not
 //!    count), as a ratio.
@@ -34,8 +38,10 @@ fn main() {
             args[1..].iter().map(|a| a.parse().unwrap()).collect(),
         )),
         Some("--stream") => runtime.block_on(stream_and_report(&args[1], &args[2])),
+        Some("--rate-limited") => runtime.block_on(rate_limited()),
         _ => {
             runtime.block_on(throughput());
+            runtime.block_on(rate_limited());
             memory();
         }
     }
@@ -56,11 +62,12 @@ async fn throughput() {
         "sequential loop:   {n} comments in {loop_time:>8.2?}  {:>8.0} items/s",
         rate(loop_time)
     );
-    for depth in [0, 1] {
+    for depth in [Some(0), Some(1), None] {
         let (m, time) = timed(streamed(&client, depth)).await;
         assert_eq!(m, n, "the stream yields what the loop did");
+        let name = depth.map_or(format!("adaptive ({CEILING})"), |d| format!("depth {d}"));
         println!(
-            "stream, depth {depth}:  {m} comments in {time:>8.2?}  {:>8.0} items/s  {:.2}x the loop",
+            "stream, {name:>13}:  {m} comments in {time:>8.2?}  {:>8.0} items/s  {:.2}x the loop",
             rate(time),
             loop_time.as_secs_f64() / time.as_secs_f64()
         );
@@ -71,6 +78,54 @@ async fn timed<F: std::future::Future<Output = usize>>(f: F) -> (usize, Duration
     let started = Instant::now();
     let n = f.await;
     (n, started.elapsed())
+}
+
+/// Requests a second the rate-limited runs allow.
+const LIMIT: u32 = 60;
+/// The adaptive depth's ceiling.
+const CEILING: usize = 16;
+
+/// Depth 1 against the adaptive depth under the mock's rate limit: the rate each reaches
+/// against what the limit allows, and the 429s each drew.
+async fn rate_limited() {
+    let server = MockServer::start().await.unwrap();
+    server.add_tenant(TENANT, KEY);
+    server.seed_comments(TENANT, "post", 30_000);
+    server.set_latency(Duration::from_millis(20));
+    let client = server.client(TENANT, KEY).unwrap();
+    let allowed = f64::from(LIMIT) * f64::from(PAGE);
+    println!(
+        "rate limit {LIMIT} requests/s, 100 per page: {allowed:.0} items/s allowed (a second's burst first)"
+    );
+    let mut refused = Vec::new();
+    for (name, adaptive) in [("depth 1", false), ("adaptive", true)] {
+        server.set_rate_limit(Some(LIMIT)); // full buckets, the count from 0
+        let started = Instant::now();
+        let stream = client.get_comments().stream().page_size(PAGE as u64);
+        let stream = if adaptive {
+            stream.adaptive_depth(CEILING)
+        } else {
+            stream.depth(1)
+        };
+        let n = stream
+            .try_fold(0usize, |n, _| async move { Ok(n + 1) })
+            .await
+            .unwrap();
+        let time = started.elapsed();
+        let rate = n as f64 / time.as_secs_f64();
+        println!(
+            "{name:>9}: {n} comments in {time:>8.2?}  {rate:>8.0} items/s  {:.2}x the limit's rate  {} answered 429",
+            rate / allowed,
+            server.rate_limited()
+        );
+        refused.push(server.rate_limited());
+    }
+    println!(
+        "429s, adaptive vs depth 1: {} vs {} ({:+})",
+        refused[1],
+        refused[0],
+        refused[1] as i64 - refused[0] as i64
+    );
 }
 
 /// The loop a user writes by hand over the generated calls.
@@ -97,12 +152,14 @@ async fn sequential_loop(client: &Client) -> usize {
     }
 }
 
-async fn streamed(client: &Client, depth: usize) -> usize {
-    client
-        .get_comments()
-        .stream()
-        .page_size(PAGE as u64)
-        .depth(depth)
+/// Every comment through `stream()`, at a fixed depth, or adaptive with `None`.
+async fn streamed(client: &Client, depth: Option<usize>) -> usize {
+    let stream = client.get_comments().stream().page_size(PAGE as u64);
+    let stream = match depth {
+        Some(depth) => stream.depth(depth),
+        None => stream.adaptive_depth(CEILING),
+    };
+    stream
         .try_fold(0, |n, c| async move {
             Ok(n + usize::from(!c.comment.is_empty()))
         })
@@ -136,7 +193,7 @@ async fn stream_and_report(base_url: &str, tenant: &str) {
         .tenant_id(tenant)
         .build()
         .unwrap();
-    let n = streamed(&client, 1).await;
+    let n = streamed(&client, Some(1)).await;
     println!("{n} {}", peak_rss_kib());
 }
 

@@ -13,8 +13,9 @@
 //!   retried for idempotent methods (GET, PUT, DELETE, PATCH) and for the operations
 //!   declared safe to repeat ([`RetryPolicy::safe_operation`]). A POST that may have
 //!   reached the server is not sent twice: it could create a comment twice;
-//! - `Retry-After` (seconds or an HTTP date) sets the wait when it is longer than the
-//!   schedule's. It is honoured, never cut short: when it asks for more than `max_wait`
+//! - `Retry-After` (seconds or an HTTP date) comes first: it is the wait, shorter or
+//!   longer than the schedule's (a 429 with `Retry-After: 1` waits one second, not a
+//!   minute). It is honoured, never cut short: when it asks for more than `max_wait`
 //!   or would pass the deadline, the policy gives up and the error's
 //!   [`retry_after`](crate::Error::retry_after) says when to come back.
 //!
@@ -194,11 +195,19 @@ impl RetryPolicy {
         self.max_attempts
     }
 
-    /// The wait after the `failures`-th failed attempt: `failures × base`, or the server's
-    /// `Retry-After` when longer; the schedule is capped at `max_wait`; without jitter.
+    /// The wait after the `failures`-th failed attempt: the server's `Retry-After` when
+    /// it sent one (it knows when it will take the request), else `failures × base`
+    /// capped at `max_wait`; without jitter.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use fastcomments::RetryPolicy;
+    /// let policy = RetryPolicy::default();
+    /// assert_eq!(policy.wait_after(2, None), Duration::from_secs(120));
+    /// assert_eq!(policy.wait_after(2, Some(Duration::from_secs(1))), Duration::from_secs(1));
+    /// ```
     pub fn wait_after(&self, failures: u32, retry_after: Option<Duration>) -> Duration {
-        let scheduled = self.base.saturating_mul(failures).min(self.max_wait);
-        scheduled.max(retry_after.unwrap_or_default())
+        retry_after.unwrap_or_else(|| self.base.saturating_mul(failures).min(self.max_wait))
     }
 
     /// The longest a call can take under this policy when one attempt takes at most
@@ -514,7 +523,8 @@ mod tests {
         );
         assert_eq!(
             short.wait_after(9, Some(Duration::from_secs(7))),
-            Duration::from_secs(9)
+            Duration::from_secs(7),
+            "the server's word comes first, shorter than the schedule too"
         );
     }
 

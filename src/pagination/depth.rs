@@ -50,7 +50,10 @@ impl Observation {
 ///
 /// - It starts at 1 (the fixed default), or at the ceiling when that is lower.
 /// - A steady page (unthrottled, latency within [`LATENCY_RISE`] × the fastest page seen
-///   \+ [`LATENCY_SLACK`]) adds 1, up to the ceiling.
+///   \+ [`LATENCY_SLACK`]) adds 1, up to the ceiling, until the service has pushed back
+///   once; from then on it adds 1 per `depth + 1` steady pages (one step per round of
+///   requests), probing slowly for room the service may have found since (TCP's
+///   congestion avoidance).
 /// - A throttled page, or a latency rise, halves it (rounding down, so 1 becomes 0:
 ///   strictly sequential). The requests already in flight were sent at the old depth and
 ///   answer for it: until as many pages as were in flight have been observed, further
@@ -76,6 +79,10 @@ pub struct AdaptiveDepth {
     fastest: Option<Duration>,
     /// Pages still to observe before the depth may change again.
     settling: usize,
+    /// Whether the service pushed back once: growth is one step per round since.
+    pushed_back: bool,
+    /// Steady pages since the last step, in the slow growth.
+    credit: usize,
 }
 
 impl AdaptiveDepth {
@@ -86,6 +93,8 @@ impl AdaptiveDepth {
             depth: ceiling.min(1),
             fastest: None,
             settling: 0,
+            pushed_back: false,
+            credit: 0,
         }
     }
 
@@ -114,8 +123,14 @@ impl AdaptiveDepth {
             // depth: their answers say nothing about the new one.
             self.settling = self.depth;
             self.depth /= 2;
+            self.pushed_back = true;
+            self.credit = 0;
         } else if self.depth < self.ceiling {
-            self.depth += 1;
+            self.credit += 1;
+            if !self.pushed_back || self.credit > self.depth {
+                self.depth += 1;
+                self.credit = 0;
+            }
         }
         self.depth
     }
@@ -163,7 +178,13 @@ mod tests {
             assert_eq!(depth.observe(Observation::throttled(ms(1020))), 4);
             assert_eq!(depth.observe(Observation::page(ms(20))), 4);
         }
+        // Then one step per round of requests (depth + 1 steady pages).
+        for _ in 0..4 {
+            assert_eq!(depth.observe(Observation::page(ms(20))), 4);
+        }
         assert_eq!(depth.observe(Observation::page(ms(20))), 5, "grows again");
+        assert_eq!(steady(&mut depth, 5), 5);
+        assert_eq!(steady(&mut depth, 1), 6);
     }
 
     #[test]
@@ -179,7 +200,9 @@ mod tests {
             }
         }
         assert_eq!(seen, [1, 0, 0, 0]);
+        assert_eq!(steady(&mut depth, 1), 1, "a round at depth 0 is one page");
         assert_eq!(steady(&mut depth, 1), 1);
+        assert_eq!(steady(&mut depth, 1), 2);
     }
 
     #[test]

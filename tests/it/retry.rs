@@ -81,6 +81,20 @@ async fn retry_after_seconds_sets_a_longer_wait() {
     assert_eq!(retries.waits(), secs(&[7]));
 }
 
+/// A 429 from the mock's rate limit (`Retry-After: 1`) waits the one second the server
+/// asks for, not the schedule's minute: the server's word comes first.
+#[tokio::test(start_paused = true)]
+async fn a_429_waits_its_short_retry_after_not_the_minute() {
+    let (server, client) = mock().await;
+    server.set_rate_limit(Some(1));
+    let retries = Retries::default();
+    let client = client.with_retry(retries.policy(RetryPolicy::default()));
+    client.get_pages().send().await.unwrap();
+    client.get_pages().send().await.unwrap();
+    assert_eq!(retries.waits(), secs(&[1]));
+    assert_eq!(server.rate_limited(), 1);
+}
+
 #[tokio::test(start_paused = true)]
 async fn retry_after_as_an_http_date_waits_until_then() {
     let (server, client) = mock().await;
