@@ -444,6 +444,34 @@ async fn faults_can_be_scripted_over_http_for_a_standalone_mock() {
     );
 }
 
+/// The rate limit of a standalone mock is set over HTTP, per tenant, and lifted the
+/// same way; a malformed body is refused.
+#[tokio::test]
+async fn the_rate_limit_can_be_set_over_http_for_a_standalone_mock() {
+    let (server, client) = mock().await;
+    let client = client.with_retry(RetryPolicy::none());
+    let set = |body: serde_json::Value| {
+        let url = format!("{}/__mock/rate-limit", server.base_url());
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(set(serde_json::json!({"perSecond": 1})).await, 204);
+    client.get_pages().send().await.unwrap();
+    let error = client.get_pages().send().await.unwrap_err();
+    assert_eq!(error.status(), Some(429));
+    assert_eq!(error.retry_after(), Some(Duration::from_secs(1)));
+    assert_eq!(set(serde_json::json!({"perSecond": "fast"})).await, 400);
+    assert_eq!(set(serde_json::json!({"perSecond": null})).await, 204);
+    client.get_pages().send().await.unwrap();
+}
+
 #[tokio::test(start_paused = true)]
 async fn each_retry_is_a_tracing_event_with_operation_attempt_wait_and_cause() {
     let (server, client) = mock().await;
