@@ -9,13 +9,14 @@ use std::time::Duration;
 use chrono::Utc;
 use fastcomments::integration::{
     BoxError, Checkpoint, Error, Fence, FileStore, Integration, LeaseOutcome, LogEvent, MemorySite,
-    MemoryStore, Site, StateStore, Token, UploadComment,
+    MemoryStore, Site, StateStore, TickReport, Token, UploadComment,
 };
 use fastcomments::mock::{Fault, FaultRule, MockServer};
 use fastcomments::sql::{Fleet, FleetSite, SqlDb, SqlSite, SqlSiteFactory, SqlStateStore};
 use fastcomments::{Client, RetryPolicy};
 use sqlx::Connection;
 use tokio::sync::Notify;
+use tokio::task::JoinHandle;
 
 pub(crate) const SITE: &str = "site-1";
 pub(crate) const TOKEN: &str = "0d7e3a52-7c1b-4f0e-8a63-3b2f1c9d4e77";
@@ -121,6 +122,29 @@ impl Paused {
             resume: Arc::new(Notify::new()),
         }
     }
+
+    /// Starts `runner`'s tick and returns it once it is paused before its first event
+    /// (holding the lease); `resume` lets it go on.
+    pub(crate) async fn tick_until_paused(
+        &self,
+        runner: Integration<Paused, SqlStateStore>,
+    ) -> JoinHandle<Result<TickReport, Error>> {
+        let mut tick = tokio::spawn(async move { runner.tick().await });
+        tokio::select! {
+            () = self.paused.notified() => {}
+            ended = &mut tick => panic!("the tick ended before its first event: {ended:?}"),
+        }
+        tick
+    }
+}
+
+/// Lets the database's clock pass every lease: the test moves the expiry, it does not
+/// wait.
+pub(crate) async fn expire_leases(db: &SqlDb) {
+    sqlx::query("UPDATE fastcomments_sites SET lease_until_ms = 0")
+        .execute(db.pool())
+        .await
+        .unwrap();
 }
 
 impl Site for Paused {
@@ -169,11 +193,7 @@ async fn a_paused_runner_writes_nothing_after_a_takeover(db: SqlDb) {
     let paused = Paused::new(site.clone());
     let a = runner(&server, &db, paused.clone(), "runner-a").await;
     let b = runner(&server, &db, site.clone(), "runner-b").await;
-    let mut a_tick = tokio::spawn(async move { a.tick().await });
-    tokio::select! {
-        () = paused.paused.notified() => {}
-        ended = &mut a_tick => panic!("A's tick ended before its first event: {ended:?}"),
-    }
+    let a_tick = paused.tick_until_paused(a).await;
     let a_fence = SqlStateStore::open(db.clone(), SITE)
         .await
         .unwrap()
@@ -182,11 +202,7 @@ async fn a_paused_runner_writes_nothing_after_a_takeover(db: SqlDb) {
         .unwrap()
         .expect("A holds the lease")
         .fence;
-    sqlx::query("UPDATE fastcomments_sites SET lease_until_ms = 0 WHERE site_id = $1")
-        .bind(SITE)
-        .execute(db.pool())
-        .await
-        .unwrap();
+    expire_leases(&db).await;
 
     let report = b.tick().await.unwrap();
     assert_eq!(report.applied, events.len() as u64, "{report:?}");

@@ -15,7 +15,8 @@ use fastcomments::sql::{
 };
 
 use super::sql::{
-    POSTGRES, Paused, SITE, TOKEN, client, postgres_database, runner, scalar, server, sqlite,
+    POSTGRES, Paused, SITE, TOKEN, client, expire_leases, postgres_database, runner, scalar,
+    server, sqlite,
 };
 
 async fn postgres() -> SqlDb {
@@ -29,15 +30,6 @@ fn comment_event(id: &str, html: &str, parent: Option<&str>, external: Option<&s
     .to_string()
 }
 
-/// Lets the database's clock pass every lease: the test moves the expiry, it does not
-/// wait.
-async fn expire_leases(db: &SqlDb) {
-    sqlx::query("UPDATE fastcomments_sites SET lease_until_ms = 0")
-        .execute(db.pool())
-        .await
-        .unwrap();
-}
-
 /// A runner paused mid-tick past its lease while a restarted runner **of the same
 /// owner name** (a stable owner, as the README advises) takes the site: the restarted
 /// one gets a new fence, the paused one is fenced out and nothing is applied twice.
@@ -49,11 +41,7 @@ async fn a_restarted_runner_of_the_same_name_fences_out_the_paused_one(db: SqlDb
     let paused = Paused::new(site.clone());
     let a = runner(&server, &db, paused.clone(), "forum-1").await;
     let b = runner(&server, &db, site.clone(), "forum-1").await;
-    let mut a_tick = tokio::spawn(async move { a.tick().await });
-    tokio::select! {
-        () = paused.paused.notified() => {}
-        ended = &mut a_tick => panic!("A's tick ended before its first event: {ended:?}"),
-    }
+    let a_tick = paused.tick_until_paused(a).await;
     expire_leases(&db).await;
     assert_eq!(b.tick().await.unwrap().applied, events.len() as u64);
     paused.resume.notify_one();
@@ -90,11 +78,7 @@ async fn a_fenced_runner_leaves_the_new_holders_lease_alone(db: SqlDb) {
     let site = SqlSite::open(db.clone(), SITE).await.unwrap();
     let paused = Paused::new(site.clone());
     let a = runner(&server, &db, paused.clone(), "forum-1").await;
-    let mut a_tick = tokio::spawn(async move { a.tick().await });
-    tokio::select! {
-        () = paused.paused.notified() => {}
-        ended = &mut a_tick => panic!("A's tick ended before its first event: {ended:?}"),
-    }
+    let a_tick = paused.tick_until_paused(a).await;
     expire_leases(&db).await;
     let store = SqlStateStore::open(db.clone(), SITE).await.unwrap();
     let LeaseOutcome::Taken(new) = store.acquire_lease("forum-1", 0, 3_600_000).await.unwrap()
