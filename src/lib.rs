@@ -58,7 +58,7 @@ pub mod sso;
 #[cfg(feature = "webhook")]
 pub mod webhook;
 
-pub use client::{Client, ClientBuilder, DataCenter, Region, UploadImage};
+pub use client::{Call, Client, ClientBuilder, DataCenter, Region, UploadImage};
 pub use error::{ApiError, Error, TransportKind};
 pub use generated::{builder, types};
 pub use retry::{RetryEvent, RetryPolicy};

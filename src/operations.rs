@@ -28,6 +28,82 @@ pub struct Operation {
     pub tenant_id: TenantIdIn,
     /// How the operation is reached.
     pub implementation: Implementation,
+    /// Its group: the spec's first tag (`Public`, `Moderation`), or for an untagged
+    /// operation its resource, the path's first segment after `/api/v1/` (`comments`).
+    pub group: &'static str,
+    /// The first line of the spec's summary (or description); may be empty.
+    pub summary: &'static str,
+    /// Its parameters, in the spec's order.
+    pub parameters: &'static [Parameter],
+    /// What request body it takes.
+    pub body: Body,
+}
+
+impl Operation {
+    /// The parameter called `name` (the spec's spelling, e.g. `urlId`), if it takes one.
+    pub fn parameter(&self, name: &str) -> Option<&'static Parameter> {
+        self.parameters.iter().find(|p| p.name == name)
+    }
+}
+
+/// One parameter of an operation, as the spec declares it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Parameter {
+    /// The spec's name, e.g. `urlId`.
+    pub name: &'static str,
+    /// Where it is sent.
+    pub place: ParameterIn,
+    /// Whether the spec requires it.
+    pub required: bool,
+    /// What values it takes.
+    pub kind: ParameterKind,
+    /// The first line of its description; may be empty.
+    pub description: &'static str,
+}
+
+/// Where a parameter is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParameterIn {
+    /// A `{name}` segment of the path.
+    Path,
+    /// The query string.
+    Query,
+    /// A header.
+    Header,
+    /// A cookie.
+    Cookie,
+}
+
+/// The values a parameter takes (its schema, `$ref`s followed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParameterKind {
+    /// Any string.
+    String,
+    /// An integer.
+    Integer,
+    /// A number.
+    Number,
+    /// `true` or `false`.
+    Boolean,
+    /// A list of strings, sent as the parameter repeated (`?tags=a&tags=b`).
+    Array,
+    /// One of these strings.
+    Enum(&'static [&'static str]),
+}
+
+/// The request body an operation takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Body {
+    /// None.
+    None,
+    /// A JSON document.
+    Json {
+        /// Whether the spec requires it.
+        required: bool,
+    },
+    /// A `multipart/form-data` upload (`UploadImage`).
+    Multipart,
 }
 
 /// Where an operation takes `tenantId`.

@@ -86,7 +86,11 @@ pub fn generate(spec_text: &str, options: Options) -> Result<Generated, String> 
             ("progenitor.rs", progenitor),
             (
                 "operations.rs",
-                emit::file(emit::operations::table(&operations, HAND_WRITTEN)),
+                emit::file(emit::operations::table(
+                    &published,
+                    &operations,
+                    HAND_WRITTEN,
+                )),
             ),
             (
                 "pagination.rs",

@@ -53,6 +53,27 @@ impl Operation<'_> {
         heck::ToPascalCase::to_pascal_case(self.id)
     }
 
+    /// The group the operation belongs to: its first tag (`Public`, `Moderation`), or
+    /// for an untagged one its resource, the first path segment after `/api/v1/`
+    /// (`comments`, `sso-users`), else the path's first segment.
+    pub fn group(&self) -> String {
+        if let Some(tag) = self
+            .raw
+            .get("tags")
+            .and_then(Value::as_array)
+            .and_then(|tags| tags.first())
+            .and_then(Value::as_str)
+        {
+            return tag.to_owned();
+        }
+        let path = self.path.strip_prefix("/api/v1/").unwrap_or(self.path);
+        path.trim_start_matches('/')
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
     /// The operation's parameters.
     pub fn parameters(&self) -> impl Iterator<Item = &Value> {
         self.raw

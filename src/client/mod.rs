@@ -6,6 +6,7 @@
 //! (`request.rs`).
 
 mod builder;
+mod call;
 mod path;
 mod region;
 mod request;
@@ -21,6 +22,7 @@ use std::sync::Arc;
 ))]
 pub(crate) use builder::Secret;
 pub use builder::{ClientBuilder, DEFAULT_MAX_BODY_SIZE};
+pub use call::Call;
 pub(crate) use path::{BuildError, path_segment};
 pub use region::{DataCenter, Region};
 #[cfg(feature = "live")]

@@ -14,7 +14,7 @@ use super::wire::{
     StreamReply, TokenStatus, UploadBatch, UploadComment, UploadReply, lenient_u64,
 };
 use crate::client::Secret;
-use crate::operations::{Implementation, Operation, TenantIdIn};
+use crate::operations::{Body, Implementation, Operation, TenantIdIn};
 use crate::{Client, Error};
 
 /// The integration endpoints for one token.
@@ -107,6 +107,10 @@ const fn operation(id: &'static str, method: &'static str, path: &'static str) -
         requires_api_key: false,
         tenant_id: TenantIdIn::None,
         implementation: Implementation::HandWritten("fastcomments::integration::IntegrationApi"),
+        group: "integrations",
+        summary: "",
+        parameters: &[],
+        body: Body::None,
     }
 }
 

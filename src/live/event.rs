@@ -6,7 +6,7 @@
 //! field the types here do not name is kept in `extra`, so nothing the server sends is
 //! lost when the spec grows.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// One item of a [`LiveEvents`](super::LiveEvents) stream.
@@ -34,6 +34,22 @@ pub enum LiveItem {
         /// after the gap, or the server's clock when there was none.
         to: i64,
     },
+}
+
+impl LiveItem {
+    /// The item as one JSON object: an event as [`LiveEvent::to_json`] gives it,
+    /// `{"type": "malformed", "raw", "reason"}`, or `{"type": "gap", "from", "to"}`.
+    pub fn to_json(&self) -> Value {
+        match self {
+            LiveItem::Event(event) => event.to_json(),
+            LiveItem::Malformed { raw, reason } => {
+                serde_json::json!({"type": "malformed", "raw": raw, "reason": reason})
+            }
+            LiveItem::Gap { from, to } => {
+                serde_json::json!({"type": "gap", "from": from, "to": to})
+            }
+        }
+    }
 }
 
 /// A live event of a page, typed by its `type` (the spec's `LiveEventType`). The typed
@@ -87,7 +103,7 @@ pub enum LiveEvent {
 }
 
 /// A comment event: `new-comment`, `updated-comment`, `deleted-comment`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[non_exhaustive]
 pub struct CommentEvent {
     /// When the server stored it, epoch milliseconds.
@@ -103,7 +119,7 @@ pub struct CommentEvent {
 }
 
 /// A comment as live events carry it (the spec's `PubSubComment`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[non_exhaustive]
 pub struct LiveComment {
     /// The comment's id.
@@ -138,7 +154,7 @@ pub struct LiveComment {
 }
 
 /// A vote event: `new-vote`, `deleted-vote`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[non_exhaustive]
 pub struct VoteEvent {
     /// When the server stored it, epoch milliseconds.
@@ -156,7 +172,7 @@ pub struct VoteEvent {
 }
 
 /// A vote as live events carry it (the spec's `PubSubVote`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[non_exhaustive]
 pub struct LiveVote {
     /// The vote's id.
@@ -179,7 +195,7 @@ pub struct LiveVote {
 }
 
 /// `p-u`: presence on the page.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[non_exhaustive]
 pub struct PresenceEvent {
     /// The server's time of the update, epoch milliseconds (`ts`).
@@ -199,7 +215,7 @@ pub struct PresenceEvent {
 }
 
 /// `thread-state-change`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[non_exhaustive]
 pub struct ThreadStateEvent {
     /// When the server stored it, epoch milliseconds.
@@ -213,7 +229,7 @@ pub struct ThreadStateEvent {
 }
 
 /// `update-badges`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[non_exhaustive]
 pub struct BadgesEvent {
     /// When the server stored it, epoch milliseconds.
@@ -230,7 +246,7 @@ pub struct BadgesEvent {
 }
 
 /// `notification` and `notification-update`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[non_exhaustive]
 pub struct NotificationEvent {
     /// When the server stored it, epoch milliseconds.
@@ -277,6 +293,36 @@ impl LiveEvent {
             LiveEvent::Notification(e) | LiveEvent::NotificationUpdate(e) => e.timestamp,
             LiveEvent::Unknown { raw, .. } => raw.get("timestamp").and_then(Value::as_i64),
         }
+    }
+
+    /// The event as JSON, in FastComments' own field names with its `type`: what was
+    /// read, plus `null` for a modelled field the event did not carry.
+    ///
+    /// ```
+    /// # use fastcomments::live::LiveItem;
+    /// fn print(item: &LiveItem) {
+    ///     println!("{}", item.to_json()); // {"type":"new-comment","comment":{...},...}
+    /// }
+    /// ```
+    pub fn to_json(&self) -> Value {
+        let value = match self {
+            LiveEvent::NewComment(e)
+            | LiveEvent::UpdatedComment(e)
+            | LiveEvent::DeletedComment(e) => serde_json::to_value(e),
+            LiveEvent::NewVote(e) | LiveEvent::DeletedVote(e) => serde_json::to_value(e),
+            LiveEvent::Presence(e) => serde_json::to_value(e),
+            LiveEvent::ThreadState(e) => serde_json::to_value(e),
+            LiveEvent::Badges(e) => serde_json::to_value(e),
+            LiveEvent::Notification(e) | LiveEvent::NotificationUpdate(e) => {
+                serde_json::to_value(e)
+            }
+            LiveEvent::Unknown { raw, .. } => return raw.clone(),
+        };
+        let mut value = value.unwrap_or_default();
+        if let Value::Object(map) = &mut value {
+            map.insert("type".into(), Value::String(self.kind().to_owned()));
+        }
+        value
     }
 
     /// Reads one event. `Err` holds why it is not one, and the value back.
@@ -333,6 +379,21 @@ mod tests {
         assert_eq!(e.comment.extra["isLocked"], true);
         assert!(e.extra.contains_key("extraInfo"));
         assert_eq!(event.timestamp(), Some(5));
+    }
+
+    #[test]
+    fn an_event_as_json_is_what_was_read_with_its_type() {
+        let read = json!({
+            "type": "new-vote", "timestamp": 5, "broadcastId": "b",
+            "vote": {"_id": "v", "commentId": "c", "direction": 1, "createdAt": 4, "userId": "u"},
+            "extra": [1]
+        });
+        let event = LiveEvent::from_value(read.clone()).unwrap();
+        let mut expected = read;
+        expected["comment"] = Value::Null; // modelled, not sent
+        assert_eq!(event.to_json(), expected);
+        let gap = LiveItem::Gap { from: 1, to: 2 }.to_json();
+        assert_eq!(gap, json!({"type": "gap", "from": 1, "to": 2}));
     }
 
     #[test]

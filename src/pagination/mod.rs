@@ -98,6 +98,18 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+impl<T> Page<T> {
+    /// A page, for a [`Paginated`] implemented outside this crate (over
+    /// [`Client::call`](crate::Client::call), say).
+    pub fn new(items: Vec<T>, has_more: Option<bool>, next_cursor: Option<String>) -> Page<T> {
+        Page {
+            items,
+            has_more,
+            next_cursor,
+        }
+    }
+}
+
 /// A list operation's builder: it can fetch any page, and so become a [`Pages`] stream.
 /// Implemented for every list operation; needed only to write code generic over them.
 pub trait Paginated<'a>: Clone + Send + Sized + Unpin + 'a {

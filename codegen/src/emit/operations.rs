@@ -6,10 +6,13 @@ use std::collections::BTreeSet;
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
 
-use crate::spec::{Operation, TenantId};
+use serde_json::Value;
 
-/// The table; `hand_written` maps each removed operation to its facade method.
-pub fn table(ops: &[Operation<'_>], hand_written: &[(&str, &str)]) -> TokenStream {
+use crate::spec::{self, Operation, TenantId};
+
+/// The table; `hand_written` maps each removed operation to its facade method. `spec` is
+/// the published spec, to resolve parameters' `$ref` schemas.
+pub fn table(spec: &Value, ops: &[Operation<'_>], hand_written: &[(&str, &str)]) -> TokenStream {
     let entries = ops.iter().map(|op| {
         let (id, method, path) = (op.id, &op.method, op.path);
         let method_name = op.method_name();
@@ -19,17 +22,72 @@ pub fn table(ops: &[Operation<'_>], hand_written: &[(&str, &str)]) -> TokenStrea
             Some((_, facade)) => quote!(Implementation::HandWritten(#facade)),
             None => quote!(Implementation::Generated),
         };
+        let (group, summary) = (op.group(), op.summary);
+        let parameters = op.parameters().map(|p| parameter(spec, p));
+        let body = body(op);
         quote! {
             Operation {
                 id: #id, method_name: #method_name, method: #method, path: #path,
                 requires_api_key: #key, tenant_id: TenantIdIn::#tenant,
                 implementation: #implementation,
+                group: #group, summary: #summary,
+                parameters: &[#(#parameters)*], body: #body,
             },
         }
     });
     quote! {
         /// Every operation of `openapi.json`, sorted by operation id.
         pub static OPERATIONS: &[Operation] = &[#(#entries)*];
+    }
+}
+
+/// One `Parameter { .. }` entry: name, place, whether required, its kind (an enum's
+/// values, an array's repeated strings) and the first line of its description.
+fn parameter(spec: &Value, p: &Value) -> TokenStream {
+    let name = p["name"].as_str().unwrap_or_default();
+    let place = match p["in"].as_str() {
+        Some("path") => quote!(ParameterIn::Path),
+        Some("header") => quote!(ParameterIn::Header),
+        Some("cookie") => quote!(ParameterIn::Cookie),
+        _ => quote!(ParameterIn::Query),
+    };
+    let required = p["required"].as_bool().unwrap_or(false);
+    let (schema, _) = spec::resolve(spec, &p["schema"]);
+    let kind = match (schema["type"].as_str(), schema["enum"].as_array()) {
+        (_, Some(values)) => {
+            let values = values.iter().filter_map(Value::as_str);
+            quote!(ParameterKind::Enum(&[#(#values),*]))
+        }
+        (Some("integer"), _) => quote!(ParameterKind::Integer),
+        (Some("number"), _) => quote!(ParameterKind::Number),
+        (Some("boolean"), _) => quote!(ParameterKind::Boolean),
+        (Some("array"), _) => quote!(ParameterKind::Array),
+        _ => quote!(ParameterKind::String),
+    };
+    let description = p["description"]
+        .as_str()
+        .and_then(|d| d.lines().next())
+        .unwrap_or("");
+    quote! {
+        Parameter {
+            name: #name, place: #place, required: #required, kind: #kind,
+            description: #description,
+        },
+    }
+}
+
+/// The operation's `Body`: none, JSON (required or not) or `multipart/form-data`.
+fn body(op: &Operation<'_>) -> TokenStream {
+    let Some(body) = op.raw.get("requestBody") else {
+        return quote!(Body::None);
+    };
+    let required = body["required"].as_bool().unwrap_or(false);
+    match body["content"].as_object() {
+        Some(content) if content.contains_key("application/json") => {
+            quote!(Body::Json { required: #required })
+        }
+        Some(content) if content.contains_key("multipart/form-data") => quote!(Body::Multipart),
+        _ => quote!(Body::None),
     }
 }
 
