@@ -424,10 +424,15 @@ pub fn refresh(source: &str, target: &Path) -> Result<Diff, String> {
     Ok(diff)
 }
 
-/// The feature sets `check` builds: what users build.
+/// The feature sets `check` builds: what users build, the command-line tool (whose
+/// subcommands come from the same operation table) included.
 pub const FEATURE_SETS: &[(&str, &[&str])] = &[
     ("default features", &[]),
     ("--features mock", &["--features", "mock"]),
+    (
+        "the CLI, without its mock command",
+        &["--package", "fastcomments-cli", "--no-default-features"],
+    ),
 ];
 
 /// Builds (`cargo check`) the crate at `root` from `spec` (its `openapi.json` when `None`,

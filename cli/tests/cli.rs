@@ -1,0 +1,648 @@
+//! The `fastcomments` binary run as a process against the embedded mock server.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, Output, Stdio};
+
+use fastcomments::mock::{Fault, FaultRule, MockServer};
+use fastcomments::operations::{Body, OPERATIONS};
+use fastcomments::webhook::testing::WebhookSigner;
+use futures::TryStreamExt;
+use serde_json::Value;
+
+const TENANT: &str = "demo";
+const KEY: &str = "demo-key";
+
+fn kebab(name: &str) -> String {
+    heck::ToKebabCase::to_kebab_case(name)
+}
+
+/// The binary, with the mock's credentials in its environment and nothing else of ours.
+fn fastcomments(server: &MockServer) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_fastcomments"));
+    for (name, _) in std::env::vars().filter(|(n, _)| n.starts_with("FASTCOMMENTS_")) {
+        command.env_remove(name);
+    }
+    command
+        .env("FASTCOMMENTS_BASE_URL", server.base_url())
+        .env("FASTCOMMENTS_TENANT_ID", TENANT)
+        .env("FASTCOMMENTS_API_KEY", KEY)
+        .env("FASTCOMMENTS_API_SECRET", KEY)
+        .stdin(Stdio::null());
+    command
+}
+
+async fn run(mut command: Command) -> Output {
+    tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap()
+}
+
+async fn mock() -> MockServer {
+    let server = MockServer::start().await.unwrap();
+    server.add_tenant(TENANT, KEY);
+    server.set_seed(7);
+    server
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_operation_of_the_spec_has_a_subcommand_in_its_group() {
+    let server = mock().await;
+    let mut expected: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for op in OPERATIONS {
+        expected
+            .entry(kebab(op.group))
+            .or_default()
+            .insert(kebab(op.id));
+    }
+    let help = run({
+        let mut c = fastcomments(&server);
+        c.arg("--help");
+        c
+    })
+    .await;
+    let listed = stdout(&help);
+    for (group, commands) in &expected {
+        assert!(
+            listed.contains(&format!("\n  {group} ")),
+            "{group} not in --help:\n{listed}"
+        );
+        let output = run({
+            let mut c = fastcomments(&server);
+            c.args([group, "--help"]);
+            c
+        })
+        .await;
+        assert!(output.status.success(), "{}", stderr(&output));
+        let found: BTreeSet<String> = stdout(&output)
+            .lines()
+            .skip_while(|l| *l != "Commands:")
+            .skip(1)
+            .take_while(|l| !l.is_empty())
+            .filter_map(|l| l.strip_prefix("  "))
+            .filter(|l| !l.starts_with(' '))
+            .filter_map(|l| l.split_whitespace().next())
+            .filter(|name| *name != "help")
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(&found, commands, "group {group}");
+    }
+    assert_eq!(
+        expected.values().map(BTreeSet::len).sum::<usize>(),
+        OPERATIONS.len()
+    );
+}
+
+/// A path percent-decoded: `@` may be sent encoded or not.
+fn decoded(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The flags of an example request: every parameter it names, arrays repeated.
+fn flags(params: &BTreeMap<String, Value>) -> Vec<String> {
+    let mut out = Vec::new();
+    for (name, value) in params {
+        let values = match value {
+            Value::Array(items) => items.clone(),
+            other => vec![other.clone()],
+        };
+        for value in values {
+            out.push(format!("--{}", kebab(name)));
+            out.push(match value {
+                Value::String(s) => s,
+                other => other.to_string(),
+            });
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_operation_runs_from_the_shell_with_its_flags_and_body() {
+    let server = mock().await;
+    let mut groups_called = BTreeSet::new();
+    let mut with_body = 0;
+    for op in OPERATIONS.iter().filter(|op| op.body != Body::Multipart) {
+        let example = server.example_request(TENANT, op.id).unwrap();
+        server.clear_requests();
+        let mut command = fastcomments(&server);
+        command
+            .args([kebab(op.group), kebab(op.id)])
+            .args(flags(&example.params));
+        if let Some(body) = &example.body {
+            command.args(["--body", &body.to_string()]);
+            with_body += 1;
+        }
+        let output = run(command).await;
+        assert!(
+            output.status.success(),
+            "{}: exit {:?}: {}",
+            op.id,
+            output.status.code(),
+            stderr(&output)
+        );
+        serde_json::from_slice::<Value>(&output.stdout)
+            .unwrap_or_else(|e| panic!("{}: not one JSON document when piped: {e}", op.id));
+        let requests = server.requests();
+        let sent = requests
+            .iter()
+            .find(|r| r.operation_id == Some(op.id))
+            .unwrap_or_else(|| panic!("{}: not received: {requests:?}", op.id));
+        assert_eq!(decoded(&sent.path), decoded(&example.path), "{}", op.id);
+        for (name, value) in &example.query {
+            assert_eq!(
+                sent.query_param(name).as_ref(),
+                Some(value),
+                "{}: {name}",
+                op.id
+            );
+        }
+        groups_called.insert(op.group);
+    }
+    let groups: BTreeSet<&str> = OPERATIONS.iter().map(|op| op.group).collect();
+    assert_eq!(groups_called, groups);
+    assert!(with_body > 40, "{with_body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_comes_inline_from_a_file_or_from_stdin_and_a_list_prints_as_a_table() {
+    let server = mock().await;
+    let example = server.example_request(TENANT, "SaveComment").unwrap();
+    let body = example.body.clone().unwrap();
+    let file = std::env::temp_dir().join(format!("fc-cli-body-{}.json", fastrand_suffix()));
+    std::fs::write(&file, body.to_string()).unwrap();
+    for source in ["@file", "stdin"] {
+        let mut command = fastcomments(&server);
+        command
+            .args(["comments", "save-comment"])
+            .args(flags(&example.params));
+        let output = if source == "stdin" {
+            command
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            let text = body.to_string();
+            tokio::task::spawn_blocking(move || {
+                let mut child = command.spawn().unwrap();
+                use std::io::Write;
+                child
+                    .stdin
+                    .take()
+                    .unwrap()
+                    .write_all(text.as_bytes())
+                    .unwrap();
+                child.wait_with_output().unwrap()
+            })
+            .await
+            .unwrap()
+        } else {
+            command.args(["--body", &format!("@{}", file.display())]);
+            run(command).await
+        };
+        assert!(output.status.success(), "{source}: {}", stderr(&output));
+        let saved: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(saved["comment"]["comment"], body["comment"], "{source}");
+    }
+    std::fs::remove_file(file).unwrap();
+    server.seed_comments(TENANT, "tabled", 3);
+    let mut command = fastcomments(&server);
+    command.args([
+        "comments",
+        "get-comments",
+        "--url-id",
+        "tabled",
+        "-o",
+        "table",
+    ]);
+    let output = run(command).await;
+    let table = stdout(&output);
+    assert_eq!(
+        table.lines().filter(|l| l.contains("Comment ")).count(),
+        3,
+        "{table}"
+    );
+    assert!(table.lines().next().unwrap().starts_with('┌'), "{table}");
+}
+
+fn fastrand_suffix() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u8(1);
+    hasher.finish()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_kind_of_error_prints_one_line_and_exits_with_its_code() {
+    let server = mock().await;
+    let case = |args: &[&str]| {
+        let mut command = fastcomments(&server);
+        command.args(args);
+        command
+    };
+    let mut cases: Vec<(&str, Command, i32)> = vec![
+        ("usage", case(&["comments", "get-comments", "--nope"]), 2),
+        (
+            "api",
+            case(&["comments", "get-comment", "--id", "missing"]),
+            3,
+        ),
+        (
+            "invalid request",
+            case(&["comments", "get-comments", "--limit", "ten"]),
+            9,
+        ),
+        (
+            "invalid path",
+            case(&["comments", "delete-comment", "--id", ".."]),
+            10,
+        ),
+    ];
+    let mut missing_key = case(&["comments", "get-comments"]);
+    missing_key.env_remove("FASTCOMMENTS_TENANT_ID");
+    cases.push(("no tenant", missing_key, 9));
+    let mut no_secret = case(&["sso", "sign", "--logged-out"]);
+    no_secret.env_remove("FASTCOMMENTS_API_SECRET");
+    cases.push(("no secret", no_secret, 2));
+    let mut closed = case(&["--no-retry", "comments", "get-comments"]);
+    closed.env("FASTCOMMENTS_BASE_URL", "http://127.0.0.1:9");
+    cases.push(("transport", closed, 5));
+    for (name, command, code) in cases {
+        let output = run(command).await;
+        assert_eq!(
+            output.status.code(),
+            Some(code),
+            "{name}: {}",
+            stderr(&output)
+        );
+        if code != 2 || name != "usage" {
+            let text = stderr(&output);
+            assert_eq!(text.lines().count(), 1, "{name}: {text}");
+            assert!(text.starts_with("error: "), "{name}: {text}");
+        }
+        assert!(!stderr(&output).contains(KEY), "{name}");
+    }
+    let faults: [(&str, Fault, &[&str], i32); 3] = [
+        ("http", Fault::Html { status: 502 }, &["--no-retry"], 4),
+        ("decode", Fault::Malformed, &["--no-retry"], 6),
+        (
+            "gave up",
+            Fault::RetryAfter {
+                status: 503,
+                retry_after: "0".into(),
+            },
+            &[],
+            11,
+        ),
+    ];
+    for (name, fault, extra, code) in faults {
+        server.clear_faults();
+        server.inject(FaultRule::new(fault).path("/api/v1/comments").always());
+        let output = run(case(&[extra, &["comments", "get-comments"][..]].concat())).await;
+        assert_eq!(
+            output.status.code(),
+            Some(code),
+            "{name}: {}",
+            stderr(&output)
+        );
+        assert_eq!(stderr(&output).lines().count(), 1, "{name}");
+    }
+}
+
+/// Every comment of the tenant, read straight from the mock through the library.
+async fn stored_ids(server: &MockServer) -> Vec<String> {
+    let client = server.client(TENANT, KEY).unwrap();
+    let comments: Vec<_> = client
+        .get_comments()
+        .direction(fastcomments::types::SortDirections::Of)
+        .stream()
+        .depth(0)
+        .try_collect()
+        .await
+        .unwrap();
+    comments.into_iter().map(|c| c.id).collect()
+}
+
+fn exported_ids(path: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let value: Value = serde_json::from_str(line).expect("every line is whole JSON");
+            value["id"].as_str().unwrap().to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_of_100000_comments_equals_the_store() {
+    let server = mock().await;
+    server.seed_comments(TENANT, "big", 100_000);
+    let file = std::env::temp_dir().join(format!("fc-export-{}.jsonl", fastrand_suffix()));
+    let mut command = fastcomments(&server);
+    command.args(["export", "--file"]).arg(&file);
+    let output = run(command).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stderr(&output), "", "no progress bar when not a terminal");
+    let exported = exported_ids(&file);
+    assert_eq!(exported.len(), 100_000);
+    assert_eq!(exported, stored_ids(&server).await);
+    std::fs::remove_file(file).unwrap();
+}
+
+fn line_count(path: &std::path::Path) -> usize {
+    std::fs::read(path)
+        .map(|b| b.iter().filter(|c| **c == b'\n').count())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_killed_halfway_while_comments_are_added_resumes_with_nothing_missing_or_doubled()
+{
+    let server = mock().await;
+    server.seed_comments(TENANT, "big", 20_000);
+    server.set_latency(std::time::Duration::from_millis(5));
+    let file = std::env::temp_dir().join(format!("fc-resume-{}.jsonl", fastrand_suffix()));
+    let mut command = fastcomments(&server);
+    command
+        .args(["export", "--file"])
+        .arg(&file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child: Child = command.spawn().unwrap();
+    let mut added = 0;
+    while line_count(&file) < 10_000 {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the export ended before it was killed"
+        );
+        server.seed_comments(TENANT, "live", 1);
+        added += 1;
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let written = line_count(&file);
+    assert!(written < 20_000, "{written}");
+    assert!(added > 0);
+    server.set_latency(std::time::Duration::ZERO);
+    let mut resume = fastcomments(&server);
+    resume.args(["export", "--resume", "--file"]).arg(&file);
+    let output = run(resume).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let exported = exported_ids(&file);
+    let stored = stored_ids(&server).await;
+    assert_eq!(stored.len(), 20_000 + added);
+    let unique: BTreeSet<&String> = exported.iter().collect();
+    assert_eq!(unique.len(), exported.len(), "doubled comments");
+    assert_eq!(exported, stored);
+    std::fs::remove_file(file).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_progress_bar_is_drawn_on_a_terminal_and_absent_when_piped() {
+    let server = mock().await;
+    server.seed_comments(TENANT, "p", 2_000);
+    server.set_latency(std::time::Duration::from_millis(150));
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let mut command = fastcomments(&server);
+    command
+        .args(["export", "--depth", "1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(pty.slave));
+    let mut child = command.spawn().unwrap();
+    drop(command);
+    let mut master = std::fs::File::from(pty.master);
+    let drawn = tokio::task::spawn_blocking(move || {
+        let mut drawn = Vec::new();
+        let mut buffer = [0u8; 4096];
+        // Read until the child closes its end (EIO on Linux).
+        while let Ok(n) = master.read(&mut buffer) {
+            if n == 0 {
+                break;
+            }
+            drawn.extend_from_slice(&buffer[..n]);
+        }
+        child.wait().unwrap();
+        String::from_utf8_lossy(&drawn).into_owned()
+    })
+    .await
+    .unwrap();
+    assert!(drawn.contains(" comments "), "{drawn:?}");
+    assert!(drawn.contains("/s"), "the rate: {drawn:?}");
+    assert!(drawn.contains("2000 comments written"), "{drawn:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_listen_prints_a_signed_delivery_and_refuses_a_tampered_one() {
+    let server = mock().await;
+    let mut command = fastcomments(&server);
+    command
+        .env("FASTCOMMENTS_API_SECRET", "whsec")
+        .args(["webhook", "listen"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let mut errors = BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    errors.read_line(&mut first).unwrap();
+    let url = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
+    let http = reqwest::Client::new();
+    let signer = WebhookSigner::new("whsec");
+    let good = signer.created(r#"{"id": "c1", "commentHTML": "<p>hi</p>"}"#);
+    let answer = good.request(&http, &url).send().await.unwrap();
+    assert_eq!(answer.status(), 200);
+    let tampered = signer.created(r#"{"id": "c2"}"#).tampered();
+    let answer = tampered.request(&http, &url).send().await.unwrap();
+    assert_eq!(answer.status(), 401);
+    assert!(answer.text().await.unwrap().contains("signature"));
+    // `webhook sign URL` is accepted with the secret and refused (exit 12) without it.
+    for (secret, code) in [("whsec", 0), ("other", 12)] {
+        let mut sign = fastcomments(&server);
+        sign.env("FASTCOMMENTS_API_SECRET", secret).args([
+            "webhook",
+            "sign",
+            "--event",
+            "created",
+            "--body",
+            r#"{"id": "c3"}"#,
+            &url,
+        ]);
+        let output = run(sign).await;
+        assert_eq!(output.status.code(), Some(code), "{}", stderr(&output));
+    }
+    let mut refused = String::new();
+    errors.read_line(&mut refused).unwrap();
+    assert!(refused.starts_with("refused"), "{refused}");
+    child.kill().unwrap();
+    let output = child.wait_with_output().unwrap();
+    let events: Vec<Value> = stdout(&output)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let ids: Vec<&str> = events
+        .iter()
+        .map(|e| e["commentId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["c1", "c3"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sso_token_from_the_shell_signs_a_user_in_and_a_wrong_secret_is_refused() {
+    let server = mock().await;
+    server.seed_comments(TENANT, "page", 1);
+    for (secret, code) in [(KEY, 0), ("not-the-key", 3)] {
+        let mut sign = fastcomments(&server);
+        sign.env("FASTCOMMENTS_API_SECRET", secret).args([
+            "sso",
+            "sign",
+            "--user",
+            r#"{"id": "u1", "email": "ada@example.com", "username": "ada"}"#,
+        ]);
+        let token = stdout(&run(sign).await).trim().to_owned();
+        let mut read = fastcomments(&server);
+        read.args([
+            "public",
+            "get-comments-public",
+            "--url-id",
+            "page",
+            "--sso",
+            &token,
+        ]);
+        let output = run(read).await;
+        assert_eq!(output.status.code(), Some(code), "{}", stderr(&output));
+        if code == 0 {
+            let answer: Value = serde_json::from_slice(&output.stdout).unwrap();
+            assert_eq!(answer["user"]["username"], "ada", "{answer}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mock_command_prints_credentials_that_the_other_commands_take() {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_fastcomments"));
+    command
+        .args(["mock", "--comments", "4"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = command.spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut credentials = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        credentials.push_str(&line);
+        credentials.push('\n');
+        if line.starts_with("FASTCOMMENTS_API_SECRET=") {
+            break;
+        }
+    }
+    let mut read = Command::new(env!("CARGO_BIN_EXE_fastcomments"));
+    read.args([
+        "--credentials",
+        "-",
+        "comments",
+        "get-comments",
+        "--url-id",
+        "welcome",
+    ])
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let output = tokio::task::spawn_blocking(move || {
+        let mut reader = read.spawn().unwrap();
+        use std::io::Write;
+        reader
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(credentials.as_bytes())
+            .unwrap();
+        reader.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let answer: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(answer["comments"].as_array().unwrap().len(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tail_prints_a_new_comment_as_one_json_line() {
+    let server = mock().await;
+    let mut command = fastcomments(&server);
+    command
+        .args(["tail", "news"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = command.spawn().unwrap();
+    while server.live_subscribers(TENANT).is_empty() {
+        assert!(child.try_wait().unwrap().is_none());
+        tokio::task::yield_now().await;
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let id = server.seed_comments(TENANT, "news", 1).remove(0);
+    let client = server.client(TENANT, KEY).unwrap();
+    let example = server.example_request(TENANT, "SaveComment").unwrap();
+    let mut body: fastcomments::types::CreateCommentParams = example.body().unwrap();
+    body.url_id = "news".into();
+    let saved = client.save_comment().body(body).send().await.unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::task::spawn_blocking(move || lines.next().unwrap().unwrap())
+        .await
+        .unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let event: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(event["type"], "new-comment", "{event}");
+    assert_ne!(
+        event["comment"]["_id"],
+        id.as_str(),
+        "seeded comments are not live events"
+    );
+    assert_eq!(
+        event["comment"]["_id"],
+        saved.comment.id.as_str(),
+        "{event}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_refuses_a_password_on_the_command_line() {
+    let server = mock().await;
+    let mut command = fastcomments(&server);
+    command.args(["sync", "--db", "postgres://fc:hunter2@127.0.0.1/fc"]);
+    let output = run(command).await;
+    assert_eq!(output.status.code(), Some(2));
+    assert!(!stderr(&output).contains("hunter2"), "{}", stderr(&output));
+}
