@@ -87,13 +87,14 @@ mod tests {
 
     #[test]
     fn json_is_pretty_on_a_terminal_and_one_line_when_piped() {
-        let answer = json!({"status": "success", "count": 2});
+        // One key: serde_json's key order depends on its features in the workspace.
+        let answer = json!({"count": [1, 2]});
+        assert_eq!(render(&answer, None, false), r#"{"count":[1,2]}"#);
         assert_eq!(
-            render(&answer, None, false),
-            r#"{"count":2,"status":"success"}"#
+            render(&answer, None, true),
+            "{\n  \"count\": [\n    1,\n    2\n  ]\n}"
         );
-        assert!(render(&answer, None, true).contains("\n  \"count\": 2"));
-        assert_eq!(render(&answer, Some("compact"), true), answer.to_string());
+        assert_eq!(render(&answer, Some("compact"), true), r#"{"count":[1,2]}"#);
     }
 
     #[test]
