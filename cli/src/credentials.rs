@@ -4,7 +4,6 @@
 //! secret.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 
 use clap::ArgMatches;
 use fastcomments::{Client, Region, RetryPolicy};
@@ -66,17 +65,7 @@ impl Credentials {
             .filter(|(_, v)| !v.is_empty())
             .collect();
         if let Some(file) = file {
-            let text = if file == "-" {
-                let mut text = String::new();
-                std::io::stdin()
-                    .read_to_string(&mut text)
-                    .map_err(|e| Failure::usage(format!("reading credentials from stdin: {e}")))?;
-                text
-            } else {
-                std::fs::read_to_string(file)
-                    .map_err(|e| Failure::usage(format!("reading credentials from {file}: {e}")))?
-            };
-            values.extend(parse(&text)?);
+            values.extend(parse(&crate::input::read_file(file, "credentials")?)?);
         }
         Ok(Credentials { values })
     }

@@ -287,8 +287,17 @@ fn last_json_line(file: &mut std::fs::File) -> Result<(u64, Position), Failure> 
 }
 
 /// The byte offset after the last complete CSV record (all columns, ended by a
-/// newline), and the position it ends at.
+/// newline), and the position it ends at. The reader counts a record cut by the end of
+/// the file as whole, so each record is taken only once the next one (or a final
+/// newline) shows that it ended.
 fn last_csv_record(file: &mut std::fs::File) -> Result<(u64, Position), Failure> {
+    let length = file.metadata()?.len();
+    let ends_with_newline = length > 0 && {
+        let mut last = [0u8];
+        file.seek(SeekFrom::Start(length - 1))?;
+        std::io::Read::read_exact(file, &mut last)?;
+        last[0] == b'\n'
+    };
     file.seek(SeekFrom::Start(0))?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -296,48 +305,34 @@ fn last_csv_record(file: &mut std::fs::File) -> Result<(u64, Position), Failure>
         .from_reader(BufReader::new(&mut *file));
     let mut position = Position::default();
     let mut end = 0;
+    // The record read last: where it ends, and its date and id (none for the header).
+    let mut pending: Option<(u64, Option<(i64, String)>)> = None;
     let mut record = csv::StringRecord::new();
     let mut header = true;
     while let Ok(true) = reader.read_record(&mut record) {
         if record.len() != CSV_COLUMNS.len() {
-            break;
+            break; // a record cut short: the one before it ended with its newline
         }
-        let offset = reader.position().byte();
-        if let (false, Ok(date)) = (header, record[1].parse::<i64>()) {
-            position.advance(date, &record[0]);
+        if let Some((offset, dated)) = pending.take() {
+            end = offset;
+            if let Some((date, id)) = dated {
+                position.advance(date, &id);
+            }
         }
+        let dated = match (header, record[1].parse::<i64>()) {
+            (false, Ok(date)) => Some((date, record[0].to_owned())),
+            _ => None,
+        };
         header = false;
-        end = offset;
+        pending = Some((reader.position().byte(), dated));
     }
-    // The reader counts a record ended by the end of the file as complete; a record is
-    // complete only when its newline was written.
-    let length = file.metadata()?.len();
-    if end == length && !ends_with_newline(file, length)? {
-        return last_complete_before(file, length);
+    if let Some((offset, dated)) = pending.filter(|(o, _)| *o < length || ends_with_newline) {
+        end = offset;
+        if let Some((date, id)) = dated {
+            position.advance(date, &id);
+        }
     }
     Ok((end, position))
-}
-
-fn ends_with_newline(file: &mut std::fs::File, length: u64) -> Result<bool, Failure> {
-    use std::io::Read;
-    let mut last = [0u8];
-    file.seek(SeekFrom::Start(length - 1))?;
-    file.read_exact(&mut last)?;
-    Ok(last[0] == b'\n')
-}
-
-/// The CSV file cut at its last newline, read again.
-fn last_complete_before(file: &mut std::fs::File, length: u64) -> Result<(u64, Position), Failure> {
-    use std::io::Read;
-    file.seek(SeekFrom::Start(0))?;
-    let mut text = Vec::with_capacity(length as usize);
-    file.take(length).read_to_end(&mut text)?;
-    let cut = text.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-    file.set_len(cut as u64)?;
-    if cut == 0 {
-        return Ok((0, Position::default()));
-    }
-    last_csv_record(file)
 }
 
 /// The comment's id (`_id`, or `id`).
@@ -482,6 +477,19 @@ mod tests {
         let (end, position) = last_csv_record(&mut file).unwrap();
         assert_eq!(end as usize, head.len() + full.len());
         assert_eq!(position.date, 5);
+        std::fs::remove_file(path).unwrap();
+        // The header alone is kept; a header cut short is not.
+        let (path, mut file) = file_with(head.as_bytes());
+        assert_eq!(
+            last_csv_record(&mut file).unwrap(),
+            (head.len() as u64, Position::default())
+        );
+        std::fs::remove_file(path).unwrap();
+        let (path, mut file) = file_with(b"id,date,ur");
+        assert_eq!(
+            last_csv_record(&mut file).unwrap(),
+            (0, Position::default())
+        );
         std::fs::remove_file(path).unwrap();
     }
 

@@ -12,6 +12,7 @@ mod credentials;
 mod exit;
 mod export;
 mod fleet;
+mod input;
 #[cfg(feature = "mock")]
 mod mock;
 mod operations;

@@ -14,7 +14,7 @@
 //! whose flag would clash with a global one is `--param-<name>`.
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use fastcomments::Client;
@@ -25,7 +25,7 @@ use heck::ToKebabCase;
 use serde_json::Value;
 
 use crate::exit::Failure;
-use crate::output;
+use crate::{input, output};
 
 /// Subcommand names the tool itself uses; a group of the same name is `api-<name>`.
 const BUILT_IN: [&str; 8] = [
@@ -201,26 +201,13 @@ pub async fn run(
 fn body(op: &Operation, args: &ArgMatches) -> Result<Option<Value>, Failure> {
     let required = matches!(op.body, Body::Json { required: true });
     let text = match args.try_get_one::<String>("body").ok().flatten() {
-        Some(text) if text == "-" => read_stdin()?,
-        Some(text) => match text.strip_prefix('@') {
-            Some(path) => std::fs::read_to_string(path)
-                .map_err(|e| Failure::usage(format!("reading the body from {path}: {e}")))?,
-            None => text.clone(),
-        },
-        None if required && !std::io::stdin().is_terminal() => read_stdin()?,
+        Some(body) => input::read_argument(body, "the body")?,
+        None if required && !std::io::stdin().is_terminal() => input::read_stdin("the body")?,
         None => return Ok(None),
     };
     serde_json::from_str(&text)
         .map(Some)
         .map_err(|e| Failure::usage(format!("the body is not JSON: {e}")))
-}
-
-fn read_stdin() -> Result<String, Failure> {
-    let mut text = String::new();
-    std::io::stdin()
-        .read_to_string(&mut text)
-        .map_err(|e| Failure::usage(format!("reading the body from stdin: {e}")))?;
-    Ok(text)
 }
 
 /// The multipart operation (`UploadImage`), through the crate's hand-written builder.

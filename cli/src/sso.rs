@@ -3,8 +3,6 @@
 //! for the form without a user. The user's JSON has FastComments' camelCase keys and at
 //! least `id` (and usually `email`, `username`).
 
-use std::io::Read;
-
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use fastcomments::sso::{SecureSso, SsoUser};
 
@@ -49,7 +47,7 @@ pub fn run(args: &ArgMatches, credentials: &Credentials) -> Result<(), Failure> 
     let payload = match sign.get_one::<String>("user") {
         None => sso.logged_out(),
         Some(user) => {
-            let text = read_argument(user, "the user")?;
+            let text = crate::input::read_argument(user, "the user")?;
             let user: SsoUser = serde_json::from_str(&text)
                 .map_err(|e| Failure::usage(format!("the user is not an SSO user: {e}")))?;
             if user.id.is_empty() {
@@ -60,20 +58,4 @@ pub fn run(args: &ArgMatches, credentials: &Credentials) -> Result<(), Failure> 
     };
     println!("{}", payload.to_query_param());
     Ok(())
-}
-
-/// A value given inline, as `@file`, or `-` for stdin.
-pub fn read_argument(value: &str, what: &str) -> Result<String, Failure> {
-    if value == "-" {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .map_err(|e| Failure::usage(format!("reading {what} from stdin: {e}")))?;
-        return Ok(text);
-    }
-    match value.strip_prefix('@') {
-        Some(path) => std::fs::read_to_string(path)
-            .map_err(|e| Failure::usage(format!("reading {what} from {path}: {e}"))),
-        None => Ok(value.to_owned()),
-    }
 }

@@ -125,7 +125,7 @@ fn event_json(event: &WebhookEvent) -> Value {
 }
 
 async fn sign(args: &ArgMatches, secret: &str) -> Result<(), Failure> {
-    let body = crate::sso::read_argument(
+    let body = crate::input::read_argument(
         args.get_one::<String>("body").expect("required"),
         "the body",
     )?;
@@ -161,12 +161,7 @@ async fn sign(args: &ArgMatches, secret: &str) -> Result<(), Failure> {
         .request(&reqwest::Client::new(), url)
         .send()
         .await
-        .map_err(|e| {
-            Failure::new(
-                5,
-                format!("sending the delivery: {}", fastcomments_error(&e)),
-            )
-        })?;
+        .map_err(|e| Failure::new(5, format!("sending the delivery: {}", innermost_cause(&e))))?;
     let status = answer.status();
     let text = answer.text().await.unwrap_or_default();
     let shown: String = text.trim().chars().take(200).collect();
@@ -182,7 +177,7 @@ async fn sign(args: &ArgMatches, secret: &str) -> Result<(), Failure> {
 }
 
 /// The innermost cause of a transport error, without its URL.
-fn fastcomments_error(error: &reqwest::Error) -> String {
+fn innermost_cause(error: &reqwest::Error) -> String {
     let mut source: &dyn std::error::Error = error;
     while let Some(next) = source.source() {
         source = next;

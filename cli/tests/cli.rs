@@ -38,6 +38,24 @@ async fn run(mut command: Command) -> Output {
         .unwrap()
 }
 
+/// Runs `command` with `input` on its stdin.
+async fn run_with_stdin(mut command: Command, input: String) -> Output {
+    command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut child = command.spawn().unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(input.as_bytes()).unwrap();
+        drop(stdin);
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap()
+}
+
 async fn mock() -> MockServer {
     let server = MockServer::start().await.unwrap();
     server.add_tenant(TENANT, KEY);
@@ -203,24 +221,7 @@ async fn a_body_comes_inline_from_a_file_or_from_stdin_and_a_list_prints_as_a_ta
             .args(["comments", "save-comment"])
             .args(flags(&example.params));
         let output = if source == "stdin" {
-            command
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped());
-            let text = body.to_string();
-            tokio::task::spawn_blocking(move || {
-                let mut child = command.spawn().unwrap();
-                use std::io::Write;
-                child
-                    .stdin
-                    .take()
-                    .unwrap()
-                    .write_all(text.as_bytes())
-                    .unwrap();
-                child.wait_with_output().unwrap()
-            })
-            .await
-            .unwrap()
+            run_with_stdin(command, body.to_string()).await
         } else {
             command.args(["--body", &format!("@{}", file.display())]);
             run(command).await
@@ -573,23 +574,8 @@ async fn the_mock_command_prints_credentials_that_the_other_commands_take() {
         "get-comments",
         "--url-id",
         "welcome",
-    ])
-    .stdin(Stdio::piped())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
-    let output = tokio::task::spawn_blocking(move || {
-        let mut reader = read.spawn().unwrap();
-        use std::io::Write;
-        reader
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(credentials.as_bytes())
-            .unwrap();
-        reader.wait_with_output().unwrap()
-    })
-    .await
-    .unwrap();
+    ]);
+    let output = run_with_stdin(read, credentials).await;
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
@@ -611,7 +597,6 @@ async fn tail_prints_a_new_comment_as_one_json_line() {
         tokio::task::yield_now().await;
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    let id = server.seed_comments(TENANT, "news", 1).remove(0);
     let client = server.client(TENANT, KEY).unwrap();
     let example = server.example_request(TENANT, "SaveComment").unwrap();
     let mut body: fastcomments::types::CreateCommentParams = example.body().unwrap();
@@ -625,11 +610,6 @@ async fn tail_prints_a_new_comment_as_one_json_line() {
     child.wait().unwrap();
     let event: Value = serde_json::from_str(&line).unwrap();
     assert_eq!(event["type"], "new-comment", "{event}");
-    assert_ne!(
-        event["comment"]["_id"],
-        id.as_str(),
-        "seeded comments are not live events"
-    );
     assert_eq!(
         event["comment"]["_id"],
         saved.comment.id.as_str(),
@@ -645,4 +625,61 @@ async fn sync_refuses_a_password_on_the_command_line() {
     let output = run(command).await;
     assert_eq!(output.status.code(), Some(2));
     assert!(!stderr(&output).contains("hunter2"), "{}", stderr(&output));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_prints_the_confirmation_url_and_mirrors_the_sites_events_once_confirmed() {
+    let server = mock().await;
+    let db = std::env::temp_dir().join(format!("fc-sync-{}.sqlite", fastrand_suffix()));
+    let mut command = fastcomments(&server);
+    command
+        .args(["sync", "--once", "--site", "blog", "--db"])
+        .arg(format!("sqlite://{}", db.display()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = tokio::task::spawn_blocking(move || {
+        let first = lines.next().unwrap().unwrap();
+        (first, lines)
+    })
+    .await
+    .unwrap();
+    let (first, lines) = first;
+    let url = first
+        .strip_prefix("confirm the integration at ")
+        .unwrap_or_else(|| panic!("{first}"))
+        .to_owned();
+    let token = url
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap();
+    server.confirm_integration(token, TENANT);
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    server.create_integration_testing_events(TENANT, now_ms);
+    let rest: Vec<String> = tokio::task::spawn_blocking(move || {
+        let rest = lines.map(Result::unwrap).collect();
+        assert!(child.wait().unwrap().success());
+        rest
+    })
+    .await
+    .unwrap();
+    assert!(rest.iter().any(|l| l == "confirmed"), "{rest:?}");
+    assert!(
+        rest.iter().any(|l| l.starts_with("applied 9 events")),
+        "{rest:?}"
+    );
+    // The testing events net two new comments, mirrored into the SQL site.
+    let sql = fastcomments::sql::SqlDb::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let site = fastcomments::sql::SqlSite::open(sql, "blog").await.unwrap();
+    assert_eq!(site.comments().await.unwrap().len(), 2);
+    std::fs::remove_file(db).ok();
 }
