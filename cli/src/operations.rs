@@ -187,7 +187,9 @@ pub async fn run(
                     call = call.param(p.name, value.as_str());
                 }
             }
-            if let Some(body) = body(op, args)? {
+            let stdin_taken =
+                global.get_one::<String>("credentials").map(String::as_str) == Some("-");
+            if let Some(body) = body(op, args, stdin_taken)? {
                 call = call.body(body);
             }
             call.send().await?
@@ -198,9 +200,16 @@ pub async fn run(
 
 /// The JSON body from `--body JSON`, `--body @file`, `--body -`, or stdin when the
 /// operation requires one and stdin is not a terminal.
-fn body(op: &Operation, args: &ArgMatches) -> Result<Option<Value>, Failure> {
+/// With `--credentials -` stdin holds the credentials, so a body from stdin is refused.
+fn body(op: &Operation, args: &ArgMatches, stdin_taken: bool) -> Result<Option<Value>, Failure> {
     let required = matches!(op.body, Body::Json { required: true });
-    let text = match args.try_get_one::<String>("body").ok().flatten() {
+    let given = args.try_get_one::<String>("body").ok().flatten();
+    if stdin_taken && (given.is_some_and(|b| b == "-") || (given.is_none() && required)) {
+        return Err(Failure::usage(
+            "stdin holds the credentials (--credentials -): give the body as --body JSON or --body @FILE",
+        ));
+    }
+    let text = match given {
         Some(body) => input::read_argument(body, "the body")?,
         None if required && !std::io::stdin().is_terminal() => input::read_stdin("the body")?,
         None => return Ok(None),

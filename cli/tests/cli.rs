@@ -308,6 +308,14 @@ async fn each_kind_of_error_prints_one_line_and_exits_with_its_code() {
         }
         assert!(!stderr(&output).contains(KEY), "{name}");
     }
+    // A body and the credentials cannot both come from stdin.
+    let output = run(case(&["--credentials", "-", "comments", "save-comment"])).await;
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("stdin holds the credentials"),
+        "{}",
+        stderr(&output)
+    );
     let faults: [(&str, Fault, &[&str], i32); 3] = [
         ("http", Fault::Html { status: 502 }, &["--no-retry"], 4),
         ("decode", Fault::Malformed, &["--no-retry"], 6),
