@@ -85,7 +85,7 @@ pub enum Error {
     /// remove. Refused before anything is sent, for every path parameter of every
     /// operation.
     #[error(
-        "path parameter {parameter} of {operation} is {value:?}: {reason} would change the request's path"
+        "path parameter {parameter} of {operation} is {value:?} ({reason}): it would change the request's path"
     )]
     InvalidPathParameter {
         /// The operation, e.g. `DeleteComment`.

@@ -57,13 +57,31 @@ impl Failure {
         self.code
     }
 
-    /// The message on one line: a server's multi-line answer is joined.
+    /// The message on one line: a server's multi-line answer is joined, and control
+    /// characters it may hold are escaped.
     pub fn one_line(&self) -> String {
-        self.message
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
+        printable(
+            &self
+                .message
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
+        )
     }
+}
+
+/// `text` with control characters (a terminal's escape sequences, NUL) escaped, for
+/// what is printed as text rather than as JSON.
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// The exit code of each kind of [`Error`].

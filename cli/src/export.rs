@@ -76,8 +76,9 @@ pub fn command() -> Command {
         )
 }
 
-/// Where an export starts: comments dated before `date` are written, and so are those
-/// at `date` whose ids are in `ids`.
+/// Where a resumed export (or one `--since` a date) starts: comments dated before `date`
+/// are written (or not wanted), and so are those at `date` whose ids are in `ids`. A
+/// fresh export skips nothing, whatever order the service lists comments in.
 #[derive(Debug, Default, PartialEq)]
 struct Position {
     date: i64,
@@ -107,34 +108,35 @@ pub async fn run(args: &ArgMatches, client: &Client) -> Result<(), Failure> {
         .map(|s| parse_date(s))
         .transpose()?;
     let depth = usize::from(*args.get_one::<u16>("depth").expect("defaulted"));
-    let (out, mut position, fresh): (Box<dyn Write>, Position, bool) =
-        match args.get_one::<String>("file") {
-            Some(path) => {
-                let (file, position) = open(path, args.get_flag("resume"), csv)?;
-                let fresh = position.is_none();
-                (Box::new(file), position.unwrap_or_default(), fresh)
-            }
-            None => (
-                Box::new(std::io::stdout().lock()),
-                Position::default(),
-                true,
-            ),
-        };
-    if let Some(since) = since.filter(|since| *since > position.date) {
-        position = Position {
+    let url_id = args.get_one::<String>("url-id");
+    let expected = Expected {
+        tenant: client.tenant_id(),
+        url_id: url_id.map(String::as_str),
+    };
+    // What is already written (a resumed file) or not wanted (`--since`): skipped.
+    let (out, mut skip): (Box<dyn Write>, Option<Position>) = match args.get_one::<String>("file") {
+        Some(path) => {
+            let (file, written) = open(path, args.get_flag("resume"), csv, &expected)?;
+            (Box::new(file), written)
+        }
+        None => (Box::new(std::io::stdout().lock()), None),
+    };
+    let fresh = skip.is_none();
+    if let Some(since) = since.filter(|since| skip.as_ref().is_none_or(|s| *since > s.date)) {
+        skip = Some(Position {
             date: since,
             ids: HashSet::new(),
-        };
+        });
     }
     let mut sink = Sink::new(out, csv, fresh)?;
     let mut call = client.call("GetComments")?.param("direction", "OF");
-    if let Some(url_id) = args.get_one::<String>("url-id") {
+    if let Some(url_id) = url_id {
         call = call.param("urlId", url_id.as_str());
     }
-    if position.date > 0 {
+    if let Some(from) = skip.as_ref().map(|s| s.date).filter(|d| *d > 0) {
         // One millisecond early: whether FastComments' `fromDate` is inclusive is not
         // documented; what comes before the position is skipped here.
-        call = call.param("fromDate", (position.date - 1).to_string());
+        call = call.param("fromDate", (from - 1).to_string());
     }
     let progress = progress_bar();
     let mut comments = CommentPages(call).stream().adaptive_depth(depth);
@@ -151,11 +153,10 @@ pub async fn run(args: &ArgMatches, client: &Client) -> Result<(), Failure> {
         };
         let value = comment;
         let (id, date) = (id_of(&value), value.get("date").and_then(date_ms));
-        if let (Some(id), Some(date)) = (id, date) {
-            if position.written(date, id) {
-                continue;
-            }
-            position.advance(date, id);
+        if let (Some(skip), Some(id), Some(date)) = (&skip, id, date)
+            && skip.written(date, id)
+        {
+            continue;
         }
         sink.write(&value)?;
         written += 1;
@@ -232,7 +233,12 @@ fn progress_bar() -> ProgressBar {
 /// Opens `path` to append: created empty, or (`resume`) cut after its last complete
 /// record, with that record's position. Without `resume` an existing file is refused
 /// unless empty, so an export never silently overwrites or doubles one.
-fn open(path: &str, resume: bool, csv: bool) -> Result<(std::fs::File, Option<Position>), Failure> {
+fn open(
+    path: &str,
+    resume: bool,
+    csv: bool,
+    expected: &Expected<'_>,
+) -> Result<(std::fs::File, Option<Position>), Failure> {
     let mut file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -249,39 +255,81 @@ fn open(path: &str, resume: bool, csv: bool) -> Result<(std::fs::File, Option<Po
             "{path} is not empty: --resume to go on from its last record, or another file"
         )));
     }
-    let (end, position) = if csv {
-        last_csv_record(&mut file)?
+    let read = if csv {
+        last_csv_record(&mut file)
     } else {
-        last_json_line(&mut file)?
+        last_json_line(&mut file, expected)
     };
+    let (end, position) = read.map_err(|reason| {
+        Failure::usage(format!(
+            "{path} is not this export's file ({reason}); it was left as it is"
+        ))
+    })?;
     file.set_len(end)?;
     file.seek(SeekFrom::Start(end))?;
     let position = (end > 0).then_some(position);
     Ok((file, position))
 }
 
-/// The byte offset after the last complete JSON line, and the position it ends at.
-fn last_json_line(file: &mut std::fs::File) -> Result<(u64, Position), Failure> {
-    file.seek(SeekFrom::Start(0))?;
+/// What a resumed file's records must match: the tenant and page exported.
+struct Expected<'a> {
+    tenant: Option<&'a str>,
+    url_id: Option<&'a str>,
+}
+
+impl Expected<'_> {
+    /// Why `record` is not one of this export's, if it is not.
+    fn refuses(&self, record: &Value) -> Option<String> {
+        let field = |name: &str| record.get(name).and_then(Value::as_str);
+        let (Some(_), Some(_)) = (id_of(record), record.get("date").and_then(date_ms)) else {
+            return Some("a record without an id and a date".into());
+        };
+        for (name, want) in [("tenantId", self.tenant), ("urlId", self.url_id)] {
+            if let (Some(have), Some(want)) = (field(name), want)
+                && have != want
+            {
+                return Some(format!("a record of {name} {have:?}, not {want:?}"));
+            }
+        }
+        None
+    }
+}
+
+/// The byte offset after the last complete JSON line, and the position it ends at; the
+/// reason, when a complete line is not a record of this export (another file, another
+/// format, another tenant or page).
+fn last_json_line(
+    file: &mut std::fs::File,
+    expected: &Expected<'_>,
+) -> Result<(u64, Position), String> {
+    let io = |e: std::io::Error| e.to_string();
+    file.seek(SeekFrom::Start(0)).map_err(io)?;
     let mut reader = BufReader::new(file);
-    let (mut end, mut offset) = (0u64, 0u64);
+    let mut end = 0u64;
     let mut position = Position::default();
     let mut line = Vec::new();
-    loop {
+    for number in 1.. {
         line.clear();
-        let read = reader.read_until(b'\n', &mut line)? as u64;
-        if read == 0 || line.last() != Some(&b'\n') {
+        let read = reader.read_until(b'\n', &mut line).map_err(io)? as u64;
+        if read == 0 {
             break;
         }
-        offset += read;
-        let Ok(value) = serde_json::from_slice::<Value>(&line) else {
-            // A line cut and then followed by another run's: stop before it.
+        if line.last() != Some(&b'\n') {
+            // A line cut by the end of the file is cut, if it is the start of a record.
+            if line.first() != Some(&b'{') {
+                return Err(format!("line {number} is not a record"));
+            }
             break;
-        };
+        }
+        let value = serde_json::from_slice::<Value>(&line)
+            .map_err(|e| format!("line {number} is not JSON: {e}"))?;
+        if let Some(reason) = expected.refuses(&value) {
+            return Err(format!("line {number}: {reason}"));
+        }
         if let (Some(id), Some(date)) = (id_of(&value), value.get("date").and_then(date_ms)) {
             position.advance(date, id);
         }
-        end = offset;
+        end += read;
     }
     Ok((end, position))
 }
@@ -290,49 +338,101 @@ fn last_json_line(file: &mut std::fs::File) -> Result<(u64, Position), Failure> 
 /// newline), and the position it ends at. The reader counts a record cut by the end of
 /// the file as whole, so each record is taken only once the next one (or a final
 /// newline) shows that it ended.
-fn last_csv_record(file: &mut std::fs::File) -> Result<(u64, Position), Failure> {
-    let length = file.metadata()?.len();
-    let ends_with_newline = length > 0 && {
-        let mut last = [0u8];
-        file.seek(SeekFrom::Start(length - 1))?;
-        std::io::Read::read_exact(file, &mut last)?;
-        last[0] == b'\n'
-    };
-    file.seek(SeekFrom::Start(0))?;
+fn last_csv_record(file: &mut std::fs::File) -> Result<(u64, Position), String> {
+    let io = |e: std::io::Error| e.to_string();
+    let length = file.metadata().map_err(io)?.len();
+    file.seek(SeekFrom::Start(0)).map_err(io)?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .from_reader(BufReader::new(&mut *file));
     let mut position = Position::default();
     let mut end = 0;
-    // The record read last: where it ends, and its date and id (none for the header).
-    let mut pending: Option<(u64, Option<(i64, String)>)> = None;
+    // The record read last: where it starts and ends, and its date and id (none for the
+    // header).
+    let mut pending: Option<(u64, u64, Dated)> = None;
     let mut record = csv::StringRecord::new();
-    let mut header = true;
-    while let Ok(true) = reader.read_record(&mut record) {
-        if record.len() != CSV_COLUMNS.len() {
-            break; // a record cut short: the one before it ended with its newline
+    let mut cut_tail = false;
+    for number in 1.. {
+        let start = reader.position().byte();
+        match reader.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(format!("record {number}: {e}")),
         }
-        if let Some((offset, dated)) = pending.take() {
+        let at_end = reader.position().byte() >= length;
+        if number == 1 && !record.iter().eq(CSV_COLUMNS) {
+            // Nothing but a header cut short is cut; anything else is another file.
+            let header = format!("{}\n", CSV_COLUMNS.join(","));
+            let cut_header = at_end && length < header.len() as u64 && {
+                let raw: Vec<u8> = record.iter().collect::<Vec<_>>().join(",").into_bytes();
+                header.as_bytes().starts_with(&raw)
+            };
+            if cut_header {
+                break;
+            }
+            return Err("its first line is not this export's header".into());
+        }
+        if record.len() != CSV_COLUMNS.len() {
+            if at_end {
+                // Cut short by the end of the file: cut it; the record before it ended.
+                cut_tail = true;
+                break;
+            }
+            return Err(format!(
+                "record {number} has {} columns, not {}",
+                record.len(),
+                CSV_COLUMNS.len()
+            ));
+        }
+        let dated = match (number, record[1].parse::<i64>()) {
+            (1, _) => None,
+            (_, Ok(date)) if !record[0].is_empty() => Some((date, record[0].to_owned())),
+            _ if at_end => None,
+            _ => return Err(format!("record {number} has no id and date")),
+        };
+        if let Some((_, offset, dated)) = pending.replace((start, reader.position().byte(), dated))
+        {
             end = offset;
             if let Some((date, id)) = dated {
                 position.advance(date, &id);
             }
         }
-        let dated = match (header, record[1].parse::<i64>()) {
-            (false, Ok(date)) => Some((date, record[0].to_owned())),
-            _ => None,
-        };
-        header = false;
-        pending = Some((reader.position().byte(), dated));
     }
-    if let Some((offset, dated)) = pending.filter(|(o, _)| *o < length || ends_with_newline) {
+    drop(reader);
+    // Only the last record can be cut: it is whole when it ends with a newline outside
+    // quotes (an even number of `"` in it).
+    if let Some((start, offset, dated)) = pending
+        && (cut_tail || whole_record(file, start, length).map_err(io)?)
+    {
         end = offset;
         if let Some((date, id)) = dated {
             position.advance(date, &id);
         }
     }
     Ok((end, position))
+}
+
+/// A CSV record's date and id; `None` for the header.
+type Dated = Option<(i64, String)>;
+
+/// Whether the bytes from `start` to the end of the file end with a newline outside
+/// quotes.
+fn whole_record(file: &mut std::fs::File, start: u64, length: u64) -> std::io::Result<bool> {
+    use std::io::Read;
+    file.seek(SeekFrom::Start(start))?;
+    let mut quotes = 0u64;
+    let mut last = None;
+    let mut buffer = [0u8; 1 << 14];
+    loop {
+        let n = file.read(&mut buffer)?;
+        if n == 0 {
+            break;
+        }
+        quotes += buffer[..n].iter().filter(|b| **b == b'"').count() as u64;
+        last = buffer[..n].last().copied();
+    }
+    Ok(length > start && last == Some(b'\n') && quotes.is_multiple_of(2))
 }
 
 /// The comment's id (`_id`, or `id`).
@@ -451,13 +551,61 @@ mod tests {
     fn resume_cuts_a_half_line_and_keeps_the_ties_of_the_last_date() {
         let text = b"{\"_id\":\"a\",\"date\":1}\n{\"_id\":\"b\",\"date\":2}\n{\"_id\":\"c\",\"date\":2}\n{\"_id\":\"d\",\"da";
         let (path, mut file) = file_with(text);
-        let (end, position) = last_json_line(&mut file).unwrap();
+        let (end, position) = last_json_line(&mut file, &ANY).unwrap();
         assert_eq!(end as usize, text.len() - "{\"_id\":\"d\",\"da".len());
         assert_eq!(position.date, 2);
         assert_eq!(position.ids, HashSet::from(["b".into(), "c".into()]));
         assert!(position.written(1, "z") && position.written(2, "c"));
         assert!(!position.written(2, "d") && !position.written(3, "a"));
         std::fs::remove_file(path).unwrap();
+    }
+
+    const ANY: Expected<'static> = Expected {
+        tenant: None,
+        url_id: None,
+    };
+
+    /// Why resuming `text` as JSONL (`csv` false) or CSV is refused.
+    fn refused(text: &[u8], csv: bool, expected: &Expected<'_>) -> String {
+        let (path, mut file) = file_with(text);
+        let read = if csv {
+            last_csv_record(&mut file)
+        } else {
+            last_json_line(&mut file, expected)
+        };
+        std::fs::remove_file(path).unwrap();
+        read.expect_err("refused")
+    }
+
+    #[test]
+    fn resume_refuses_a_file_that_is_not_this_exports_and_leaves_it() {
+        let jsonl = b"{\"id\":\"a\",\"date\":1,\"tenantId\":\"acme\",\"urlId\":\"p\"}\n";
+        let csv = b"id,date,urlId,parentId,userId,commenterName,approved,votes,comment,commentHTML\na,5,p,,u,n,true,0,c,h\n";
+        assert!(refused(b"my notes\n", false, &ANY).contains("not JSON"));
+        assert!(refused(b"my notes", false, &ANY).contains("not a record"));
+        assert!(refused(csv, false, &ANY).contains("not JSON"));
+        assert!(refused(b"{\"x\": 1}\n", false, &ANY).contains("without an id"));
+        let demo = Expected {
+            tenant: Some("demo"),
+            url_id: None,
+        };
+        assert!(refused(jsonl, false, &demo).contains("tenantId \"acme\""));
+        let page = Expected {
+            tenant: Some("acme"),
+            url_id: Some("q"),
+        };
+        assert!(refused(jsonl, false, &page).contains("urlId"));
+        assert!(refused(jsonl, true, &ANY).contains("header"));
+        assert!(refused(b"a,b,c\n1,2,3\n", true, &ANY).contains("header"));
+        assert!(refused(b"a,b,c", true, &ANY).contains("header"));
+        // A corrupt record in the middle is refused, not cut with all that follows.
+        let mut middle = csv.to_vec();
+        middle.extend_from_slice(b"x,y\nb,6,p,,u,n,true,0,c,h\n");
+        assert!(refused(&middle, true, &ANY).contains("columns"));
+        let mut middle = jsonl.to_vec();
+        middle.extend_from_slice(b"{oops\n");
+        middle.extend_from_slice(jsonl);
+        assert!(refused(&middle, false, &ANY).contains("line 2"));
     }
 
     #[test]
@@ -474,6 +622,13 @@ mod tests {
         std::fs::remove_file(path).unwrap();
         // A last record with all its columns but no newline is cut too.
         let (path, mut file) = file_with(format!("{head}{full}b,6,p,,u,n,true,0,x,y").as_bytes());
+        let (end, position) = last_csv_record(&mut file).unwrap();
+        assert_eq!(end as usize, head.len() + full.len());
+        assert_eq!(position.date, 5);
+        std::fs::remove_file(path).unwrap();
+        // A record cut just after a newline inside its quoted last column is cut.
+        let inside = "b,6,p,,u,n,true,0,c,\"<p>first half\n";
+        let (path, mut file) = file_with(format!("{head}{full}{inside}").as_bytes());
         let (end, position) = last_csv_record(&mut file).unwrap();
         assert_eq!(end as usize, head.len() + full.len());
         assert_eq!(position.date, 5);

@@ -59,7 +59,11 @@ pub fn worker_command() -> Command {
 async fn database(args: &ArgMatches, credentials: &Credentials) -> Result<SqlDb, Failure> {
     let url = match args.get_one::<String>("db") {
         Some(url) => {
-            let has_password = reqwest::Url::parse(url).is_ok_and(|u| u.password().is_some());
+            let has_password = reqwest::Url::parse(url).is_ok_and(|u| {
+                u.password().is_some()
+                    || u.query_pairs()
+                        .any(|(k, _)| k.to_ascii_lowercase().contains("pass"))
+            });
             if has_password {
                 return Err(Failure::usage(format!(
                     "--db carries a password, which would show in ps and the shell's history: put the URL in {DATABASE_URL}"

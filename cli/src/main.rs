@@ -99,7 +99,7 @@ async fn run(matches: &ArgMatches) -> Result<(), Failure> {
         "tail" => tail::run(sub, &credentials()?.tenant_client(matches)?).await,
         "sync" => fleet::sync(sub, &credentials()?, matches).await,
         "fleet-worker" => fleet::worker(sub, &credentials()?, matches).await,
-        group => operations::run(group, sub, &credentials()?.client(matches)?, matches).await,
+        group => operations::run(group, sub, &credentials()?, matches).await,
     }
 }
 

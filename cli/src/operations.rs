@@ -24,6 +24,7 @@ use fastcomments::operations::{
 use heck::ToKebabCase;
 use serde_json::Value;
 
+use crate::credentials::{API_KEY, Credentials, TENANT_ID};
 use crate::exit::Failure;
 use crate::{input, output};
 
@@ -173,11 +174,24 @@ fn find(group: &str, command: &str) -> Option<&'static Operation> {
 pub async fn run(
     group: &str,
     matches: &ArgMatches,
-    client: &Client,
+    credentials: &Credentials,
     global: &ArgMatches,
 ) -> Result<(), Failure> {
     let (name, args) = matches.subcommand().expect("a subcommand is required");
     let op = find(group, name).expect("clap only accepts the commands built from the table");
+    // A credential the operation needs is named before anything is sent.
+    if op.requires_api_key {
+        credentials.require(API_KEY)?;
+    }
+    let tenant_given = args
+        .try_get_one::<String>("tenantId")
+        .ok()
+        .flatten()
+        .is_some();
+    if op.parameter("tenantId").is_some_and(|p| p.required) && !tenant_given {
+        credentials.require(TENANT_ID)?;
+    }
+    let client = &credentials.client(global)?;
     let answer = match op.body {
         Body::Multipart => upload(op, args, client).await?,
         _ => {

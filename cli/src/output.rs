@@ -72,7 +72,7 @@ fn cell(item: &Map<String, Value>, column: &str) -> String {
         Some(Value::String(s)) => s.clone(),
         Some(other) => other.to_string(),
     };
-    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let one_line = crate::exit::printable(&text.split_whitespace().collect::<Vec<_>>().join(" "));
     if one_line.chars().count() > CELL {
         one_line.chars().take(CELL - 1).chain(['…']).collect()
     } else {
@@ -102,6 +102,7 @@ mod tests {
         let answer = json!({"status": "success", "comments": [
             {"_id": "c1", "comment": "first\nline", "votes": 3, "user": {"id": "u"}},
             {"_id": "c2", "comment": "x".repeat(100), "votes": null},
+            {"_id": "c3", "comment": "evil\u{1b}[2J\u{1b}]0;pwned\u{7}"},
         ]});
         let text = render(&answer, Some("table"), false);
         let lines: Vec<&str> = text.lines().collect();
@@ -119,6 +120,11 @@ mod tests {
             "{text}"
         );
         assert!(text.contains('…'), "{text}");
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{7}'),
+            "{text:?}"
+        );
+        assert!(text.contains("evil\\u{1b}[2J"), "{text}");
         // No list: the JSON itself.
         assert_eq!(
             render(&json!({"a": 1}), Some("table"), false),

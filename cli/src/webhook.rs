@@ -16,7 +16,7 @@ use fastcomments::webhook::{TOKEN_HEADER, WebhookEvent, WebhookVerifier};
 use serde_json::{Value, json};
 
 use crate::credentials::{API_SECRET, Credentials};
-use crate::exit::{Failure, REFUSED};
+use crate::exit::{Failure, REFUSED, printable};
 
 pub fn command() -> Command {
     Command::new("webhook")
@@ -101,7 +101,10 @@ fn receive(
             (StatusCode::OK, "ok\n".into())
         }
         Err(rejection) => {
-            eprintln!("refused {method} delivery: {rejection}");
+            eprintln!(
+                "refused {method} delivery: {}",
+                printable(&rejection.to_string())
+            );
             let status =
                 StatusCode::from_u16(rejection.status()).unwrap_or(StatusCode::BAD_REQUEST);
             (status, format!("{rejection}\n"))
@@ -158,7 +161,7 @@ async fn sign(args: &ArgMatches, secret: &str) -> Result<(), Failure> {
         return Ok(());
     };
     let answer = delivery
-        .request(&reqwest::Client::new(), url)
+        .request(&http_client()?, url)
         .send()
         .await
         .map_err(|e| Failure::new(5, format!("sending the delivery: {}", innermost_cause(&e))))?;
@@ -174,6 +177,14 @@ async fn sign(args: &ArgMatches, secret: &str) -> Result<(), Failure> {
             format!("the receiver answered {status}: {shown}"),
         ))
     }
+}
+
+/// A client that gives up after 30 s, as the API client does.
+fn http_client() -> Result<reqwest::Client, Failure> {
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .map_err(|e| Failure::other(innermost_cause(&e)))
 }
 
 /// The innermost cause of a transport error, without its URL.

@@ -286,7 +286,10 @@ async fn each_kind_of_error_prints_one_line_and_exits_with_its_code() {
     ];
     let mut missing_key = case(&["comments", "get-comments"]);
     missing_key.env_remove("FASTCOMMENTS_TENANT_ID");
-    cases.push(("no tenant", missing_key, 9));
+    cases.push(("no tenant", missing_key, 2));
+    let mut no_key = case(&["comments", "get-comments"]);
+    no_key.env_remove("FASTCOMMENTS_API_KEY");
+    cases.push(("no API key", no_key, 2));
     let mut no_secret = case(&["sso", "sign", "--logged-out"]);
     no_secret.env_remove("FASTCOMMENTS_API_SECRET");
     cases.push(("no secret", no_secret, 2));
@@ -690,4 +693,26 @@ async fn sync_prints_the_confirmation_url_and_mirrors_the_sites_events_once_conf
     let site = fastcomments::sql::SqlSite::open(sql, "blog").await.unwrap();
     assert_eq!(site.comments().await.unwrap().len(), 2);
     std::fs::remove_file(db).ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_export_keeps_comments_listed_out_of_date_order_and_before_1970() {
+    let server = mock().await;
+    server.seed_comments(TENANT, "page", 5);
+    let client = server.client(TENANT, KEY).unwrap();
+    let example = server.example_request(TENANT, "SaveComment").unwrap();
+    for date in [-1_000, 1_000] {
+        let mut body: fastcomments::types::CreateCommentParams = example.body().unwrap();
+        body.date = Some(date);
+        client.save_comment().body(body).send().await.unwrap();
+    }
+    let file = std::env::temp_dir().join(format!("fc-order-{}.jsonl", fastrand_suffix()));
+    let mut command = fastcomments(&server);
+    command.args(["export", "--file"]).arg(&file);
+    let output = run(command).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let exported = exported_ids(&file);
+    assert_eq!(exported.len(), 7);
+    assert_eq!(exported, stored_ids(&server).await);
+    std::fs::remove_file(file).unwrap();
 }

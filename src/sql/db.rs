@@ -130,9 +130,19 @@ fn backend_of(url: &str) -> Result<Backend, sqlx::Error> {
         "sqlite" => Backend::Sqlite,
         "postgres" | "postgresql" => Backend::Postgres,
         other => {
+            // Only a short, URL-like scheme is shown: a value without `:` (a libpq
+            // `host=... password=...` string) would be shown whole, password included.
+            let scheme_like = other.len() <= 16
+                && other
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+            let shown = if url.contains("://") && scheme_like {
+                format!(" {other:?}")
+            } else {
+                String::new()
+            };
             return Err(sqlx::Error::Configuration(
-                format!("unsupported database URL scheme {other:?}: use sqlite: or postgres:")
-                    .into(),
+                format!("unsupported database URL scheme{shown}: use sqlite: or postgres:").into(),
             ));
         }
     };
@@ -234,5 +244,10 @@ mod tests {
     fn an_unknown_scheme_is_a_configuration_error() {
         let error = backend_of("mysql://localhost/db").unwrap_err();
         assert!(error.to_string().contains("mysql"), "{error}");
+        // A libpq-style string or a bare secret is never echoed.
+        for url in ["host=db user=u password=hunter2", "hunter2:x", "hunter2"] {
+            let error = backend_of(url).unwrap_err().to_string();
+            assert!(!error.contains("hunter2"), "{error}");
+        }
     }
 }
