@@ -408,18 +408,35 @@ where
 }
 
 tokio::task_local! {
-    /// Whether a call run under [`observe_throttling`] met a 429 or a `Retry-After`.
-    static THROTTLED: Cell<bool>;
+    /// What watches a call run under [`observe_throttling`].
+    static WATCH: Watch;
+}
+
+/// Told, for each throttled attempt, the `Retry-After` it asked for, as it is answered.
+pub(crate) type ThrottleReport = Arc<dyn Fn(Option<Duration>) + Send + Sync>;
+
+/// A call's watcher: whether it was throttled, and whom to tell at once.
+struct Watch {
+    throttled: Cell<bool>,
+    report: ThrottleReport,
 }
 
 /// Runs `call` (any number of client calls) and tells whether the service throttled any
-/// of their attempts: an answer 429, or one with `Retry-After`. What the adaptive
+/// of their attempts: an answer 429, or one with `Retry-After`. Each such attempt is also
+/// told to `report` as it is answered, before the retry waits. What the adaptive
 /// pagination depth learns from ([`crate::pagination::AdaptiveDepth`]).
-pub(crate) async fn observe_throttling<F: Future>(call: F) -> (F::Output, bool) {
-    THROTTLED
-        .scope(Cell::new(false), async move {
+pub(crate) async fn observe_throttling<F: Future>(
+    call: F,
+    report: ThrottleReport,
+) -> (F::Output, bool) {
+    let watch = Watch {
+        throttled: Cell::new(false),
+        report,
+    };
+    WATCH
+        .scope(watch, async move {
             let output = call.await;
-            (output, THROTTLED.with(Cell::get))
+            (output, WATCH.with(|watch| watch.throttled.get()))
         })
         .await
 }
@@ -427,7 +444,10 @@ pub(crate) async fn observe_throttling<F: Future>(call: F) -> (F::Output, bool) 
 fn note_throttling(error: &Error) {
     if error.status() == Some(429) || error.retry_after().is_some() {
         // Outside `observe_throttling` there is no one to tell.
-        let _ = THROTTLED.try_with(|throttled| throttled.set(true));
+        let _ = WATCH.try_with(|watch| {
+            watch.throttled.set(true);
+            (watch.report)(error.retry_after());
+        });
     }
 }
 
@@ -486,19 +506,40 @@ mod tests {
             excerpt: String::new(),
             retry_after: Some(Duration::from_secs(1)),
         };
+        let reported = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let report: ThrottleReport = {
+            let reported = reported.clone();
+            let began = tokio::time::Instant::now();
+            Arc::new(move |retry_after| {
+                reported
+                    .lock()
+                    .unwrap()
+                    .push((began.elapsed(), retry_after))
+            })
+        };
         for (first, throttled) in [
             (status(429), true),
             (retry_after, true),
             (status(503), false),
         ] {
             let mut answers = vec![Ok(()), Err(first)];
-            let (result, seen) = observe_throttling(run(&policy, &kind, || {
-                Some(std::future::ready(answers.pop()?))
-            }))
+            let (result, seen) = observe_throttling(
+                run(&policy, &kind, || Some(std::future::ready(answers.pop()?))),
+                report.clone(),
+            )
             .await;
             assert!(result.is_ok());
             assert_eq!(seen, throttled);
         }
+        // Each throttled attempt is told as it is answered, before its retry's wait: the
+        // 429 at once, the `Retry-After` after the 429's 10 ms wait.
+        assert_eq!(
+            *reported.lock().unwrap(),
+            [
+                (Duration::ZERO, None),
+                (Duration::from_millis(10), Some(Duration::from_secs(1)))
+            ]
+        );
         // Outside an observer a throttled call goes on as before.
         let mut answers = vec![Ok(()), Err(status(429))];
         assert!(

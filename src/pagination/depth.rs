@@ -1,10 +1,13 @@
-//! How far ahead a stream fetches, learned from what the service answers: additive
-//! increase while pages come back at a steady latency and unthrottled, multiplicative
-//! decrease on a 429, a `Retry-After` or a latency rise (the AIMD rule TCP uses for its
-//! congestion window, here in whole requests).
+//! How far ahead a stream fetches, and how fast it starts requests, learned from what
+//! the service answers: additive increase while pages come back at a steady latency and
+//! unthrottled, multiplicative decrease on a 429, a `Retry-After` or a latency rise (the
+//! AIMD rule TCP uses for its congestion window, here in whole requests), and once the
+//! service has throttled, a pace between request starts learned the same way.
 //!
-//! [`AdaptiveDepth`] is a pure function of what it observed: no clock, no I/O. The
-//! stream measures each page and feeds it in ([`Pages::adaptive_depth`](super::Pages::adaptive_depth)).
+//! [`AdaptiveDepth`] is a pure function of what it observed: no clock, no I/O. Times are
+//! durations since an epoch the caller picks (the stream's start). The stream measures
+//! each page and each answer and feeds them in
+//! ([`Pages::adaptive_depth`](super::Pages::adaptive_depth)).
 
 use std::time::Duration;
 
@@ -16,6 +19,23 @@ pub const LATENCY_RISE: u32 = 2;
 /// Added to the latency threshold so that the jitter of a fast service (a page in 1 ms,
 /// then one in 3 ms) is not read as a rise.
 pub const LATENCY_SLACK: Duration = Duration::from_millis(10);
+
+/// On a throttle, the pace becomes this fraction of the rate the service admitted (or of
+/// the pace before, when that was lower): the multiplicative decrease.
+pub const PACE_BACKOFF: f64 = 0.95;
+
+/// Each answer that comes back unthrottled raises the pace by this many requests per
+/// second: at 50 answers a second, 1.5 requests a second more every second (the additive
+/// increase, probing for room the service may have found since).
+pub const PACE_PROBE: f64 = 0.03;
+
+/// A throttle with fewer answers than this since the one before says too little about
+/// the rate the service admits: it closes the gate and halves the depth, but leaves the
+/// pace as it was.
+pub const PACE_MIN_ANSWERS: u64 = 4;
+
+/// How long no request starts after a 429 that carries no `Retry-After`.
+pub const THROTTLE_GATE: Duration = Duration::from_secs(1);
 
 /// What one page told the controller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,18 +66,33 @@ impl Observation {
     }
 }
 
-/// The fetch-ahead depth of a stream, learned page by page.
+/// The fetch-ahead depth of a stream and the pace of its requests, learned page by page.
 ///
-/// - It starts at 1 (the fixed default), or at the ceiling when that is lower.
-/// - A steady page (unthrottled, latency within [`LATENCY_RISE`] × the fastest page seen
-///   \+ [`LATENCY_SLACK`]) adds 1, up to the ceiling, until the service has pushed back
-///   once; from then on it adds 1 per `depth + 1` steady pages (one step per round of
-///   requests), probing slowly for room the service may have found since (TCP's
-///   congestion avoidance).
-/// - A throttled page, or a latency rise, halves it (rounding down, so 1 becomes 0:
-///   strictly sequential). The requests already in flight were sent at the old depth and
-///   answer for it: until as many pages as were in flight have been observed, further
-///   bad pages do not halve it again, and good ones do not grow it.
+/// The depth (requests beyond the page being waited for or consumed):
+/// - starts at 1 (the fixed default), or at the ceiling when that is lower;
+/// - grows by 1 per round of steady pages (`depth + 1` pages unthrottled, with a latency
+///   within [`LATENCY_RISE`] × the fastest page seen \+ [`LATENCY_SLACK`]), up to the
+///   ceiling: one more request in flight per round trip, as TCP's congestion avoidance
+///   does, so that it meets a rate limit with few requests in flight;
+/// - halves (rounding down, so 1 becomes 0: strictly sequential) on a throttled page or a
+///   latency rise. The requests already in flight were sent at the old depth and answer
+///   for it: until as many pages as were in flight have been observed, further bad pages
+///   do not halve it again, and good ones do not grow it.
+///
+/// The pace (what a depth cannot express: a service that admits fewer requests a second
+/// than one round trip's worth):
+/// - a 429 ([`throttled`](AdaptiveDepth::throttled), told as soon as it is answered, not
+///   when its page is done) closes a gate: no request starts before its `Retry-After` (or
+///   [`THROTTLE_GATE`]) has passed, so the requests waiting behind it do not draw 429s
+///   of their own. The first 429 after the gate reopened starts a new episode: it halves
+///   the depth as a throttled page does, and sets the pace to [`PACE_BACKOFF`] × the rate
+///   the service admitted while requests were being sent: the answers counted by
+///   [`answered`](AdaptiveDepth::answered) since the episode before, over the time from
+///   when its gate reopened to this 429. Never above the pace before. The first episode
+///   counts from the first request to the end of its own gate, as if the burst that
+///   met the limit had been spread over that time;
+/// - each unthrottled answer raises the pace by [`PACE_PROBE`] requests a second;
+/// - before the first 429 there is no pace: requests start as the depth allows.
 ///
 /// ```
 /// use std::time::Duration;
@@ -65,13 +100,23 @@ impl Observation {
 ///
 /// let ms = Duration::from_millis;
 /// let mut depth = AdaptiveDepth::new(8);
-/// for _ in 0..3 {
+/// for _ in 0..2 + 3 + 4 {
 ///     depth.observe(Observation::page(ms(20)));
 /// }
 /// assert_eq!(depth.depth(), 4);
-/// assert_eq!(depth.observe(Observation::throttled(ms(1020))), 2);
+///
+/// // 60 answers in the first second, then a 429 asking for a second's wait.
+/// depth.started(ms(0));
+/// for _ in 0..60 {
+///     depth.answered();
+/// }
+/// depth.throttled(ms(1000), Some(Duration::from_secs(1)));
+/// assert_eq!(depth.depth(), 2);
+/// assert_eq!(depth.next_start(), ms(2000), "the gate");
+/// // 60 answers in 2 s, gate included, backed off.
+/// assert!((depth.pace().unwrap() - 0.95 * 30.0).abs() < 1e-9);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AdaptiveDepth {
     ceiling: usize,
     depth: usize,
@@ -79,10 +124,18 @@ pub struct AdaptiveDepth {
     fastest: Option<Duration>,
     /// Pages still to observe before the depth may change again.
     settling: usize,
-    /// Whether the service pushed back once: growth is one step per round since.
-    pushed_back: bool,
-    /// Steady pages since the last step, in the slow growth.
+    /// Steady pages since the last step.
     credit: usize,
+    /// Requests a second, once the service has throttled.
+    pace: Option<f64>,
+    /// No request starts before this: the gate of the last 429.
+    gate: Duration,
+    first_start: Option<Duration>,
+    last_start: Option<Duration>,
+    /// Whether the service has throttled yet.
+    throttled_before: bool,
+    /// Answers since the last throttle episode began (or since the first start).
+    answers: u64,
 }
 
 impl AdaptiveDepth {
@@ -93,8 +146,13 @@ impl AdaptiveDepth {
             depth: ceiling.min(1),
             fastest: None,
             settling: 0,
-            pushed_back: false,
             credit: 0,
+            pace: None,
+            gate: Duration::ZERO,
+            first_start: None,
+            last_start: None,
+            throttled_before: false,
+            answers: 0,
         }
     }
 
@@ -108,31 +166,101 @@ impl AdaptiveDepth {
         self.ceiling
     }
 
+    /// The pace in requests a second, once the service has throttled; `None` before.
+    pub fn pace(&self) -> Option<f64> {
+        self.pace
+    }
+
     /// Takes in one page; returns the depth to use from now on.
     pub fn observe(&mut self, page: Observation) -> usize {
-        let fastest = self.fastest.map_or(page.latency, |f| f.min(page.latency));
-        self.fastest = Some(fastest);
-        let threshold = fastest
-            .saturating_mul(LATENCY_RISE)
-            .saturating_add(LATENCY_SLACK);
+        if !page.throttled {
+            // A throttled page's latency holds its waits, not the service's time.
+            let fastest = self.fastest.map_or(page.latency, |f| f.min(page.latency));
+            self.fastest = Some(fastest);
+        }
+        let threshold = self.fastest.map_or(Duration::MAX, |fastest| {
+            fastest
+                .saturating_mul(LATENCY_RISE)
+                .saturating_add(LATENCY_SLACK)
+        });
         let congested = page.throttled || page.latency > threshold;
         if self.settling > 0 {
             self.settling -= 1;
         } else if congested {
-            // The other pages in flight (as many as the depth) were sent at the old
-            // depth: their answers say nothing about the new one.
-            self.settling = self.depth;
-            self.depth /= 2;
-            self.pushed_back = true;
-            self.credit = 0;
+            self.halve();
         } else if self.depth < self.ceiling {
             self.credit += 1;
-            if !self.pushed_back || self.credit > self.depth {
+            if self.credit > self.depth {
                 self.depth += 1;
                 self.credit = 0;
             }
         }
         self.depth
+    }
+
+    /// The multiplicative decrease of the depth. The other pages in flight (as many as
+    /// the depth) were sent at the old depth: their answers say nothing about the new one.
+    fn halve(&mut self) {
+        self.settling = self.depth;
+        self.depth /= 2;
+        self.credit = 0;
+    }
+
+    /// A request started at `at`.
+    pub fn started(&mut self, at: Duration) {
+        self.first_start.get_or_insert(at);
+        self.last_start = Some(at);
+    }
+
+    /// A request was answered without being throttled.
+    pub fn answered(&mut self) {
+        self.answers = self.answers.saturating_add(1);
+        if let Some(pace) = &mut self.pace {
+            *pace += PACE_PROBE;
+        }
+    }
+
+    /// An attempt was answered 429 (or with `Retry-After`) at `at`, asking to wait
+    /// `retry_after`.
+    pub fn throttled(&mut self, at: Duration, retry_after: Option<Duration>) {
+        let episode = at >= self.gate;
+        // When the previous episode's gate reopened: requests have been sent since.
+        let reopened = self.gate;
+        let gate = at.saturating_add(retry_after.unwrap_or(THROTTLE_GATE));
+        self.gate = self.gate.max(gate);
+        if !episode {
+            // Sent before the gate closed: the same episode.
+            return;
+        }
+        if self.settling == 0 {
+            self.halve();
+        }
+        let since = match (self.throttled_before, self.first_start) {
+            (true, _) => Some(at.saturating_sub(reopened)),
+            (false, Some(first)) => Some(gate.saturating_sub(first)),
+            (false, None) => None,
+        };
+        if let Some(window) = since.filter(|w| !w.is_zero())
+            && self.answers >= PACE_MIN_ANSWERS
+        {
+            let admitted = self.answers as f64 / window.as_secs_f64();
+            let before = self.pace.unwrap_or(f64::INFINITY);
+            self.pace = Some(PACE_BACKOFF * admitted.min(before));
+        }
+        self.throttled_before = true;
+        self.answers = 0;
+    }
+
+    /// The earliest time the next request may start: after the gate of the last 429, and
+    /// one pace interval after the last start. Earlier than now means now.
+    pub fn next_start(&self) -> Duration {
+        let paced = match (self.pace, self.last_start) {
+            (Some(pace), Some(last)) if pace > 0.0 => {
+                last.saturating_add(Duration::from_secs_f64((1.0 / pace).min(3600.0)))
+            }
+            _ => Duration::ZERO,
+        };
+        self.gate.max(paced)
     }
 }
 
@@ -151,13 +279,22 @@ mod tests {
         depth.depth()
     }
 
+    fn answers(depth: &mut AdaptiveDepth, n: usize) {
+        for _ in 0..n {
+            depth.answered();
+        }
+    }
+
     #[test]
-    fn it_starts_at_one_and_grows_by_one_per_steady_page_up_to_the_ceiling() {
+    fn it_starts_at_one_and_grows_by_one_per_round_of_steady_pages_up_to_the_ceiling() {
         let mut depth = AdaptiveDepth::new(5);
         assert_eq!(depth.depth(), 1);
-        assert_eq!(depth.observe(Observation::page(ms(20))), 2);
-        assert_eq!(depth.observe(Observation::page(ms(25))), 3);
-        assert_eq!(steady(&mut depth, 10), 5, "never past the ceiling");
+        assert_eq!(depth.observe(Observation::page(ms(20))), 1);
+        assert_eq!(depth.observe(Observation::page(ms(25))), 2, "a round of 2");
+        assert_eq!(steady(&mut depth, 2), 2);
+        assert_eq!(steady(&mut depth, 1), 3, "a round of 3");
+        assert_eq!(steady(&mut depth, 4), 4);
+        assert_eq!(steady(&mut depth, 100), 5, "never past the ceiling");
     }
 
     #[test]
@@ -170,7 +307,7 @@ mod tests {
     #[test]
     fn a_throttled_page_halves_it_once_for_the_pages_already_in_flight() {
         let mut depth = AdaptiveDepth::new(16);
-        assert_eq!(steady(&mut depth, 7), 8);
+        assert_eq!(steady(&mut depth, 2 + 3 + 4 + 5 + 6 + 7 + 8), 8);
         assert_eq!(depth.observe(Observation::throttled(ms(1020))), 4);
         // The other 8 requests in flight were sent at depth 8: their 429s are the same
         // event, and their good answers are no sign that 4 is too little.
@@ -179,9 +316,7 @@ mod tests {
             assert_eq!(depth.observe(Observation::page(ms(20))), 4);
         }
         // Then one step per round of requests (depth + 1 steady pages).
-        for _ in 0..4 {
-            assert_eq!(depth.observe(Observation::page(ms(20))), 4);
-        }
+        assert_eq!(steady(&mut depth, 4), 4);
         assert_eq!(depth.observe(Observation::page(ms(20))), 5, "grows again");
         assert_eq!(steady(&mut depth, 5), 5);
         assert_eq!(steady(&mut depth, 1), 6);
@@ -208,8 +343,9 @@ mod tests {
     #[test]
     fn a_latency_rise_halves_it_and_steady_latency_does_not() {
         let mut depth = AdaptiveDepth::new(16);
-        assert_eq!(steady(&mut depth, 5), 6);
+        assert_eq!(steady(&mut depth, 2 + 3 + 4 + 5 + 6), 6);
         // 2 × 20 ms + 10 ms: still steady.
+        assert_eq!(steady(&mut depth, 6), 6);
         assert_eq!(depth.observe(Observation::page(ms(50))), 7);
         assert_eq!(depth.observe(Observation::page(ms(51))), 3, "a rise");
     }
@@ -218,19 +354,150 @@ mod tests {
     fn the_threshold_follows_the_fastest_page_seen() {
         let mut depth = AdaptiveDepth::new(16);
         depth.observe(Observation::page(ms(100)));
-        assert_eq!(depth.observe(Observation::page(ms(200))), 3, "2 × 100 + 10");
+        assert_eq!(depth.observe(Observation::page(ms(200))), 2, "2 × 100 + 10");
         depth.observe(Observation::page(ms(5)));
         assert_eq!(
             depth.observe(Observation::page(ms(30))),
-            2,
+            1,
             "the fastest is 5 ms now: 30 ms is a rise"
         );
+    }
+
+    #[test]
+    fn a_throttled_pages_latency_is_not_the_services_time() {
+        let mut depth = AdaptiveDepth::new(16);
+        depth.observe(Observation::throttled(ms(1000)));
+        assert_eq!(depth.fastest, None);
+        depth.observe(Observation::page(ms(900)));
+        assert_eq!(depth.fastest, Some(ms(900)));
     }
 
     #[test]
     fn an_absurd_latency_cannot_overflow() {
         let mut depth = AdaptiveDepth::new(3);
         depth.observe(Observation::page(Duration::MAX));
-        assert_eq!(depth.observe(Observation::page(Duration::MAX)), 3);
+        assert_eq!(steady(&mut depth, 1), 2);
+        assert_eq!(depth.observe(Observation::page(Duration::MAX)), 1);
+    }
+
+    #[test]
+    fn before_any_429_nothing_waits() {
+        let mut depth = AdaptiveDepth::new(16);
+        assert_eq!(depth.next_start(), Duration::ZERO);
+        depth.started(ms(5));
+        answers(&mut depth, 100);
+        depth.started(ms(6));
+        assert_eq!(depth.pace(), None);
+        assert_eq!(depth.next_start(), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_429_closes_the_gate_for_its_retry_after_or_a_second() {
+        let mut depth = AdaptiveDepth::new(16);
+        depth.started(ms(0));
+        depth.throttled(ms(100), Some(Duration::from_secs(3)));
+        assert_eq!(depth.next_start(), ms(3100));
+        // A later 429 from a request sent before the gate closed extends it.
+        depth.throttled(ms(120), Some(Duration::from_secs(5)));
+        assert_eq!(depth.next_start(), ms(5120));
+        let mut bare = AdaptiveDepth::new(16);
+        bare.throttled(ms(100), None);
+        assert_eq!(bare.next_start(), ms(100) + THROTTLE_GATE);
+    }
+
+    #[test]
+    fn the_429s_of_one_gate_are_one_episode() {
+        let mut depth = AdaptiveDepth::new(16);
+        steady(&mut depth, 2 + 3 + 4 + 5 + 6 + 7 + 8);
+        depth.started(ms(0));
+        answers(&mut depth, 100);
+        depth.throttled(ms(100), Some(Duration::from_secs(1)));
+        let after_first = depth.clone();
+        assert_eq!(depth.depth(), 4);
+        for at in 101..117 {
+            depth.throttled(ms(at), Some(Duration::from_secs(1)));
+        }
+        assert_eq!(depth.depth(), 4, "halved once");
+        assert_eq!(depth.pace(), after_first.pace(), "estimated once");
+        assert_eq!(depth.next_start(), ms(1116));
+    }
+
+    #[test]
+    fn the_pace_is_the_rate_admitted_while_sending_backed_off() {
+        let mut depth = AdaptiveDepth::new(16);
+        depth.started(ms(0));
+        // First episode: 66 answers from the first start to the 429 at 100 ms, whose gate
+        // ends at 1,100 ms: 60 a second.
+        answers(&mut depth, 66);
+        depth.throttled(ms(100), Some(Duration::from_secs(1)));
+        let pace = depth.pace().unwrap();
+        assert!((pace - PACE_BACKOFF * 60.0).abs() < 1e-9, "{pace}");
+        // Then 100 answers in the 2 s from the gate's end to the next 429: 50 a second,
+        // below the pace probed up to since.
+        answers(&mut depth, 100);
+        let probed = depth.pace().unwrap();
+        assert!((probed - (pace + 100.0 * PACE_PROBE)).abs() < 1e-9);
+        depth.throttled(ms(3100), Some(Duration::from_secs(1)));
+        let pace = depth.pace().unwrap();
+        assert!((pace - PACE_BACKOFF * 50.0).abs() < 1e-9, "{pace}");
+        // A 429 after a time that admitted more than the pace: the pace still falls.
+        answers(&mut depth, 1000);
+        let probed = depth.pace().unwrap();
+        depth.throttled(ms(6100), Some(Duration::from_secs(1)));
+        let pace = depth.pace().unwrap();
+        assert!(
+            (pace - PACE_BACKOFF * probed).abs() < 1e-9,
+            "{pace} {probed}"
+        );
+        // A 429 the moment the gate reopens measures nothing.
+        answers(&mut depth, 10);
+        depth.throttled(ms(7100), Some(Duration::from_secs(1)));
+        let unchanged = pace + 10.0 * PACE_PROBE;
+        assert!((depth.pace().unwrap() - unchanged).abs() < 1e-9);
+    }
+
+    #[test]
+    fn requests_start_one_pace_interval_apart_after_the_gate() {
+        let mut depth = AdaptiveDepth::new(16);
+        depth.started(ms(0));
+        answers(&mut depth, 50);
+        // 50 answers over 2 s, × 0.95: 23.75 a second, 42.1 ms apart.
+        depth.throttled(ms(1000), Some(Duration::from_secs(1)));
+        assert_eq!(depth.next_start(), ms(2000), "the gate first");
+        depth.started(ms(2000));
+        let interval = depth.next_start() - ms(2000);
+        assert!(interval > ms(42) && interval < ms(43), "{interval:?}");
+        // Late is late: no credit builds up for a request that started late.
+        depth.started(ms(5000));
+        assert!(depth.next_start() > ms(5042));
+    }
+
+    #[test]
+    fn too_few_answers_leave_the_pace_as_it_was() {
+        let mut depth = AdaptiveDepth::new(16);
+        depth.started(ms(0));
+        answers(&mut depth, PACE_MIN_ANSWERS as usize - 1);
+        depth.throttled(ms(10), Some(Duration::from_secs(1)));
+        assert_eq!(
+            depth.pace(),
+            None,
+            "the first request throttled says nothing"
+        );
+        assert_eq!(depth.next_start(), ms(1010), "but the gate holds");
+        // 100 answers in the second since the gate reopened.
+        answers(&mut depth, 100);
+        depth.throttled(ms(2010), Some(Duration::from_secs(1)));
+        let pace = depth.pace().unwrap();
+        assert!((pace - PACE_BACKOFF * 100.0).abs() < 1e-9, "{pace}");
+    }
+
+    #[test]
+    fn a_tiny_pace_waits_at_most_an_hour_between_starts() {
+        let mut depth = AdaptiveDepth::new(16);
+        depth.started(ms(0));
+        answers(&mut depth, PACE_MIN_ANSWERS as usize);
+        depth.throttled(ms(10), Some(Duration::from_secs(u32::MAX as u64)));
+        depth.started(depth.next_start());
+        assert!(depth.next_start() <= depth.gate + Duration::from_secs(3600));
     }
 }

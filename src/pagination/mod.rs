@@ -43,9 +43,12 @@
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashSet, VecDeque};
+use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::pin::Pin;
+use std::sync::{Arc, mpsc};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use futures_util::stream::{FuturesOrdered, Stream, StreamExt};
@@ -54,7 +57,10 @@ use crate::Error;
 
 mod depth;
 
-pub use depth::{AdaptiveDepth, LATENCY_RISE, LATENCY_SLACK, Observation};
+pub use depth::{
+    AdaptiveDepth, LATENCY_RISE, LATENCY_SLACK, Observation, PACE_BACKOFF, PACE_MIN_ANSWERS,
+    PACE_PROBE, THROTTLE_GATE,
+};
 
 /// How an operation pages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -205,17 +211,87 @@ pub struct Pages<'a, B: Paginated<'a>> {
 }
 
 /// How far ahead a stream fetches.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 enum Depth {
     Fixed(usize),
-    Adaptive(AdaptiveDepth),
+    Adaptive(Box<Learning>),
 }
 
 impl Depth {
     fn now(&self) -> usize {
         match self {
             Depth::Fixed(depth) => *depth,
-            Depth::Adaptive(controller) => controller.depth(),
+            Depth::Adaptive(learning) => learning.controller.depth(),
+        }
+    }
+}
+
+/// An adaptive depth at work: the controller, and what feeds it and holds its requests.
+#[derive(Debug)]
+struct Learning {
+    controller: AdaptiveDepth,
+    /// The controller's time 0: the first request's start.
+    epoch: Option<tokio::time::Instant>,
+    /// What each request tells as it happens (its fetch holds a sender).
+    signals: mpsc::Receiver<Signal>,
+    sender: mpsc::Sender<Signal>,
+    /// Armed while the next request waits for the gate or the pace.
+    wait: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+/// What a request tells the controller as it happens, not once its page is in order.
+#[derive(Debug)]
+enum Signal {
+    /// An attempt was answered 429 (or with `Retry-After`), asking for this wait.
+    Throttled(tokio::time::Instant, Option<Duration>),
+    /// The request was answered.
+    Answered,
+}
+
+impl Learning {
+    fn new(ceiling: usize) -> Learning {
+        let (sender, signals) = mpsc::channel();
+        Learning {
+            controller: AdaptiveDepth::new(ceiling),
+            epoch: None,
+            signals,
+            sender,
+            wait: None,
+        }
+    }
+
+    /// Whether a request may start now; if not, the task is woken when one may.
+    fn may_start(&mut self, cx: &mut Context<'_>) -> bool {
+        let now = tokio::time::Instant::now();
+        let epoch = *self.epoch.get_or_insert(now);
+        let at = epoch + self.controller.next_start();
+        if at > now {
+            let wait = self
+                .wait
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
+            if wait.deadline() != at {
+                wait.as_mut().reset(at);
+            }
+            if wait.as_mut().poll(cx).is_pending() {
+                return false;
+            }
+        }
+        self.wait = None;
+        self.controller
+            .started(now.saturating_duration_since(epoch));
+        true
+    }
+
+    /// Feeds the controller what the requests told since the last time.
+    fn take_signals(&mut self) {
+        let epoch = self.epoch.unwrap_or_else(tokio::time::Instant::now);
+        while let Ok(signal) = self.signals.try_recv() {
+            match signal {
+                Signal::Throttled(at, retry_after) => self
+                    .controller
+                    .throttled(at.saturating_duration_since(epoch), retry_after),
+                Signal::Answered => self.controller.answered(),
+            }
         }
     }
 }
@@ -306,8 +382,10 @@ impl<'a, B: Paginated<'a>> Pages<'a, B> {
     }
 
     /// Learns the depth from the service's answers instead, never beyond `ceiling`: it
-    /// starts at 1, grows by one per page that comes back unthrottled at a steady
-    /// latency, and halves on a 429, a `Retry-After` or a latency rise
+    /// starts at 1, grows by one per round of pages that come back unthrottled at a
+    /// steady latency, and halves on a 429, a `Retry-After` or a latency rise. Once the
+    /// service has throttled, no request starts before the 429's `Retry-After` has
+    /// passed, and requests start at a pace learned from the rate the service admitted
     /// ([`AdaptiveDepth`] has the rules). For a long listing against a service whose
     /// capacity is unknown (an export): as fast as it allows, without a storm of 429s.
     ///
@@ -318,7 +396,7 @@ impl<'a, B: Paginated<'a>> Pages<'a, B> {
     /// # Ok(()) }
     /// ```
     pub fn adaptive_depth(mut self, ceiling: usize) -> Self {
-        self.depth = Depth::Adaptive(AdaptiveDepth::new(ceiling));
+        self.depth = Depth::Adaptive(Box::new(Learning::new(ceiling)));
         self
     }
 
@@ -353,10 +431,10 @@ impl<'a, B: Paginated<'a>> Pages<'a, B> {
         Ok(())
     }
 
-    /// Starts requests while the pipeline has room and the next position is known.
-    /// A position the operation cannot take becomes a failed page in its place, so the
-    /// items before it are still yielded.
-    fn launch(&mut self) {
+    /// Starts requests while the pipeline has room, the next position is known and (for
+    /// an adaptive depth) the gate and the pace allow. A position the operation cannot
+    /// take becomes a failed page in its place, so the items before it are still yielded.
+    fn launch(&mut self, cx: &mut Context<'_>) {
         let size = self.size_sent();
         let state = &mut self.state;
         loop {
@@ -366,9 +444,18 @@ impl<'a, B: Paginated<'a>> Pages<'a, B> {
                 .depth
                 .now()
                 .saturating_add(usize::from(state.items.is_empty()));
-            if state.finished || outstanding >= room {
+            if state.finished || outstanding >= room || state.next.is_none() {
                 return;
             }
+            let report = match &mut self.depth {
+                Depth::Adaptive(learning) => {
+                    if !learning.may_start(cx) {
+                        return;
+                    }
+                    Some(learning.sender.clone())
+                }
+                Depth::Fixed(_) => None,
+            };
             let Some(position) = state.next.take() else {
                 return;
             };
@@ -379,7 +466,7 @@ impl<'a, B: Paginated<'a>> Pages<'a, B> {
                 _ => None,
             };
             match self.builder.clone().at(&position, size) {
-                Ok(builder) => state.in_flight.push_back(observed(builder.fetch())),
+                Ok(builder) => state.in_flight.push_back(observed(builder.fetch(), report)),
                 Err(error) => {
                     state.next = None;
                     state
@@ -465,13 +552,26 @@ impl<'a, B: Paginated<'a>> Pages<'a, B> {
     }
 }
 
-/// `fetch`, timed (on tokio's clock) and watched for throttling.
+/// `fetch`, for an adaptive depth (with a `report` channel) timed on tokio's clock and
+/// watched for throttling: each 429 and the answer are told on the channel as they come.
 fn observed<'a, T: Send + 'a>(
     fetch: BoxFuture<'a, Result<Page<T>, Error>>,
+    report: Option<mpsc::Sender<Signal>>,
 ) -> BoxFuture<'a, Fetched<T>> {
+    let Some(report) = report else {
+        return Box::pin(async move { (fetch.await, None) });
+    };
     Box::pin(async move {
         let started = tokio::time::Instant::now();
-        let (page, throttled) = crate::retry::observe_throttling(fetch).await;
+        let throttles = report.clone();
+        let on_throttle = Arc::new(move |retry_after| {
+            // The stream may be gone; then no one is listening.
+            let _ = throttles.send(Signal::Throttled(tokio::time::Instant::now(), retry_after));
+        });
+        let (page, throttled) = crate::retry::observe_throttling(fetch, on_throttle).await;
+        if page.is_ok() {
+            let _ = report.send(Signal::Answered);
+        }
         let observation = Observation {
             latency: started.elapsed(),
             throttled,
@@ -505,20 +605,23 @@ impl<'a, B: Paginated<'a>> Stream for Pages<'a, B> {
             return this.fail(error);
         }
         loop {
-            this.launch();
+            this.launch(cx);
             // Drive the requests in flight, keeping what has arrived in order.
             while !this.state.in_flight.is_empty() {
                 match this.state.in_flight.poll_next_unpin(cx) {
                     Poll::Ready(Some((page, observation))) => {
-                        if let (Depth::Adaptive(controller), Some(observation)) =
+                        if let (Depth::Adaptive(learning), Some(observation)) =
                             (&mut this.depth, observation)
                         {
-                            controller.observe(observation);
+                            learning.controller.observe(observation);
                         }
                         this.state.arrived.push_back(page);
                     }
                     Poll::Ready(None) | Poll::Pending => break,
                 }
+            }
+            if let Depth::Adaptive(learning) = &mut this.depth {
+                learning.take_signals();
             }
             if let Some(item) = this.state.items.pop_front() {
                 return Poll::Ready(Some(Ok(item)));
@@ -530,9 +633,17 @@ impl<'a, B: Paginated<'a>> Stream for Pages<'a, B> {
                     }
                 }
                 Some(Err(error)) => return this.fail(error),
-                None if this.state.in_flight.is_empty() => return Poll::Ready(None),
+                // Nothing in flight and nothing to request: the end. With a next page to
+                // request, `launch` is waiting for the gate or the pace (its timer wakes
+                // the task).
+                None if this.state.in_flight.is_empty() && this.state.next.is_none() => {
+                    return Poll::Ready(None);
+                }
                 None => return Poll::Pending,
             }
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
