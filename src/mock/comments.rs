@@ -402,3 +402,65 @@ pub(crate) fn seed(
         })
         .collect()
 }
+
+/// The stored comment for one comment uploaded through the integration protocol
+/// (PROTOCOL.md §3), with the id the upload answered and its parent's id when the parent
+/// was uploaded too: an import, so the REST API and the integration's download list it
+/// like any other comment.
+pub(crate) fn imported(
+    tenant_id: &str,
+    id: &str,
+    uploaded: &Value,
+    parent: Option<&str>,
+) -> Object {
+    let text = |key: &str| {
+        uploaded
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    };
+    let date = match uploaded.get("date") {
+        Some(Value::String(s)) => chrono::DateTime::parse_from_rfc3339(s)
+            .map(|d| d.timestamp_millis())
+            .ok(),
+        Some(Value::Number(n)) => n.as_i64(),
+        _ => None,
+    };
+    let params = types::CreateCommentParams::builder()
+        .comment(text("comment"))
+        .commenter_name(text("commenterName"))
+        .url(text("url"))
+        .url_id(text("urlId"))
+        .locale("en_us")
+        .date(date);
+    let mut comment = match types::CreateCommentParams::try_from(params) {
+        Ok(params) => new_comment(tenant_id, params),
+        Err(_) => Object::new(),
+    };
+    comment.insert("id".into(), id.into());
+    if let Some(html) = uploaded.get("commentHTML").and_then(Value::as_str) {
+        comment.insert("commentHTML".into(), html.into());
+    }
+    for key in [
+        "approved",
+        "votes",
+        "votesUp",
+        "votesDown",
+        "verified",
+        "userId",
+        "commenterEmail",
+        "avatarSrc",
+        "pageTitle",
+    ] {
+        if let Some(value) = uploaded.get(key).filter(|v| !v.is_null()) {
+            comment.insert(key.into(), value.clone());
+        }
+    }
+    comment.insert("parentId".into(), parent.map_or(Value::Null, Value::from));
+    comment.insert("imported".into(), true.into());
+    comment.insert(
+        "externalId".into(),
+        uploaded.get("externalId").cloned().unwrap_or(Value::Null),
+    );
+    comment
+}

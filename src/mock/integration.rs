@@ -19,8 +19,10 @@
 //! event's `createdAt` is sent as an ISO-8601 string with milliseconds, as the service
 //! does (PROTOCOL.md §4).
 //!
-//! `GET /integrations/v1/comments` pages through the tenant's comment store (the one
-//! the REST API serves and `MockServer::seed_comments` fills) by `skip`, in pages of the
+//! `POST /integrations/v1/comments` imports each new comment into the tenant's comment
+//! store (the one the REST API serves and `MockServer::seed_comments` fills), with the id
+//! it answers and its parent's id when the parent was uploaded;
+//! `GET /integrations/v1/comments` pages through that store by `skip`, in pages of the
 //! log's size; `PATCH /integrations/v1/comment-ids` stores each `{fcId, wpId}` as that
 //! comment's `meta.wpId` (400 above 500 mappings).
 
@@ -267,14 +269,16 @@ async fn upload(AxumState(state): AxumState<Arc<State>>, Query(q): Params, body:
         .iter()
         .map(check_comment)
         .collect::<Result<Vec<_>, _>>()?;
-    let ids = state.with_integrations(|i| {
-        let log = i.tenants.entry(tenant).or_default();
+    let (ids, new) = state.with_integrations(|i| {
+        let log = i.tenants.entry(tenant.clone()).or_default();
         log.batches.push((comments.len(), remaining));
         let mut ids = serde_json::Map::new();
+        let mut new = Vec::new();
         for (external, comment) in externals.into_iter().zip(comments) {
             let stored = log.uploads.entry(external.clone()).or_insert_with(|| {
                 let mut stored = comment.clone();
                 stored["_id"] = new_id().into();
+                new.push(external.clone());
                 stored
             });
             ids.insert(external, stored["_id"].clone());
@@ -282,7 +286,33 @@ async fn upload(AxumState(state): AxumState<Arc<State>>, Query(q): Params, body:
         if remaining == 0 {
             log.upload_done = true;
         }
-        ids
+        // Each new comment with its id and its parent's, when the parent was uploaded.
+        let new: Vec<(Value, Option<String>)> = new
+            .iter()
+            .filter_map(|external| {
+                let comment = log.uploads.get(external)?.clone();
+                let parent = comment
+                    .get("externalParentId")
+                    .and_then(Value::as_str)
+                    .and_then(|p| log.uploads.get(p))
+                    .and_then(|p| p["_id"].as_str())
+                    .map(str::to_owned);
+                Some((comment, parent))
+            })
+            .collect();
+        (ids, new)
+    });
+    // Imported into the tenant's comment store, the one the REST API serves.
+    state.with_tenant(&tenant, |t| {
+        for (comment, parent) in &new {
+            let id = comment["_id"].as_str().unwrap_or_default();
+            t.comments.push(super::comments::imported(
+                &tenant,
+                id,
+                comment,
+                parent.as_deref(),
+            ));
+        }
     });
     Ok(Json(json!({ "status": "success", "commentIds": ids })).into_response())
 }

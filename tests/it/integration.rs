@@ -197,6 +197,30 @@ async fn fastcomments_harness_token_validation_upload_and_events() {
             .all(|c| c.fastcomments_id.is_some()),
         "ids recorded"
     );
+    // The uploads are comments of the tenant now, through the REST API too: with the
+    // ids the upload answered, the parent's among them, and the HTML as sent.
+    let api = server.client(TENANT, API_KEY).unwrap();
+    let listed = api.get_comments().send().await.unwrap().comments;
+    let data = site.data();
+    let mut recorded: Vec<_> = data
+        .comments
+        .values()
+        .map(|c| c.fastcomments_id.clone().unwrap())
+        .collect();
+    let mut served: Vec<_> = listed.iter().map(|c| c.id.clone()).collect();
+    recorded.sort();
+    served.sort();
+    assert_eq!(served, recorded);
+    for upload in &uploads {
+        let stored = listed.iter().find(|c| c.id == upload["_id"]).unwrap();
+        assert_eq!(stored.comment_html, upload["commentHTML"]);
+        let parent = uploads
+            .iter()
+            .find(|p| p["externalId"] == upload["externalParentId"])
+            .map(|p| p["_id"].as_str().unwrap());
+        assert_eq!(stored.parent_id.as_deref(), parent);
+    }
+    drop(data);
 
     // 4. Sync FastComments' events to the site.
     let created = get(format!(
