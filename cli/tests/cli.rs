@@ -716,3 +716,196 @@ async fn a_fresh_export_keeps_comments_listed_out_of_date_order_and_before_1970(
     assert_eq!(exported, stored_ids(&server).await);
     std::fs::remove_file(file).unwrap();
 }
+
+/// A server on loopback that reads each request's head and answers `answer` to it, then
+/// closes the connection; its base URL.
+fn hostile_server(answer: impl Fn() -> Vec<u8> + Send + 'static) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                head.push(byte[0]);
+            }
+            use std::io::Write;
+            let _ = stream.write_all(&answer());
+        }
+    });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_over_the_limit_and_a_server_that_ignores_paging_have_their_exit_codes() {
+    let server = mock().await;
+    // 100 MB announced, over the client's 64 MiB limit: refused before it is read.
+    let huge = hostile_server(|| {
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100000000\r\n\r\n{\"status\":\"success\",\"comments\":[".to_vec()
+    });
+    let mut command = fastcomments(&server);
+    command
+        .args(["comments", "get-comments"])
+        .env("FASTCOMMENTS_BASE_URL", &huge);
+    let output = run(command).await;
+    assert_eq!(output.status.code(), Some(7), "{}", stderr(&output));
+    assert_eq!(stderr(&output).lines().count(), 1, "{}", stderr(&output));
+    // The same full page whatever `skip` asks for: the export stops with NoProgress
+    // after the first page instead of writing it forever.
+    let same_page = hostile_server(|| {
+        let comments: Vec<Value> = (0..100)
+            .map(|n| {
+                serde_json::json!({
+                    "_id": format!("c{n}"), "tenantId": TENANT, "urlId": "p",
+                    "date": 1_700_000_000_000i64 + n, "comment": "same", "commentHTML": "same",
+                    "approved": true, "commenterName": "a"
+                })
+            })
+            .collect();
+        let body = serde_json::json!({"status": "success", "comments": comments}).to_string();
+        format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    });
+    let mut command = fastcomments(&server);
+    command
+        .args(["export"])
+        .env("FASTCOMMENTS_BASE_URL", &same_page);
+    let output = run(command).await;
+    assert_eq!(output.status.code(), Some(8), "{}", stderr(&output));
+    assert_eq!(stdout(&output).lines().count(), 100, "the first page, once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tail_since_replays_the_pages_past_events_first() {
+    let server = mock().await;
+    let client = server.client(TENANT, KEY).unwrap();
+    let example = server.example_request(TENANT, "SaveComment").unwrap();
+    let mut saved = Vec::new();
+    for n in 0..2 {
+        let mut body: fastcomments::types::CreateCommentParams = example.body().unwrap();
+        body.url_id = "past".into();
+        body.comment = format!("before {n}");
+        saved.push(
+            client
+                .save_comment()
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+                .comment
+                .id,
+        );
+    }
+    let mut command = fastcomments(&server);
+    command
+        .args(["tail", "past", "--since", "2000-01-01"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = command.spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let replayed =
+        tokio::task::spawn_blocking(move || [(); 2].map(|()| lines.next().unwrap().unwrap()))
+            .await
+            .unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let ids: Vec<Value> = replayed
+        .iter()
+        .map(|line| {
+            let event: Value = serde_json::from_str(line).unwrap();
+            assert_eq!(event["type"], "new-comment", "{event}");
+            event["comment"]["_id"].clone()
+        })
+        .collect();
+    assert_eq!(ids, [saved[0].as_str(), saved[1].as_str()]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fleet_worker_runs_the_databases_sites_and_stops_cleanly_on_ctrl_c() {
+    use fastcomments::integration::Token;
+    use fastcomments::sql::{Fleet, FleetSite, SqlDb, SqlSite};
+    let server = mock().await;
+    let token = format!("fleet-token-{}", fastrand_suffix());
+    server.confirm_integration(&token, TENANT);
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    server.create_integration_testing_events(TENANT, now_ms);
+    let db_path = std::env::temp_dir().join(format!("fc-fleet-{}.sqlite", fastrand_suffix()));
+    let url = format!("sqlite://{}", db_path.display());
+    let db = SqlDb::connect(&url).await.unwrap();
+    let site = SqlSite::open(db.clone(), "blog").await.unwrap();
+    site.add_local(
+        "welcome",
+        "Ada",
+        "<p>from the blog</p>",
+        chrono::Utc::now(),
+        None,
+    )
+    .await
+    .unwrap();
+    Fleet::new(db)
+        .add_site(&FleetSite::new(
+            "blog",
+            Token::new(token),
+            std::time::Duration::from_secs(5),
+        ))
+        .await
+        .unwrap();
+    let mut command = fastcomments(&server);
+    command
+        .args(["fleet-worker", "--worker-id", "w1", "--db", &url])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    // The 2 comments the testing events net, and the local one uploaded.
+    let client = server.client(TENANT, KEY).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        assert!(child.try_wait().unwrap().is_none(), "the worker stopped");
+        let uploaded = client
+            .get_comments()
+            .url_id("welcome")
+            .send()
+            .await
+            .unwrap()
+            .comments
+            .iter()
+            .any(|c| c.comment_html == "<p>from the blog</p>");
+        if uploaded && site.comments().await.unwrap().len() == 3 {
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            let output = child.wait_with_output().unwrap();
+            panic!(
+                "the site was not run (uploaded: {uploaded}, {} comments): {} {}",
+                site.comments().await.unwrap().len(),
+                stdout(&output),
+                stderr(&output)
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(text.starts_with("worker w1 running"), "{text}");
+    assert!(
+        text.contains(", 0 failed (0 fenced), 0 failed claims"),
+        "{text}"
+    );
+    std::fs::remove_file(db_path).ok();
+}
