@@ -4,6 +4,7 @@
 //! secret.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 
 use clap::ArgMatches;
 use fastcomments::{Client, Region, RetryPolicy};
@@ -85,7 +86,8 @@ impl Credentials {
     }
 
     /// A client for these credentials: the base URL (or region), the API key and
-    /// tenant when set; no retries with `--no-retry`.
+    /// tenant when set; FastComments' retry schedule, each retry told on stderr, or no
+    /// retries with `--no-retry`.
     pub fn client(&self, matches: &ArgMatches) -> Result<Client, Failure> {
         let mut builder = Client::builder();
         builder = match (self.get(BASE_URL), self.get(REGION)) {
@@ -103,9 +105,21 @@ impl Credentials {
         if let Some(tenant) = self.get(TENANT_ID) {
             builder = builder.tenant_id(tenant);
         }
-        if matches.get_flag("no-retry") {
-            builder = builder.retry(RetryPolicy::none());
-        }
+        builder = builder.retry(if matches.get_flag("no-retry") {
+            RetryPolicy::none()
+        } else {
+            // A retry can wait minutes: say so, rather than hang in silence.
+            RetryPolicy::default().on_retry(|event| {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "{}: attempt {} failed ({}); retrying in {} s",
+                    event.operation,
+                    event.attempt,
+                    crate::exit::printable(&event.cause),
+                    event.wait.as_secs_f64().ceil()
+                );
+            })
+        });
         builder.build().map_err(Failure::from)
     }
 

@@ -3,7 +3,7 @@
 //!
 //! | code | meaning |
 //! |---|---|
-//! | 0 | success |
+//! | 0 | success, or stdout closed by its reader (`export | head`): the reader has what it wanted |
 //! | 1 | anything else: a file that cannot be read or written, a server that cannot start |
 //! | 2 | usage: a bad flag, a missing credential, a body that is not JSON (clap's own code) |
 //! | 3 | `Error::Api`: FastComments answered `status: "failed"` |
@@ -57,6 +57,12 @@ impl Failure {
         self.code
     }
 
+    /// Whether the command stopped because its reader went away (stdout's pipe closed):
+    /// not a failure, nothing to print.
+    pub fn is_closed_pipe(&self) -> bool {
+        self.code == 0
+    }
+
     /// The message on one line: a server's multi-line answer is joined, and control
     /// characters it may hold are escaped.
     pub fn one_line(&self) -> String {
@@ -108,6 +114,9 @@ impl From<Error> for Failure {
 
 impl From<std::io::Error> for Failure {
     fn from(error: std::io::Error) -> Failure {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            return Failure::new(0, "");
+        }
         Failure::other(error)
     }
 }

@@ -41,7 +41,12 @@ const CSV_COLUMNS: [&str; 10] = [
 pub fn command() -> Command {
     Command::new("export")
         .about("Every comment of the tenant, oldest first, to JSONL or CSV (resumable)")
-        .arg(Arg::new("url-id").long("url-id").help("Only this page's comments"))
+        .arg(
+            Arg::new("url-id")
+                .long("url-id")
+                .value_parser(clap::builder::NonEmptyStringValueParser::new())
+                .help("Only this page's comments"),
+        )
         .arg(
             Arg::new("since")
                 .long("since")
@@ -479,6 +484,15 @@ enum Sink {
     Csv(Box<csv::Writer<Box<dyn Write>>>),
 }
 
+/// A CSV write that failed: its I/O error as such (a closed pipe is no failure).
+fn csv_failure(error: csv::Error) -> Failure {
+    let message = error.to_string();
+    match error.into_kind() {
+        csv::ErrorKind::Io(io) => io.into(),
+        _ => Failure::other(message),
+    }
+}
+
 impl Sink {
     fn new(out: Box<dyn Write>, csv: bool, fresh: bool) -> Result<Sink, Failure> {
         if !csv {
@@ -486,7 +500,7 @@ impl Sink {
         }
         let mut writer = csv::Writer::from_writer(out);
         if fresh {
-            writer.write_record(CSV_COLUMNS).map_err(Failure::other)?;
+            writer.write_record(CSV_COLUMNS).map_err(csv_failure)?;
         }
         Ok(Sink::Csv(Box::new(writer)))
     }
@@ -494,7 +508,7 @@ impl Sink {
     fn write(&mut self, value: &Value) -> Result<(), Failure> {
         match self {
             Sink::Json(out) => {
-                serde_json::to_writer(&mut *out, value).map_err(Failure::other)?;
+                serde_json::to_writer(&mut *out, value).map_err(std::io::Error::from)?;
                 out.write_all(b"\n")?;
             }
             Sink::Csv(out) => {
@@ -506,7 +520,7 @@ impl Sink {
                     (_, Some(Value::String(s))) => s.clone(),
                     (_, Some(other)) => other.to_string(),
                 });
-                out.write_record(row).map_err(Failure::other)?;
+                out.write_record(row).map_err(csv_failure)?;
             }
         }
         Ok(())

@@ -8,11 +8,12 @@
 use std::time::Duration;
 
 use clap::{Arg, ArgAction, ArgMatches, Command};
-use fastcomments::integration::{self, Integration, Token};
+use fastcomments::integration::{self, Integration, StateStore, Token};
 use fastcomments::sql::{Fleet, SqlDb, SqlSite, SqlSiteFactory, SqlStateStore};
 
 use crate::credentials::{Credentials, DATABASE_URL, INTEGRATION_TOKEN};
 use crate::exit::{Failure, code_of};
+use crate::output::line;
 
 fn db_arg() -> Arg {
     Arg::new("db")
@@ -100,9 +101,17 @@ pub async fn sync(
     let store = SqlStateStore::open(db, site_id.as_str())
         .await
         .map_err(database_failure)?;
+    let validated = store
+        .load()
+        .await
+        .map_err(|e| Failure::other(format!("reading the site's state: {e}")))?
+        .validated;
     let mut builder = Integration::builder(credentials.client(global)?, site, store)
         .integration_type("rust-cli")
-        .on_upload(|sent, left| println!("uploaded {sent} comments, {left} to go"));
+        .on_upload(|sent, left| {
+            // A closed stdout shows at the next line the loop prints.
+            let _ = line(format!("uploaded {sent} comments, {left} to go"));
+        });
     if let Some(domain) = args.get_one::<String>("domain") {
         builder = builder.domain(domain);
     }
@@ -110,27 +119,30 @@ pub async fn sync(
         builder = builder.token(Token::new(token));
     }
     let integration = builder.build().await.map_err(integration_failure)?;
-    println!(
-        "confirm the integration at {}",
-        integration.confirmation_url()
-    );
+    if !validated {
+        // The URL holds the integration token: shown only until it is confirmed.
+        line(format!(
+            "confirm the integration at {}",
+            integration.confirmation_url()
+        ))?;
+    }
     let once = args.get_flag("once");
     let work = async {
         let mut confirmed = false;
         loop {
             let report = integration.tick().await.map_err(integration_failure)?;
             if report.validated && !confirmed {
-                println!("confirmed");
+                line("confirmed")?;
                 confirmed = true;
             }
             if report.applied > 0 || report.uploaded > 0 {
-                println!(
+                line(format!(
                     "applied {} events, uploaded {} comments",
                     report.applied, report.uploaded
-                );
+                ))?;
             }
             for (id, reason) in report.skipped_events.iter().chain(&report.skipped_uploads) {
-                println!("gave up {id}: {reason}");
+                line(format!("gave up {id}: {reason}"))?;
             }
             let idle = report.applied == 0 && report.uploaded == 0 && !report.budget_exhausted;
             if once && report.validated && idle {
@@ -159,18 +171,17 @@ pub async fn worker(
         builder = builder.id(id);
     }
     let worker = builder.build();
-    println!(
+    line(format!(
         "worker {} running; Ctrl-C releases its sites and stops it",
         worker.id()
-    );
+    ))?;
     let report = worker
         .run(async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await;
-    println!(
+    line(format!(
         "stopped: {} ticks, {} failed ({} fenced), {} failed claims",
         report.ticks, report.failed, report.fenced, report.claim_errors
-    );
-    Ok(())
+    ))
 }

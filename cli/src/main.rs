@@ -80,6 +80,7 @@ async fn main() -> ExitCode {
     let matches = command().get_matches();
     match run(&matches).await {
         Ok(()) => ExitCode::SUCCESS,
+        Err(failure) if failure.is_closed_pipe() => ExitCode::SUCCESS,
         Err(failure) => {
             eprintln!("error: {}", failure.one_line());
             ExitCode::from(failure.code())

@@ -147,7 +147,12 @@ fn parameter_arg(p: &'static Parameter) -> Arg {
         .value_name(p.name.to_uppercase())
         .required(p.required && !tenant && p.place != ParameterIn::Header)
         .help(if tenant {
-            format!("{} [default: FASTCOMMENTS_TENANT_ID]", p.description)
+            let what = if p.description.is_empty() {
+                "The tenant"
+            } else {
+                p.description
+            };
+            format!("{what} [default: FASTCOMMENTS_TENANT_ID]")
         } else {
             p.description.to_owned()
         });

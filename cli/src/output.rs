@@ -12,6 +12,14 @@ use crate::exit::Failure;
 /// A cell's longest text; longer values are cut with `…`.
 const CELL: usize = 48;
 
+/// Prints one line on stdout and flushes it (a `println!` that fails instead of
+/// panicking when stdout's reader has gone away: `sync | head -1`).
+pub fn line(text: impl std::fmt::Display) -> Result<(), Failure> {
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{text}").and_then(|()| stdout.flush())?;
+    Ok(())
+}
+
 /// Prints `answer` on stdout in the format `--output` asks for.
 pub fn print(answer: &Value, global: &ArgMatches) -> Result<(), Failure> {
     let format = global.get_one::<String>("output").map(String::as_str);

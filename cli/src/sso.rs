@@ -56,6 +56,5 @@ pub fn run(args: &ArgMatches, credentials: &Credentials) -> Result<(), Failure> 
             sso.sign(&user)
         }
     };
-    println!("{}", payload.to_query_param());
-    Ok(())
+    crate::output::line(payload.to_query_param())
 }

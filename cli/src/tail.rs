@@ -12,7 +12,12 @@ use crate::exit::Failure;
 pub fn command() -> Command {
     Command::new("tail")
         .about("A page's live events as they happen, one JSON line each (Ctrl-C stops)")
-        .arg(Arg::new("url-id").value_name("URL_ID").required(true))
+        .arg(
+            Arg::new("url-id")
+                .value_name("URL_ID")
+                .required(true)
+                .value_parser(clap::builder::NonEmptyStringValueParser::new()),
+        )
         .arg(Arg::new("since").long("since").value_name("DATE").help(
             "Start in the past: replay the event log from DATE (RFC 3339, YYYY-MM-DD or epoch ms)",
         ))

@@ -97,7 +97,8 @@ fn receive(
 ) -> (StatusCode, String) {
     match verifier.verify(method.as_str(), headers, body) {
         Ok(event) => {
-            println!("{}", event_json(&event));
+            // Verified and answered 200 even when no one reads stdout any more.
+            let _ = crate::output::line(event_json(&event));
             (StatusCode::OK, "ok\n".into())
         }
         Err(rejection) => {
@@ -154,11 +155,9 @@ async fn sign(args: &ArgMatches, secret: &str) -> Result<(), Failure> {
             })
             .collect();
         let body = String::from_utf8_lossy(&delivery.body);
-        println!(
-            "{}",
-            json!({"method": delivery.method, "headers": headers, "body": body})
+        return crate::output::line(
+            json!({"method": delivery.method, "headers": headers, "body": body}),
         );
-        return Ok(());
     };
     let answer = delivery
         .request(&http_client()?, url)
@@ -169,8 +168,7 @@ async fn sign(args: &ArgMatches, secret: &str) -> Result<(), Failure> {
     let text = answer.text().await.unwrap_or_default();
     let shown: String = text.trim().chars().take(200).collect();
     if status.is_success() {
-        println!("{} {shown}", status.as_u16());
-        Ok(())
+        crate::output::line(format!("{} {shown}", status.as_u16()))
     } else {
         Err(Failure::new(
             REFUSED,

@@ -268,6 +268,12 @@ async fn each_kind_of_error_prints_one_line_and_exits_with_its_code() {
     };
     let mut cases: Vec<(&str, Command, i32)> = vec![
         ("usage", case(&["comments", "get-comments", "--nope"]), 2),
+        ("usage: an empty page to tail", case(&["tail", ""]), 2),
+        (
+            "usage: an empty page to export",
+            case(&["export", "--url-id", ""]),
+            2,
+        ),
         (
             "api",
             case(&["comments", "get-comment", "--id", "missing"]),
@@ -304,7 +310,7 @@ async fn each_kind_of_error_prints_one_line_and_exits_with_its_code() {
             "{name}: {}",
             stderr(&output)
         );
-        if code != 2 || name != "usage" {
+        if !name.starts_with("usage") {
             let text = stderr(&output);
             assert_eq!(text.lines().count(), 1, "{name}: {text}");
             assert!(text.starts_with("error: "), "{name}: {text}");
@@ -342,7 +348,24 @@ async fn each_kind_of_error_prints_one_line_and_exits_with_its_code() {
             "{name}: {}",
             stderr(&output)
         );
-        assert_eq!(stderr(&output).lines().count(), 1, "{name}");
+        // Each retry is told as it starts waiting; the error is the last line.
+        let text = stderr(&output);
+        let (error, retries) = text
+            .trim_end()
+            .lines()
+            .collect::<Vec<_>>()
+            .split_last()
+            .map(|(e, r)| (*e, r.to_vec()))
+            .unwrap();
+        assert!(error.starts_with("error: "), "{name}: {text}");
+        let expected = if code == 11 { 4 } else { 0 };
+        assert_eq!(retries.len(), expected, "{name}: {text}");
+        assert!(
+            retries
+                .iter()
+                .all(|r| r.starts_with("GetComments: attempt ") && r.ends_with("retrying in 0 s")),
+            "{name}: {text}"
+        );
     }
 }
 
@@ -692,7 +715,41 @@ async fn sync_prints_the_confirmation_url_and_mirrors_the_sites_events_once_conf
         .unwrap();
     let site = fastcomments::sql::SqlSite::open(sql, "blog").await.unwrap();
     assert_eq!(site.comments().await.unwrap().len(), 2);
+    // Once confirmed, the URL (it holds the integration token) is not printed again.
+    let mut again = fastcomments(&server);
+    again
+        .args(["sync", "--once", "--site", "blog", "--db"])
+        .arg(format!("sqlite://{}", db.display()));
+    let output = run(again).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(!stdout(&output).contains(token), "{}", stdout(&output));
     std::fs::remove_file(db).ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_that_stops_early_ends_the_export_quietly() {
+    let server = mock().await;
+    server.seed_comments(TENANT, "post", 20_000);
+    let mut command = fastcomments(&server);
+    command
+        .arg("export")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    // `export | head -1`: one line read, then the pipe closed.
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let output = tokio::task::spawn_blocking(move || {
+        let mut first = String::new();
+        out.read_line(&mut first).unwrap();
+        drop(out);
+        (first, child.wait_with_output().unwrap())
+    })
+    .await
+    .unwrap();
+    let (first, output) = output;
+    assert!(first.starts_with('{'), "{first}");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(stderr(&output), "");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -209,9 +209,10 @@ pub(crate) fn control_routes() -> Router<Arc<State>> {
 }
 
 /// `{"perSecond": 50}`: at most 50 requests a second per tenant from now on;
-/// `{"perSecond": null}` (or 0): no limit.
+/// `{"perSecond": null}` (or 0): no limit. Any other key is refused (a misspelt one
+/// would otherwise read as "no limit").
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct RateLimitBody {
     per_second: Option<u32>,
 }
@@ -225,8 +226,9 @@ async fn set_rate_limit(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `{"millis": 20}`: the latency of every request from now on.
+/// `{"millis": 20}`: the latency of every request from now on; any other key is refused.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Latency {
     millis: u64,
 }

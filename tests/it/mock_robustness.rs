@@ -91,6 +91,7 @@ async fn bad_fault_rules_and_latencies_are_refused() {
         json!({"fault": {"kind": "status", "status": 99}}),
         json!({"fault": {"kind": "html", "status": 1000}}),
         json!({"fault": "nonsense"}),
+        json!({"fault": {"kind": "status", "status": 503}, "tims": 2}),
     ];
     for rule in rules {
         let (status, body) = call(
@@ -113,6 +114,14 @@ async fn bad_fault_rules_and_latencies_are_refused() {
     .await;
     assert_shaped("latency", &body, "invalid-latency");
     assert_eq!(status, 400);
+    let (status, _) = call(
+        &server,
+        reqwest::Method::POST,
+        "/__mock/latency",
+        Some(json!({"ms": 20})),
+    )
+    .await;
+    assert_eq!(status, 400, "a misspelt key");
     still_serving(&server).await;
 }
 

@@ -468,6 +468,8 @@ async fn the_rate_limit_can_be_set_over_http_for_a_standalone_mock() {
     assert_eq!(error.status(), Some(429));
     assert_eq!(error.retry_after(), Some(Duration::from_secs(1)));
     assert_eq!(set(serde_json::json!({"perSecond": "fast"})).await, 400);
+    // A misspelt key is refused, not read as "no limit".
+    assert_eq!(set(serde_json::json!({"per_second": 5})).await, 400);
     assert_eq!(set(serde_json::json!({"perSecond": null})).await, 204);
     client.get_pages().send().await.unwrap();
 }

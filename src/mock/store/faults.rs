@@ -90,6 +90,7 @@ pub struct FaultRule {
 
 /// A rule as JSON gives it: `times` absent is one fault, or no limit with `every`.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RuleJson {
     fault: Fault,
     #[serde(default)]
