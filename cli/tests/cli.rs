@@ -772,6 +772,33 @@ async fn a_fresh_export_keeps_comments_listed_out_of_date_order_and_before_1970(
     assert_eq!(exported.len(), 7);
     assert_eq!(exported, stored_ids(&server).await);
     std::fs::remove_file(file).unwrap();
+    // The mock lists by date; a service that does not (a page out of date order) loses
+    // nothing either.
+    let shuffled = hostile_server(|| {
+        let comments: Vec<Value> = [5_000i64, -1_000, 1_000]
+            .iter()
+            .map(
+                |date| serde_json::json!({"_id": format!("c{date}"), "date": date, "comment": "x"}),
+            )
+            .collect();
+        let body = serde_json::json!({"status": "success", "comments": comments}).to_string();
+        format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    });
+    let mut command = fastcomments(&server);
+    command
+        .arg("export")
+        .env("FASTCOMMENTS_BASE_URL", &shuffled);
+    let output = run(command).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let ids: Vec<Value> = stdout(&output)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["_id"].clone())
+        .collect();
+    assert_eq!(ids, ["c5000", "c-1000", "c1000"]);
 }
 
 /// A server on loopback that reads each request's head and answers `answer` to it, then

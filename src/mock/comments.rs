@@ -235,7 +235,7 @@ async fn create(
     let comment = new_comment(&tenant_id, params);
     state.with_tenant(&tenant_id, |t| {
         t.audit("c", "Comment", comment["id"].as_str().unwrap_or_default());
-        t.comments.push(comment.clone());
+        t.add_comment(comment.clone());
     });
     let broadcast_id = query.get("broadcastId").map(String::as_str);
     state.publish(
@@ -326,6 +326,9 @@ async fn update(
             let comment = find(&mut t.comments, &id)?;
             merge(comment, &patch);
             let updated = comment.clone();
+            if patch.date.is_some() {
+                t.reposition_comment(&id);
+            }
             t.audit("u", "Comment", &id);
             Some(updated)
         })
@@ -397,7 +400,7 @@ pub(crate) fn seed(
             let params = types::CreateCommentParams::try_from(params).ok()?;
             let comment = new_comment(tenant_id, params);
             let id = comment["id"].as_str().unwrap_or_default().to_string();
-            tenant.comments.push(comment);
+            tenant.add_comment(comment);
             Some(id)
         })
         .collect()

@@ -306,7 +306,7 @@ async fn upload(AxumState(state): AxumState<Arc<State>>, Query(q): Params, body:
     state.with_tenant(&tenant, |t| {
         for (comment, parent) in &new {
             let id = comment["_id"].as_str().unwrap_or_default();
-            t.comments.push(super::comments::imported(
+            t.add_comment(super::comments::imported(
                 &tenant,
                 id,
                 comment,

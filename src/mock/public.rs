@@ -112,7 +112,7 @@ async fn create(
     let id = comment["id"].as_str().unwrap_or_default().to_owned();
     state.with_tenant(&tenant_id, |t| {
         t.audit("c", "Comment", &id);
-        t.comments.push(comment.clone());
+        t.add_comment(comment.clone());
     });
     let broadcast_id = q.get("broadcastId").map(String::as_str);
     state.publish(

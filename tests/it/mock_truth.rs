@@ -311,7 +311,11 @@ async fn an_old_date_and_an_email_are_shown_where_they_belong() {
         .iter()
         .map(|c| c.date.unwrap().timestamp_millis())
         .collect();
-    assert_eq!(dates, [0, 1000, -5]);
+    assert_eq!(
+        dates,
+        [-5, 0, 1000],
+        "listed by date, not by when they were saved"
+    );
     let absurd = client
         .save_comment()
         .body_map(|b| {
@@ -347,4 +351,63 @@ async fn an_old_date_and_an_email_are_shown_where_they_belong() {
     );
     let integration = reqwest::get(url).await.unwrap().text().await.unwrap();
     assert!(integration.contains("a@private.example"));
+}
+
+/// A backdated comment (an import, or a date set on save or update) is listed where its
+/// date puts it, oldest first and newest first, as FastComments sorts by date.
+#[tokio::test]
+async fn comments_are_listed_by_date_whenever_they_were_saved_or_redated() {
+    let (_server, client) = mock().await;
+    let mut ids = Vec::new();
+    for date in [3_000, 1_000, 2_000] {
+        let saved = client
+            .save_comment()
+            .body_map(|b| {
+                b.comment(format!("at {date}"))
+                    .commenter_name("A")
+                    .url("https://e/p")
+                    .url_id("p")
+                    .locale("en_us")
+                    .date(Some(date))
+            })
+            .send()
+            .await
+            .unwrap();
+        ids.push(saved.comment.id);
+    }
+    let listed = |direction: types::SortDirections| {
+        let client = client.clone();
+        async move {
+            client
+                .get_comments()
+                .direction(direction)
+                .send()
+                .await
+                .unwrap()
+                .comments
+                .into_iter()
+                .map(|c| c.comment)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        listed(types::SortDirections::Of).await,
+        ["at 1000", "at 2000", "at 3000"]
+    );
+    assert_eq!(
+        listed(types::SortDirections::Nf).await,
+        ["at 3000", "at 2000", "at 1000"]
+    );
+    // The comment at 3,000 moved to 500.
+    client
+        .update_comment()
+        .id(&ids[0])
+        .body_map(|b| b.date(Some(500.0)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed(types::SortDirections::Of).await,
+        ["at 3000", "at 1000", "at 2000"]
+    );
 }

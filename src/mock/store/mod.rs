@@ -225,6 +225,28 @@ impl State {
 }
 
 impl Tenant {
+    /// Stores a comment where its date puts it. The store is kept oldest first (a comment
+    /// after those of the same date), as FastComments lists them: `direction=OF` and
+    /// `NF` read it in order, so a backdated or imported comment is listed by its date,
+    /// not by when it was added.
+    pub(crate) fn add_comment(&mut self, comment: Object) {
+        let date = comment_date(&comment);
+        let at = self.comments.partition_point(|c| comment_date(c) <= date);
+        self.comments.insert(at, comment);
+    }
+
+    /// Moves the comment with `id` to where its (changed) date puts it.
+    pub(crate) fn reposition_comment(&mut self, id: &str) {
+        if let Some(at) = self
+            .comments
+            .iter()
+            .position(|c| c.get("id").and_then(Value::as_str) == Some(id))
+        {
+            let comment = self.comments.remove(at);
+            self.add_comment(comment);
+        }
+    }
+
     /// Appends an audit log entry, as FastComments does for every API change.
     pub(crate) fn audit(&mut self, crud_type: &str, resource_name: &str, object_id: &str) {
         let mut entry = Object::new();
@@ -305,5 +327,16 @@ mod tests {
                 assert!(!outside, "store/{file} imports a handler: {line}");
             }
         }
+    }
+}
+
+/// A stored comment's date in epoch ms (the earliest possible when it has none).
+fn comment_date(comment: &Object) -> i64 {
+    match comment.get("date") {
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .or_else(|| n.as_f64().map(|f| f as i64))
+            .unwrap_or(i64::MIN),
+        _ => i64::MIN,
     }
 }
