@@ -306,6 +306,17 @@ pub(crate) fn merge<T: serde::Serialize>(target: &mut Object, patch: &T) {
     }
 }
 
+/// A stored comment's date in epoch ms (the earliest possible when it has none).
+fn comment_date(comment: &Object) -> i64 {
+    match comment.get("date") {
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .or_else(|| n.as_f64().map(|f| f as i64))
+            .unwrap_or(i64::MIN),
+        _ => i64::MIN,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     /// The layering holds: a store reads and writes data and imports no handler, so a
@@ -327,16 +338,5 @@ mod tests {
                 assert!(!outside, "store/{file} imports a handler: {line}");
             }
         }
-    }
-}
-
-/// A stored comment's date in epoch ms (the earliest possible when it has none).
-fn comment_date(comment: &Object) -> i64 {
-    match comment.get("date") {
-        Some(Value::Number(n)) => n
-            .as_i64()
-            .or_else(|| n.as_f64().map(|f| f as i64))
-            .unwrap_or(i64::MIN),
-        _ => i64::MIN,
     }
 }
