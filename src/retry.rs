@@ -412,8 +412,9 @@ tokio::task_local! {
     static WATCH: Watch;
 }
 
-/// Told, for each throttled attempt, the `Retry-After` it asked for, as it is answered.
-pub(crate) type ThrottleReport = Arc<dyn Fn(Option<Duration>) + Send + Sync>;
+/// Told, for each throttled attempt as it is answered: whether it was a 429, and the
+/// `Retry-After` it asked for.
+pub(crate) type ThrottleReport = Arc<dyn Fn(bool, Option<Duration>) + Send + Sync>;
 
 /// A call's watcher: whether it was throttled, and whom to tell at once.
 struct Watch {
@@ -446,7 +447,7 @@ fn note_throttling(error: &Error) {
         // Outside `observe_throttling` there is no one to tell.
         let _ = WATCH.try_with(|watch| {
             watch.throttled.set(true);
-            (watch.report)(error.retry_after());
+            (watch.report)(error.status() == Some(429), error.retry_after());
         });
     }
 }
@@ -510,11 +511,11 @@ mod tests {
         let report: ThrottleReport = {
             let reported = reported.clone();
             let began = tokio::time::Instant::now();
-            Arc::new(move |retry_after| {
+            Arc::new(move |too_many, retry_after| {
                 reported
                     .lock()
                     .unwrap()
-                    .push((began.elapsed(), retry_after))
+                    .push((began.elapsed(), too_many, retry_after))
             })
         };
         for (first, throttled) in [
@@ -536,8 +537,12 @@ mod tests {
         assert_eq!(
             *reported.lock().unwrap(),
             [
-                (Duration::ZERO, None),
-                (Duration::from_millis(10), Some(Duration::from_secs(1)))
+                (Duration::ZERO, true, None),
+                (
+                    Duration::from_millis(10),
+                    false,
+                    Some(Duration::from_secs(1))
+                )
             ]
         );
         // Outside an observer a throttled call goes on as before.

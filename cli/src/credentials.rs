@@ -120,7 +120,10 @@ impl Credentials {
                 );
             })
         });
-        builder.build().map_err(Failure::from)
+        // What the builder refuses is the configuration (a base URL that is no URL).
+        builder
+            .build()
+            .map_err(|e| Failure::usage(format!("the client's settings: {e}")))
     }
 
     /// [`client`](Self::client), for a command that needs the tenant id.

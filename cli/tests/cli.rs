@@ -299,6 +299,9 @@ async fn each_kind_of_error_prints_one_line_and_exits_with_its_code() {
     let mut no_secret = case(&["sso", "sign", "--logged-out"]);
     no_secret.env_remove("FASTCOMMENTS_API_SECRET");
     cases.push(("no secret", no_secret, 2));
+    let mut not_a_url = case(&["comments", "get-comments"]);
+    not_a_url.env("FASTCOMMENTS_BASE_URL", "notaurl");
+    cases.push(("a base URL that is no URL", not_a_url, 2));
     let mut closed = case(&["--no-retry", "comments", "get-comments"]);
     closed.env("FASTCOMMENTS_BASE_URL", "http://127.0.0.1:9");
     cases.push(("transport", closed, 5));

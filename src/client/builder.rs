@@ -161,8 +161,9 @@ impl ClientBuilder {
         self
     }
 
-    /// Builds the client. Fails on an API key or tenant id that cannot be sent in a
-    /// header or URL, or when the HTTP client cannot be set up.
+    /// Builds the client. Fails ([`Error::InvalidRequest`]) on an API key or tenant id
+    /// that cannot be sent in a header or URL, a base URL or route that is not an
+    /// http(s) URL with a host, or when the HTTP client cannot be set up.
     ///
     /// Redirects are not followed (FastComments' API does not redirect; a 3xx is an
     /// [`Error::Http`]), so the API key never travels to another host, and no `Referer`
@@ -178,13 +179,23 @@ impl ClientBuilder {
                 Ok::<_, Error>(Secret(value))
             })
             .transpose()?;
+        let is_base_url = |url: &str| {
+            reqwest::Url::parse(url)
+                .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+        };
         for (host, to) in &self.routes {
-            let valid = reqwest::Url::parse(to)
-                .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
-            if !valid {
+            if !is_base_url(to) {
                 return Err(Error::InvalidRequest(format!(
                     "the route for {host:?} is not an http(s) base URL"
                 )));
+            }
+        }
+        for region in std::iter::once(&self.region).chain(&self.fallback) {
+            // Not echoed: a base URL can carry credentials (`https://user:pass@host`).
+            if matches!(region, Region::Custom(_)) && !is_base_url(&region.base_url()) {
+                return Err(Error::InvalidRequest(
+                    "the base URL is not an http(s) URL with a host".into(),
+                ));
             }
         }
         // Installs rustls' ring provider unless the application chose one already.

@@ -54,12 +54,6 @@ pub(crate) async fn inject(
     next: Next,
 ) -> Response {
     let path = request.uri().path();
-    let fault = if path.starts_with(CONTROL_PREFIX) {
-        None
-    } else {
-        let query = request.uri().query().unwrap_or("");
-        state.faults.take(request.method().as_str(), path, query)
-    };
     if !path.starts_with(CONTROL_PREFIX) {
         let latency = state.faults.latency();
         if !latency.is_zero() {
@@ -67,9 +61,16 @@ pub(crate) async fn inject(
         }
         let tenant = tenant_of(request.uri().query());
         if let Err(wait) = state.rate_limit.admit(&tenant, tokio::time::Instant::now()) {
+            // Refused before it is handled: a fault rule for it is not used up.
             return rate_limited(wait);
         }
     }
+    let fault = if path.starts_with(CONTROL_PREFIX) {
+        None
+    } else {
+        let query = request.uri().query().unwrap_or("");
+        state.faults.take(request.method().as_str(), path, query)
+    };
     let Some(fault) = fault else {
         return next.run(request).await;
     };

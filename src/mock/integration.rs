@@ -228,11 +228,32 @@ fn check_comment(comment: &Value) -> Result<String, Failure> {
     }
     let date_ok = match comment.get("date") {
         Some(Value::String(s)) => chrono::DateTime::parse_from_rfc3339(s).is_ok(),
-        Some(Value::Number(_)) => true,
+        Some(Value::Number(n)) => n.as_i64().is_some(),
         _ => false,
     };
     if !date_ok {
         return Err(invalid("date must be an ISO-8601 string."));
+    }
+    // The fields stored as the comment's own: each of its type, or absent (null).
+    let typed: [(&str, fn(&Value) -> bool, &str); 11] = [
+        ("approved", Value::is_boolean, "a boolean"),
+        ("verified", Value::is_boolean, "a boolean"),
+        ("votes", Value::is_i64, "an integer"),
+        ("votesUp", Value::is_i64, "an integer"),
+        ("votesDown", Value::is_i64, "an integer"),
+        ("userId", Value::is_string, "a string"),
+        ("commenterEmail", Value::is_string, "a string"),
+        ("avatarSrc", Value::is_string, "a string"),
+        ("pageTitle", Value::is_string, "a string"),
+        ("comment", Value::is_string, "a string"),
+        ("commentHTML", Value::is_string, "a string"),
+    ];
+    for (key, is, kind) in typed {
+        if let Some(value) = comment.get(key).filter(|v| !v.is_null())
+            && !is(value)
+        {
+            return Err(invalid(&format!("{key} must be {kind}.")));
+        }
     }
     Ok(external.to_owned())
 }
@@ -269,7 +290,7 @@ async fn upload(AxumState(state): AxumState<Arc<State>>, Query(q): Params, body:
         .iter()
         .map(check_comment)
         .collect::<Result<Vec<_>, _>>()?;
-    let (ids, new) = state.with_integrations(|i| {
+    let (ids, new, orphans) = state.with_integrations(|i| {
         let log = i.tenants.entry(tenant.clone()).or_default();
         log.batches.push((comments.len(), remaining));
         let mut ids = serde_json::Map::new();
@@ -286,6 +307,23 @@ async fn upload(AxumState(state): AxumState<Arc<State>>, Query(q): Params, body:
         if remaining == 0 {
             log.upload_done = true;
         }
+        // Earlier uploads whose parent is among the new ones: (child id, parent id).
+        let orphans: Vec<(String, String)> = log
+            .uploads
+            .values()
+            .filter_map(|c| {
+                let parent = c.get("externalParentId")?.as_str()?;
+                if !new.iter().any(|n| n == parent)
+                    || new
+                        .iter()
+                        .any(|n| Some(n.as_str()) == c.get("externalId").and_then(Value::as_str))
+                {
+                    return None;
+                }
+                let parent = log.uploads.get(parent)?["_id"].as_str()?.to_owned();
+                Some((c["_id"].as_str()?.to_owned(), parent))
+            })
+            .collect();
         // Each new comment with its id and its parent's, when the parent was uploaded.
         let new: Vec<(Value, Option<String>)> = new
             .iter()
@@ -300,9 +338,10 @@ async fn upload(AxumState(state): AxumState<Arc<State>>, Query(q): Params, body:
                 Some((comment, parent))
             })
             .collect();
-        (ids, new)
+        (ids, new, orphans)
     });
-    // Imported into the tenant's comment store, the one the REST API serves.
+    // Imported into the tenant's comment store, the one the REST API serves; a child
+    // uploaded before its parent is linked when the parent comes.
     state.with_tenant(&tenant, |t| {
         for (comment, parent) in &new {
             let id = comment["_id"].as_str().unwrap_or_default();
@@ -312,6 +351,15 @@ async fn upload(AxumState(state): AxumState<Arc<State>>, Query(q): Params, body:
                 comment,
                 parent.as_deref(),
             ));
+        }
+        for (child, parent) in &orphans {
+            if let Some(stored) = t
+                .comments
+                .iter_mut()
+                .find(|c| c.get("id").and_then(Value::as_str) == Some(child.as_str()))
+            {
+                stored.insert("parentId".into(), parent.as_str().into());
+            }
         }
     });
     Ok(Json(json!({ "status": "success", "commentIds": ids })).into_response())

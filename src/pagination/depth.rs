@@ -29,13 +29,10 @@ pub const PACE_BACKOFF: f64 = 0.95;
 /// increase, probing for room the service may have found since).
 pub const PACE_PROBE: f64 = 0.03;
 
-/// A throttle with fewer answers than this since the one before says too little about
-/// the rate the service admits: it closes the gate and halves the depth, but leaves the
-/// pace as it was.
-pub const PACE_MIN_ANSWERS: u64 = 4;
-
-/// How long no request starts after a 429 that carries no `Retry-After`.
-pub const THROTTLE_GATE: Duration = Duration::from_secs(1);
+/// A throttle with fewer answers than this since the one before says nothing about the
+/// rate the service admits (the first request refused): it closes the gate and halves the
+/// depth, but leaves the pace as it was.
+pub const PACE_MIN_ANSWERS: u64 = 1;
 
 /// What one page told the controller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,15 +79,19 @@ impl Observation {
 /// The pace (what a depth cannot express: a service that admits fewer requests a second
 /// than one round trip's worth):
 /// - a 429 ([`throttled`](AdaptiveDepth::throttled), told as soon as it is answered, not
-///   when its page is done) closes a gate: no request starts before its `Retry-After` (or
-///   [`THROTTLE_GATE`]) has passed, so the requests waiting behind it do not draw 429s
-///   of their own. The first 429 after the gate reopened starts a new episode: it halves
-///   the depth as a throttled page does, and sets the pace to [`PACE_BACKOFF`] × the rate
-///   the service admitted while requests were being sent: the answers counted by
-///   [`answered`](AdaptiveDepth::answered) since the episode before, over the time from
-///   when its gate reopened to this 429. Never above the pace before. The first episode
-///   counts from the first request to the end of its own gate, as if the burst that
-///   met the limit had been spread over that time;
+///   when its page is done) with `Retry-After` closes a gate: no request starts before
+///   that wait has passed, so the requests waiting behind it do not draw 429s of their
+///   own. Another status with `Retry-After` (a 503,
+///   [`asked_to_wait`](AdaptiveDepth::asked_to_wait)) closes the gate too.
+/// - A push-back answered after the gate reopened, and more than a round trip (the
+///   fastest page) after the last episode began, starts a new episode: it halves the
+///   depth as a throttled page does. A 429 that starts one also sets the pace to
+///   [`PACE_BACKOFF`] × the rate the service admitted while requests were being sent: the
+///   answers counted by [`answered`](AdaptiveDepth::answered) since the episode before,
+///   over the time from when its gate reopened to this 429. Never above the pace before.
+///   The first episode counts from the first request to the end of its own gate, as if
+///   the burst that met the limit had been spread over that time. A 503 leaves the pace
+///   alone: one busy moment is no rate;
 /// - each unthrottled answer raises the pace by [`PACE_PROBE`] requests a second;
 /// - before the first 429 there is no pace: requests start as the depth allows.
 ///
@@ -132,8 +133,10 @@ pub struct AdaptiveDepth {
     gate: Duration,
     first_start: Option<Duration>,
     last_start: Option<Duration>,
-    /// Whether the service has throttled yet.
+    /// Whether the service has throttled (429) yet.
     throttled_before: bool,
+    /// When the last push-back episode began.
+    episode_began: Option<Duration>,
     /// Answers since the last throttle episode began (or since the first start).
     answers: u64,
 }
@@ -152,6 +155,7 @@ impl AdaptiveDepth {
             first_start: None,
             last_start: None,
             throttled_before: false,
+            episode_began: None,
             answers: 0,
         }
     }
@@ -220,24 +224,52 @@ impl AdaptiveDepth {
         }
     }
 
-    /// An attempt was answered 429 (or with `Retry-After`) at `at`, asking to wait
-    /// `retry_after`.
+    /// An attempt was answered 429 Too Many Requests at `at`, with this `Retry-After`: a
+    /// rate limit. Closes the gate for `retry_after` (none without one: the request's own
+    /// retry waits on the policy's schedule), and a new episode halves the depth and sets
+    /// the pace.
     pub fn throttled(&mut self, at: Duration, retry_after: Option<Duration>) {
-        let episode = at >= self.gate;
-        // When the previous episode's gate reopened: requests have been sent since.
-        let reopened = self.gate;
-        let gate = at.saturating_add(retry_after.unwrap_or(THROTTLE_GATE));
-        self.gate = self.gate.max(gate);
-        if !episode {
-            // Sent before the gate closed: the same episode.
-            return;
+        if let Some(reopened) = self.episode(at, retry_after) {
+            self.learn_pace(at, reopened);
         }
+    }
+
+    /// An attempt was answered with `Retry-After` but another status than 429 (a 503:
+    /// the service is busy, not rationing): the gate and the depth as for a 429, not the
+    /// pace, which one busy moment says nothing about.
+    pub fn asked_to_wait(&mut self, at: Duration, retry_after: Duration) {
+        self.episode(at, Some(retry_after));
+    }
+
+    /// Closes the gate; when this push-back begins a new episode (answered after the last
+    /// gate reopened, and more than a round trip after the last episode began, so not by
+    /// a request already in flight then), halves the depth and returns when the previous
+    /// gate reopened.
+    fn episode(&mut self, at: Duration, retry_after: Option<Duration>) -> Option<Duration> {
+        let round_trip = self.fastest.unwrap_or(Duration::ZERO);
+        let new = at >= self.gate
+            && self
+                .episode_began
+                .is_none_or(|began| at > began.saturating_add(round_trip));
+        let reopened = self.gate;
+        let gate = at.saturating_add(retry_after.unwrap_or(Duration::ZERO));
+        self.gate = self.gate.max(gate);
+        if !new {
+            return None;
+        }
+        self.episode_began = Some(at);
         if self.settling == 0 {
             self.halve();
         }
+        Some(reopened)
+    }
+
+    /// The multiplicative decrease of the pace, from the rate admitted since the last
+    /// episode's gate `reopened` (or since the first request, this gate included).
+    fn learn_pace(&mut self, at: Duration, reopened: Duration) {
         let since = match (self.throttled_before, self.first_start) {
             (true, _) => Some(at.saturating_sub(reopened)),
-            (false, Some(first)) => Some(gate.saturating_sub(first)),
+            (false, Some(first)) => Some(self.gate.saturating_sub(first)),
             (false, None) => None,
         };
         if let Some(window) = since.filter(|w| !w.is_zero())
@@ -392,7 +424,7 @@ mod tests {
     }
 
     #[test]
-    fn a_429_closes_the_gate_for_its_retry_after_or_a_second() {
+    fn a_429_closes_the_gate_for_its_retry_after_and_a_bare_one_does_not() {
         let mut depth = AdaptiveDepth::new(16);
         depth.started(ms(0));
         depth.throttled(ms(100), Some(Duration::from_secs(3)));
@@ -400,9 +432,48 @@ mod tests {
         // A later 429 from a request sent before the gate closed extends it.
         depth.throttled(ms(120), Some(Duration::from_secs(5)));
         assert_eq!(depth.next_start(), ms(5120));
+        // Without `Retry-After` the request's own retry waits on the policy's schedule;
+        // the others go on.
         let mut bare = AdaptiveDepth::new(16);
         bare.throttled(ms(100), None);
-        assert_eq!(bare.next_start(), ms(100) + THROTTLE_GATE);
+        assert!(bare.next_start() <= ms(100), "no later than the 429 itself");
+    }
+
+    #[test]
+    fn a_503_with_retry_after_closes_the_gate_and_halves_the_depth_but_sets_no_pace() {
+        let mut depth = AdaptiveDepth::new(16);
+        steady(&mut depth, 2 + 3 + 4 + 5);
+        depth.started(ms(0));
+        answers(&mut depth, 4);
+        depth.asked_to_wait(ms(100), Duration::from_secs(5));
+        assert_eq!(depth.depth(), 2);
+        assert_eq!(depth.next_start(), ms(5100));
+        assert_eq!(depth.pace(), None, "a busy moment is no rate");
+    }
+
+    #[test]
+    fn bare_429s_within_a_round_trip_of_each_other_are_one_episode() {
+        let mut depth = AdaptiveDepth::new(16);
+        steady(&mut depth, 2 + 3 + 4 + 5 + 6 + 7 + 8);
+        depth.started(ms(0));
+        answers(&mut depth, 10);
+        depth.throttled(ms(100), None);
+        let pace = depth.pace();
+        // The fastest page took 20 ms: a 429 within that came from a request already in
+        // flight when the episode began.
+        answers(&mut depth, 10);
+        depth.throttled(ms(119), None);
+        assert_eq!(depth.depth(), 4, "halved once");
+        let probed = pace.unwrap() + 10.0 * PACE_PROBE;
+        assert!(
+            (depth.pace().unwrap() - probed).abs() < 1e-9,
+            "estimated once"
+        );
+        while depth.settling > 0 {
+            depth.observe(Observation::page(ms(20)));
+        }
+        depth.throttled(ms(121), None);
+        assert_eq!(depth.depth(), 2, "a new episode");
     }
 
     #[test]
@@ -473,10 +544,9 @@ mod tests {
     }
 
     #[test]
-    fn too_few_answers_leave_the_pace_as_it_was() {
+    fn a_first_request_refused_leaves_the_pace_as_it_was() {
         let mut depth = AdaptiveDepth::new(16);
         depth.started(ms(0));
-        answers(&mut depth, PACE_MIN_ANSWERS as usize - 1);
         depth.throttled(ms(10), Some(Duration::from_secs(1)));
         assert_eq!(
             depth.pace(),

@@ -59,7 +59,7 @@ mod depth;
 
 pub use depth::{
     AdaptiveDepth, LATENCY_RISE, LATENCY_SLACK, Observation, PACE_BACKOFF, PACE_MIN_ANSWERS,
-    PACE_PROBE, THROTTLE_GATE,
+    PACE_PROBE,
 };
 
 /// How an operation pages.
@@ -242,8 +242,8 @@ struct Learning {
 /// What a request tells the controller as it happens, not once its page is in order.
 #[derive(Debug)]
 enum Signal {
-    /// An attempt was answered 429 (or with `Retry-After`), asking for this wait.
-    Throttled(tokio::time::Instant, Option<Duration>),
+    /// An attempt was answered 429 (`true`) or with `Retry-After`, asking for this wait.
+    Throttled(tokio::time::Instant, bool, Option<Duration>),
     /// The request was answered.
     Answered,
 }
@@ -287,9 +287,14 @@ impl Learning {
         let epoch = self.epoch.unwrap_or_else(tokio::time::Instant::now);
         while let Ok(signal) = self.signals.try_recv() {
             match signal {
-                Signal::Throttled(at, retry_after) => self
-                    .controller
-                    .throttled(at.saturating_duration_since(epoch), retry_after),
+                Signal::Throttled(at, too_many, retry_after) => {
+                    let at = at.saturating_duration_since(epoch);
+                    match (too_many, retry_after) {
+                        (true, _) => self.controller.throttled(at, retry_after),
+                        (false, Some(wait)) => self.controller.asked_to_wait(at, wait),
+                        (false, None) => {}
+                    }
+                }
                 Signal::Answered => self.controller.answered(),
             }
         }
@@ -564,9 +569,10 @@ fn observed<'a, T: Send + 'a>(
     Box::pin(async move {
         let started = tokio::time::Instant::now();
         let throttles = report.clone();
-        let on_throttle = Arc::new(move |retry_after| {
+        let on_throttle = Arc::new(move |too_many, retry_after| {
             // The stream may be gone; then no one is listening.
-            let _ = throttles.send(Signal::Throttled(tokio::time::Instant::now(), retry_after));
+            let now = tokio::time::Instant::now();
+            let _ = throttles.send(Signal::Throttled(now, too_many, retry_after));
         });
         let (page, throttled) = crate::retry::observe_throttling(fetch, on_throttle).await;
         if page.is_ok() {

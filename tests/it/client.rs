@@ -267,3 +267,23 @@ async fn the_api_key_appears_in_no_debug_output_error_or_log() {
         assert!(!text.contains(secret), "{what} shows the API key: {text}");
     }
 }
+
+#[test]
+fn a_base_url_that_is_no_url_is_refused_when_the_client_is_built() {
+    for url in ["notaurl", "ftp://example.com", "http://", "secret-token@/x"] {
+        let error = fastcomments::Client::builder()
+            .base_url(url)
+            .build()
+            .err()
+            .unwrap_or_else(|| panic!("{url} accepted"));
+        assert!(
+            matches!(error, fastcomments::Error::InvalidRequest(_)),
+            "{url}"
+        );
+        assert!(!error.to_string().contains(url), "{error}");
+    }
+    fastcomments::Client::builder()
+        .base_url("http://127.0.0.1:1")
+        .build()
+        .unwrap();
+}

@@ -411,3 +411,96 @@ async fn comments_are_listed_by_date_whenever_they_were_saved_or_redated() {
         ["at 3000", "at 1000", "at 2000"]
     );
 }
+
+/// Comments uploaded through the integration protocol, as the API lists them: a reply
+/// sent before its parent is linked once the parent comes, and a field of the wrong type
+/// is refused (not stored to break every later listing).
+#[tokio::test]
+async fn uploads_are_linked_to_parents_that_come_later_and_checked_for_types() {
+    let (server, client) = mock().await;
+    server.confirm_integration("tok", TENANT);
+    let upload = |comments: Value, remaining: u64| {
+        let url = format!("{}/integrations/v1/comments?token=tok", server.base_url());
+        async move {
+            let answer = reqwest::Client::new()
+                .post(url)
+                .json(&serde_json::json!({"countRemaining": remaining, "comments": comments}))
+                .send()
+                .await
+                .unwrap();
+            (
+                answer.status().as_u16(),
+                answer.json::<Value>().await.unwrap(),
+            )
+        }
+    };
+    let comment = |external: &str, parent: Option<&str>| {
+        serde_json::json!({
+            "externalId": external, "externalParentId": parent, "urlId": "imp",
+            "url": "https://e/imp", "commenterName": "A", "comment": external,
+            "commentHTML": format!("<p>{external}</p>"), "date": "2020-01-05T00:00:00Z",
+            "approved": true
+        })
+    };
+    let (status, child) = upload(serde_json::json!([comment("child", Some("parent"))]), 1).await;
+    assert_eq!(status, 200, "{child}");
+    let (status, parent) = upload(serde_json::json!([comment("parent", None)]), 0).await;
+    assert_eq!(status, 200, "{parent}");
+    let listed = client
+        .get_comments()
+        .url_id("imp")
+        .send()
+        .await
+        .unwrap()
+        .comments;
+    let child = listed
+        .iter()
+        .find(|c| c.id == child["commentIds"]["child"])
+        .unwrap();
+    assert_eq!(
+        child.parent_id.as_deref(),
+        parent["commentIds"]["parent"].as_str()
+    );
+    let mut odd = comment("odd", None);
+    odd["approved"] = "yes".into();
+    let (status, body) = upload(serde_json::json!([odd]), 0).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["code"], "invalid-comment", "{body}");
+    let mut fractional = comment("fractional", None);
+    fractional["date"] = serde_json::json!(1_577_836_800_000.5);
+    assert_eq!(upload(serde_json::json!([fractional]), 0).await.0, 400);
+    assert_eq!(
+        client
+            .get_comments()
+            .url_id("imp")
+            .send()
+            .await
+            .unwrap()
+            .comments
+            .len(),
+        2,
+        "the listing still works, and holds what was accepted"
+    );
+}
+
+/// A request the rate limit refuses is not handled, so a fault rule waiting for it is
+/// still there for the next one.
+#[tokio::test]
+async fn a_fault_rule_is_not_used_up_by_a_request_the_rate_limit_refused() {
+    let (server, client) = mock().await;
+    server.set_rate_limit(Some(1));
+    client.get_pages().send().await.unwrap();
+    server.inject(
+        fastcomments::mock::FaultRule::new(fastcomments::mock::Fault::Status { status: 418 })
+            .path("/api/v1/pages"),
+    );
+    assert_eq!(
+        client.get_pages().send().await.unwrap_err().status(),
+        Some(429)
+    );
+    server.set_rate_limit(None);
+    assert_eq!(
+        client.get_pages().send().await.unwrap_err().status(),
+        Some(418)
+    );
+}
