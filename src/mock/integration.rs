@@ -215,6 +215,9 @@ async fn stream(AxumState(state): AxumState<Arc<State>>, Query(q): Params) -> An
 }
 
 /// Checks one uploaded comment as the service does; returns its `externalId`.
+/// An uploaded field stored as the comment's own: its name, its type's test, the type.
+type FieldType = (&'static str, fn(&Value) -> bool, &'static str);
+
 fn check_comment(comment: &Value) -> Result<String, Failure> {
     let invalid = |reason: &str| Failure::bad_request("invalid-comment", reason.to_owned());
     let external = comment
@@ -235,7 +238,7 @@ fn check_comment(comment: &Value) -> Result<String, Failure> {
         return Err(invalid("date must be an ISO-8601 string."));
     }
     // The fields stored as the comment's own: each of its type, or absent (null).
-    let typed: [(&str, fn(&Value) -> bool, &str); 11] = [
+    let typed: [FieldType; 11] = [
         ("approved", Value::is_boolean, "a boolean"),
         ("verified", Value::is_boolean, "a boolean"),
         ("votes", Value::is_i64, "an integer"),
