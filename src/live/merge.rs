@@ -69,6 +69,9 @@ pub(crate) struct Merger {
     keys: usize,
     /// The length of the last answer, and whether it brought news.
     last_answer: Option<(usize, bool)>,
+    /// The longest answer the log gave, across catch-ups: its page is at least that
+    /// long, so a shorter answer was not cut.
+    longest_answer: usize,
     /// Seen on the current connection, per timestamp and content.
     on_socket: Counts,
     held: Vec<(i64, Value)>,
@@ -100,6 +103,7 @@ impl Merger {
             delivered: Counts::new(),
             keys: 0,
             last_answer: None,
+            longest_answer: 0,
             on_socket: Counts::new(),
             held: Vec::new(),
             holding: false,
@@ -188,6 +192,12 @@ impl Merger {
         }
         let brought_new = out[before..].iter().any(|o| matches!(o, Out::Event(_)));
         let previous = self.last_answer.replace((count, brought_new));
+        // Whether this answer can have been cut at the log's page: as long as the longest
+        // yet, and of more than one event. (A log paging at one event could not be read
+        // past any millisecond; taken as one that does not page, so that a lone event read
+        // twice is not a gap.)
+        let maybe_cut = count >= 2 && count >= self.longest_answer;
+        self.longest_answer = self.longest_answer.max(count);
         let first_held = self.held.first().map(|(t, _)| *t);
         let next = match (last, first_held) {
             (Some(last), Some(first_held)) if last >= first_held => Next::Done,
@@ -207,6 +217,7 @@ impl Merger {
                 // answer that repeats the last one, all in one millisecond, means that
                 // millisecond holds a whole page: the log cannot be read past it.
                 let stuck = !brought_new
+                    && maybe_cut
                     && first == Some(self.read_from)
                     && last == self.read_from
                     && previous == Some((count, true));
@@ -535,7 +546,7 @@ mod tests {
             .enumerate()
             .map(|(i, t)| update(*t, &i.to_string()))
             .collect();
-        for page in [1, 2, 3, 100] {
+        for page in [2, 3, 100] {
             let mut m = Merger::new(Some(0), 10);
             m.begin_catch_up();
             let out = catch_up_all(&mut m, &log, page);
@@ -566,6 +577,29 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_lone_event_read_twice_is_no_gap() {
+        // `tail --since`: one event since the cursor; the log is read from it again to
+        // see that no more share its millisecond, and answers it alone again.
+        for log in [vec![update(10, "a")], vec![update(5, "x"), update(10, "a")]] {
+            let mut m = Merger::new(Some(0), 10);
+            m.begin_catch_up();
+            let out = catch_up_all(&mut m, &log, 100);
+            assert!(!out.iter().any(|o| matches!(o, Out::Gap { .. })), "{out:?}");
+            assert_eq!(events(&out).len(), log.len());
+        }
+        // Once the log has answered more than one event at a time, an answer of that
+        // length all in one millisecond, repeated, is still a page it cannot read past.
+        let log: Vec<_> = [10, 20, 20, 20]
+            .iter()
+            .map(|t| update(*t, &t.to_string()))
+            .collect();
+        let mut m = Merger::new(Some(0), 10);
+        m.begin_catch_up();
+        let out = catch_up_all(&mut m, &log, 2);
+        assert!(out.contains(&Out::Gap { from: 20, to: 21 }), "{out:?}");
     }
 
     #[test]

@@ -727,6 +727,36 @@ async fn since_starts_from_a_past_moment_with_the_catch_up_first() {
     );
 }
 
+/// `since` a moment with exactly one event after it: that event, then what happens live,
+/// and no gap (the log, read again from the event to see that no more share its
+/// millisecond, answers it alone again: a break-it review saw a gap reported there).
+#[tokio::test]
+async fn since_with_one_event_reports_no_gap() {
+    let (server, client) = mock().await;
+    let before = save_comment(&client, "the one", "one").await.unwrap();
+    let mut events = client
+        .live("one")
+        .backoff(quick())
+        .since(chrono::DateTime::from_timestamp_millis(0).unwrap())
+        .subscribe()
+        .await
+        .unwrap();
+    until_subscribed(&server, 1).await;
+    let LiveItem::Event(LiveEvent::NewComment(past)) = next_stored(&mut events).await else {
+        panic!("the past event first");
+    };
+    assert_eq!(past.comment.id, before.comment.id);
+    // Nothing more while nothing happens: the catch-up reads the log again and ends.
+    // (A wait for an absence: a gap, when there was one, came within milliseconds.)
+    let quiet = tokio::time::timeout(Duration::from_millis(500), next_stored(&mut events)).await;
+    assert!(quiet.is_err(), "{quiet:?}");
+    let after = save_comment(&client, "live", "one").await.unwrap();
+    let LiveItem::Event(LiveEvent::NewComment(live)) = next_stored(&mut events).await else {
+        panic!("the live event next");
+    };
+    assert_eq!(live.comment.id, after.comment.id);
+}
+
 #[tokio::test]
 async fn a_log_outage_reports_a_gap_and_the_healthy_socket_goes_on() {
     let (server, client) = mock().await;
