@@ -784,12 +784,7 @@ async fn a_fresh_export_keeps_comments_listed_out_of_date_order_and_before_1970(
                 |date| serde_json::json!({"_id": format!("c{date}"), "date": date, "comment": "x"}),
             )
             .collect();
-        let body = serde_json::json!({"status": "success", "comments": comments}).to_string();
-        format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .into_bytes()
+        comments_answer(comments)
     });
     let mut command = fastcomments(&server);
     command
@@ -802,6 +797,16 @@ async fn a_fresh_export_keeps_comments_listed_out_of_date_order_and_before_1970(
         .map(|l| serde_json::from_str::<Value>(l).unwrap()["_id"].clone())
         .collect();
     assert_eq!(ids, ["c5000", "c-1000", "c1000"]);
+}
+
+/// A `GetComments` answer holding `comments`, as raw HTTP.
+fn comments_answer(comments: Vec<Value>) -> Vec<u8> {
+    let body = serde_json::json!({"status": "success", "comments": comments}).to_string();
+    format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
 }
 
 /// A server on loopback that reads each request's head and answers `answer` to it, then
@@ -850,12 +855,7 @@ async fn a_body_over_the_limit_and_a_server_that_ignores_paging_have_their_exit_
                 })
             })
             .collect();
-        let body = serde_json::json!({"status": "success", "comments": comments}).to_string();
-        format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .into_bytes()
+        comments_answer(comments)
     });
     let mut command = fastcomments(&server);
     command
