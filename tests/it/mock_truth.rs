@@ -469,6 +469,10 @@ async fn uploads_are_linked_to_parents_that_come_later_and_checked_for_types() {
     let mut fractional = comment("fractional", None);
     fractional["date"] = serde_json::json!(1_577_836_800_000.5);
     assert_eq!(upload(serde_json::json!([fractional]), 0).await.0, 400);
+    // A comment with nothing but its ids and date is stored with the spec's required
+    // fields empty, not as a shape the listing cannot answer.
+    let bare = serde_json::json!({"externalId": "bare", "urlId": "imp", "date": 0});
+    assert_eq!(upload(serde_json::json!([bare]), 0).await.0, 200);
     assert_eq!(
         client
             .get_comments()
@@ -478,7 +482,7 @@ async fn uploads_are_linked_to_parents_that_come_later_and_checked_for_types() {
             .unwrap()
             .comments
             .len(),
-        2,
+        3,
         "the listing still works, and holds what was accepted"
     );
 }
