@@ -436,8 +436,8 @@ pub(crate) fn imported(
         .url_id(text("urlId"))
         .locale("en_us")
         .date(date);
-    // Every field the builder requires is set above (empty when not uploaded), so this
-    // does not fail; were it to, the fields below still make a listable comment.
+    // Every field the builder requires is set above (empty when not uploaded): this
+    // does not fail.
     let mut comment = match types::CreateCommentParams::try_from(params) {
         Ok(params) => new_comment(tenant_id, params),
         Err(_) => Object::new(),
